@@ -1,0 +1,60 @@
+// Backfill activities: plan a table's chunks, and copy one chunk by keyset batches while
+// heartbeating a cursor, so a retry on any worker continues where the last attempt stopped.
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type { Spec } from './spec';
+import type { ChunkCursor, ChunkRange, ChunkResult, ChunkTask, TablePlan } from '../workflows/definitions';
+import { pgPool } from './connections';
+import { keyOf, planChunkRanges, readBatch } from './source/postgres';
+import { openTarget, Target } from './target/target';
+
+const targets = new Map<string, Target>();
+
+/** One Target per target reference per process, so mappers and statements are built once. */
+function targetFor(spec: Spec): Target {
+  const id = `${spec.target.url}|${spec.target.database ?? ''}`;
+  let t = targets.get(id);
+  if (!t) targets.set(id, (t = openTarget(spec)));
+  return t;
+}
+
+export async function planChunks(input: { spec: Spec; plan: TablePlan }): Promise<{ chunks: ChunkRange[]; rows: number }> {
+  const pool = pgPool(input.spec.source.url);
+  const stop = setInterval(() => Context.current().heartbeat(), 5_000);
+  try {
+    return await planChunkRanges(pool, input.plan, input.spec.backfill.chunkRows);
+  } finally {
+    clearInterval(stop);
+  }
+}
+
+export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
+  const ctx = Context.current();
+  const saved = ctx.info.heartbeatDetails as ChunkCursor | undefined;
+  const { plan, chunk, spec } = task;
+  const batchRows = spec.backfill.batchRows;
+  const pool = pgPool(spec.source.url);
+  const target = targetFor(spec);
+
+  let after = saved?.after ?? null;
+  let rows = saved?.rows ?? 0;
+  let rowsThisAttempt = 0;
+  const started = Date.now();
+  for (;;) {
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');
+    const batch = await readBatch(pool, plan, chunk, after, batchRows);
+    if (batch.length === 0) break;
+    await target.writeBatch(plan, batch);
+    rows += batch.length;
+    rowsThisAttempt += batch.length;
+    after = keyOf(plan, batch[batch.length - 1]);
+    // The cursor is recorded only after the write: a crash replays at most one batch.
+    ctx.heartbeat({ after, rows } satisfies ChunkCursor);
+    if (batch.length < batchRows) break;
+    if (task.maxRowsPerSecond > 0) {
+      const wait = (rowsThisAttempt / task.maxRowsPerSecond) * 1000 - (Date.now() - started);
+      if (wait > 0) await ctx.sleep(wait);
+    }
+  }
+  return { index: chunk.index, rows, resumed: saved !== undefined };
+}

@@ -1,0 +1,210 @@
+// The migration spec: what a user writes (YAML or JSON), its schema, and the checks that
+// need no database. `${VAR}` references stay unresolved in the spec that travels through
+// Temporal (so secrets never enter workflow history); they are resolved where a connection
+// is opened, inside activities and the CLI.
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { parseQualifiedName, QualifiedName } from './identifiers';
+
+const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+const urlString = z.string().min(1, 'is empty: give a connection URL or a ${VAR} reference');
+
+export const specSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _ (it names workflows and consumer groups)'),
+  mode: z.enum(['offline']).default('offline'),
+  source: z.strictObject({ url: urlString }),
+  target: z.strictObject({
+    url: urlString,
+    database: z.string().min(1).optional(),
+  }),
+  tables: z.array(z.string().min(1)).min(1, 'lists no table: name at least one, as schema.table'),
+  backfill: z
+    .strictObject({
+      chunkRows: z.number().int().min(1).max(10_000_000).default(50_000),
+      batchRows: z.number().int().min(1).max(50_000).default(2_000),
+      parallelism: z.number().int().min(1).max(256).default(4),
+      tableParallelism: z.number().int().min(1).max(64).default(2),
+      maxRowsPerSecond: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
+});
+
+/** A spec as written, validated, defaults filled, references still unresolved. */
+export type Spec = z.infer<typeof specSchema>;
+export type TargetKind = 'mongodb' | 'postgres';
+
+export interface SpecProblem {
+  path: string;
+  message: string;
+}
+
+export class SpecError extends Error {
+  constructor(readonly problems: SpecProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'SpecError';
+  }
+}
+
+export function formatProblem(p: SpecProblem): string {
+  return p.path ? `${p.path}: ${p.message}` : p.message;
+}
+
+/** `['tables', 1]` → `tables[1]`; `['source', 'url']` → `source.url`. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`))
+    .join('');
+}
+
+export function parseSpecText(text: string, fileName: string): unknown {
+  try {
+    return fileName.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new SpecError([{ path: '', message: `${fileName} is not valid ${fileName.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }]);
+  }
+}
+
+export function loadSpecFile(file: string): Spec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpecError([{ path: '', message: `cannot read spec ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  return validateSpec(parseSpecText(text, file), process.env);
+}
+
+/**
+ * Schema checks plus everything that can be known without a connection: every `${VAR}`
+ * is set, URLs parse and name a supported engine, no literal password sits in a URL,
+ * table names parse. All problems are collected, one per path.
+ */
+export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
+  const parsed = specSchema.safeParse(input);
+  if (!parsed.success) {
+    // Report URL problems too, where the URLs themselves are well-formed strings.
+    const problems = parsed.error.issues.map(issueToProblem);
+    const raw = (input ?? {}) as { source?: { url?: unknown }; target?: { url?: unknown } };
+    if (typeof raw.source?.url === 'string') checkUrl(raw.source.url, 'source.url', ['postgres'], env, problems);
+    if (typeof raw.target?.url === 'string') checkUrl(raw.target.url, 'target.url', ['postgres', 'mongodb'], env, problems);
+    throw new SpecError(problems);
+  }
+  const spec = parsed.data;
+  const problems: SpecProblem[] = [];
+  checkUrl(spec.source.url, 'source.url', ['postgres'], env, problems);
+  const kind = checkUrl(spec.target.url, 'target.url', ['postgres', 'mongodb'], env, problems);
+  if (kind === 'mongodb' && !spec.target.database) {
+    problems.push({ path: 'target.database', message: 'is required for a MongoDB target: name the database to write into' });
+  }
+  if (kind === 'postgres' && spec.target.database) {
+    problems.push({ path: 'target.database', message: "applies to MongoDB targets only: a PostgreSQL target writes into the database named in target.url; remove this key" });
+  }
+  const seen = new Map<string, number>();
+  spec.tables.forEach((t, i) => {
+    const q = parseQualifiedName(t);
+    if (typeof q === 'string') {
+      problems.push({ path: `tables[${i}]`, message: q });
+      return;
+    }
+    const key = `${q.schema}.${q.name}`;
+    if (seen.has(key)) problems.push({ path: `tables[${i}]`, message: `repeats tables[${seen.get(key)}] (${t})` });
+    seen.set(key, i);
+  });
+  if (problems.length) throw new SpecError(problems);
+  return spec;
+}
+
+function issueToProblem(issue: z.core.$ZodIssue): SpecProblem {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return {
+      path,
+      message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: check the spelling against examples/ or remove ${issue.keys.length > 1 ? 'them' : 'it'}`,
+    };
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return { path, message: `is missing: add it (expected ${issue.expected})` };
+  }
+  return { path, message: issue.message };
+}
+
+/** Replaces every `${VAR}` from env; unset variables are reported, not replaced by ''. */
+export function interpolate(text: string, env: NodeJS.ProcessEnv): { value: string; missing: string[] } {
+  const missing: string[] = [];
+  const value = text.replace(reference, (_m, name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') {
+      missing.push(name);
+      return '';
+    }
+    return v;
+  });
+  return { value, missing };
+}
+
+export function engineOf(url: string): TargetKind | undefined {
+  if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
+  if (/^mongodb(\+srv)?:\/\//i.test(url)) return 'mongodb';
+  return undefined;
+}
+
+function checkUrl(
+  raw: string,
+  path: string,
+  allowed: TargetKind[],
+  env: NodeJS.ProcessEnv,
+  problems: SpecProblem[],
+): TargetKind | undefined {
+  const { value, missing } = interpolate(raw, env);
+  if (missing.length) {
+    for (const name of missing) {
+      problems.push({ path, message: `environment variable ${name} is not set: export it before running ferry (or on the worker), e.g. export ${name}=...` });
+    }
+    return undefined;
+  }
+  const engine = engineOf(value);
+  const expected = allowed.map((a) => (a === 'postgres' ? 'postgres://' : 'mongodb://')).join(' or ');
+  if (!engine || !allowed.includes(engine)) {
+    return void problems.push({ path, message: `${describeScheme(value)} is not supported here: expected a ${expected} URL` });
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return void problems.push({ path, message: `is not a valid URL (${redact(value)}): expected ${expected}user@host:port/database` });
+  }
+  if (!url.hostname && !url.searchParams.get('host')) {
+    return void problems.push({ path, message: `names no host (${redact(value)})` });
+  }
+  // A password typed into the spec would travel in the workflow input and history.
+  if (hasLiteralPassword(raw)) {
+    problems.push({ path, message: 'contains a literal password: put the URL or the password in an environment variable and write ${VAR} in the spec (secrets must not enter workflow history)' });
+  }
+  return engine;
+}
+
+/** True when the URL as written (before interpolation) spells out a password. */
+function hasLiteralPassword(raw: string): boolean {
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(raw)?.[1];
+  const colon = userinfo?.indexOf(':') ?? -1;
+  if (!userinfo || colon < 0) return false;
+  return userinfo.slice(colon + 1).replace(reference, '') !== '';
+}
+
+function describeScheme(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+  return m ? `scheme ${m[1]}:` : `${JSON.stringify(redact(url))} (no scheme)`;
+}
+
+/** Hides credentials before a URL goes into any message. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^/@]*)@/, (_m, cred: string) => `//${cred.split(':')[0]}:***@`);
+}
+
+export function specTables(spec: Spec): QualifiedName[] {
+  return spec.tables.map((t) => parseQualifiedName(t) as QualifiedName);
+}

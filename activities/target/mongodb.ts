@@ -1,0 +1,52 @@
+// MongoDB target: one collection per table (named after the table), one document per row,
+// written with ordered:false bulk upserts keyed by _id so a retried batch is a no-op.
+import type { Collection, Document } from 'mongodb';
+import type { Spec } from '../spec';
+import type { TablePlan } from '../../workflows/definitions';
+import type { SourceRow } from '../source/postgres';
+import { mongoClient } from '../connections';
+import { documentMapper } from '../mapping';
+import type { Target } from './target';
+
+export class MongoTarget implements Target {
+  readonly kind = 'mongodb' as const;
+  private readonly mappers = new Map<string, ReturnType<typeof documentMapper>>();
+
+  constructor(private readonly spec: Spec) {}
+
+  static collectionName(plan: TablePlan): string {
+    return plan.table.name;
+  }
+
+  private async collection(plan: TablePlan): Promise<Collection<Document>> {
+    const client = await mongoClient(this.spec.target.url);
+    return client.db(this.spec.target.database).collection(MongoTarget.collectionName(plan));
+  }
+
+  async prepareTable(plan: TablePlan): Promise<void> {
+    const client = await mongoClient(this.spec.target.url);
+    const db = client.db(this.spec.target.database);
+    const name = MongoTarget.collectionName(plan);
+    const existing = await db.listCollections({ name }, { nameOnly: true }).toArray();
+    if (existing.length === 0) await db.createCollection(name);
+  }
+
+  async writeBatch(plan: TablePlan, rows: SourceRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const key = `${plan.table.schema}.${plan.table.name}`;
+    let map = this.mappers.get(key);
+    if (!map) this.mappers.set(key, (map = documentMapper(plan)));
+    const coll = await this.collection(plan);
+    await coll.bulkWrite(
+      rows.map((row) => {
+        const doc = map(row);
+        return { replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } };
+      }),
+      { ordered: false },
+    );
+  }
+
+  async countRows(plan: TablePlan): Promise<number> {
+    return (await this.collection(plan)).countDocuments({});
+  }
+}

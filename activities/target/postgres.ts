@@ -1,0 +1,72 @@
+// PostgreSQL target: the same schema and table name as the source. Rows are written from
+// their text form with casts to the column types (exact for every type PostgreSQL can print)
+// and upserted on the primary key, so a replayed batch changes nothing.
+import type { Spec } from '../spec';
+import type { TablePlan } from '../../workflows/definitions';
+import type { SourceRow } from '../source/postgres';
+import { pgPool } from '../connections';
+import { quoteIdent, quoteQualified } from '../identifiers';
+import type { Target } from './target';
+
+export class PostgresTarget implements Target {
+  readonly kind = 'postgres' as const;
+  private readonly statements = new Map<string, string>();
+
+  constructor(private readonly spec: Spec) {}
+
+  private get pool() {
+    return pgPool(this.spec.target.url, 'target.url');
+  }
+
+  async prepareTable(plan: TablePlan): Promise<void> {
+    const cols = plan.columns.map((c) => {
+      const gen = c.generated ? ` GENERATED ALWAYS AS (${c.generationExpr}) STORED` : '';
+      return `${quoteIdent(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}${gen}`;
+    });
+    cols.push(`PRIMARY KEY (${plan.key.map(quoteIdent).join(', ')})`);
+    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(plan.table.schema)}`);
+    for (const c of plan.columns) if (c.enumType) await this.createEnum(c.enumType);
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${cols.join(',\n  ')}\n)`);
+  }
+
+  /** Enum types the table uses, created with the source's labels when the target lacks them. */
+  private async createEnum(e: NonNullable<TablePlan['columns'][number]['enumType']>): Promise<void> {
+    const labels = e.labels.map((l) => `'${l.replace(/'/g, "''")}'`).join(', ');
+    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(e.schema)}`);
+    await this.pool.query(
+      `DO $$ BEGIN CREATE TYPE ${quoteIdent(e.schema)}.${quoteIdent(e.name)} AS ENUM (${labels}); ` +
+        `EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    );
+  }
+
+  /** INSERT … SELECT FROM unnest(text[] per column) … ON CONFLICT: one statement per batch. */
+  private upsertSql(plan: TablePlan): string {
+    const id = `${plan.table.schema}.${plan.table.name}`;
+    let sql = this.statements.get(id);
+    if (sql) return sql;
+    const cols = plan.columns.filter((c) => !c.generated);
+    const names = cols.map((c) => quoteIdent(c.name)).join(', ');
+    const casts = cols.map((c, i) => `u.v${i}::${c.type}`).join(', ');
+    const unnest = cols.map((_c, i) => `$${i + 1}::text[]`).join(', ');
+    const aliases = cols.map((_c, i) => `v${i}`).join(', ');
+    const updates = cols.filter((c) => !plan.key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+    sql =
+      `INSERT INTO ${quoteQualified(plan.table)} (${names}) SELECT ${casts} FROM unnest(${unnest}) AS u(${aliases}) ` +
+      `ON CONFLICT (${plan.key.map(quoteIdent).join(', ')}) ` +
+      (updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING');
+    this.statements.set(id, sql);
+    return sql;
+  }
+
+  async writeBatch(plan: TablePlan, rows: SourceRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const cols = plan.columns.filter((c) => !c.generated);
+    const values = cols.map((c) => rows.map((r) => r[c.name]));
+    await this.pool.query(this.upsertSql(plan), values);
+  }
+
+  async countRows(plan: TablePlan): Promise<number> {
+    const res = await this.pool.query(`SELECT count(*)::text AS n FROM ${quoteQualified(plan.table)}`);
+    return Number(res.rows[0].n);
+  }
+}

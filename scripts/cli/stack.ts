@@ -1,0 +1,10 @@
+// `ferry stack …`: the local services, run by scripts/stack/stack.sh (bash is the right tool
+// for installing packages and supervising processes).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export function stackCommand(args: string[]): number {
+  const script = join(__dirname, '..', 'stack', 'stack.sh');
+  const res = spawnSync('bash', [script, ...args], { stdio: 'inherit' });
+  return res.status ?? 1;
+}

@@ -1,0 +1,66 @@
+// `ferry start`: check the spec, start the migration workflow, optionally follow it.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { SingleBar, Presets } from 'cli-progress';
+import { migration } from '../../workflows/migration';
+import { searchAttributes, taskQueues } from '../../workflows/definitions';
+import { checkSpec } from './spec-check';
+import { CliError, connectClient, readStatus, uiLink } from './client';
+import { renderStatus } from './format';
+
+export interface StartOptions {
+  spec: string;
+  id?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+export async function startCommand(opts: StartOptions): Promise<number> {
+  const { spec } = await checkSpec(opts.spec);
+  const client = await connectClient();
+  const workflowId = opts.id ?? `ferry-${spec.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+  try {
+    await client.workflow.start(migration, {
+      workflowId,
+      taskQueue: taskQueues.control,
+      args: [{ spec }],
+      typedSearchAttributes: [
+        { key: searchAttributes.phase, value: 'prepare' },
+        { key: searchAttributes.spec, value: spec.name },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(`a migration with id ${workflowId} is already running: follow it with \`ferry status --id ${workflowId}\` or choose another --id`, 2);
+    }
+    throw err;
+  }
+  console.log(`started migration ${workflowId}`);
+  console.log(`Temporal UI: ${uiLink(workflowId)}`);
+  if (!opts.wait) return 0;
+  return followToEnd(workflowId);
+}
+
+/** Shows a progress bar until the migration closes; exit code 0 only if it completed. */
+export async function followToEnd(workflowId: string): Promise<number> {
+  const client = await connectClient();
+  const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} rows  {percentage}%  ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
+  let started = false;
+  for (;;) {
+    const read = await readStatus(client, workflowId);
+    const s = read.status;
+    if (s) {
+      if (!started) bar.start(Math.max(1, s.rowsEstimated), 0, { phase: s.phase });
+      started = true;
+      bar.setTotal(Math.max(1, s.rowsEstimated, s.rowsCopied));
+      bar.update(s.rowsCopied, { phase: s.phase });
+    }
+    if (read.execution !== 'RUNNING') {
+      if (started) bar.stop();
+      if (s) console.log(`\n${renderStatus(s)}`);
+      if (read.execution === 'COMPLETED') return 0;
+      console.error(`migration ${workflowId} ${read.execution.toLowerCase()}: ${read.failure ?? 'see the Temporal UI'}`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}

@@ -1,0 +1,70 @@
+// The operator CLI. Exit codes: 0 success, 1 failure, 2 bad input (nothing was started).
+import { Command, Option } from 'commander';
+import { CliError } from './cli/client';
+import { startCommand } from './cli/start';
+import { statusCommand } from './cli/status';
+import { signalCommand, signalVerbs } from './cli/signal';
+import { stackCommand } from './cli/stack';
+import type { QueueName } from '../workflows/definitions';
+
+const program = new Command('ferry')
+  .description('PostgreSQL → MongoDB / PostgreSQL migrations as durable Temporal workflows')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('stack')
+  .description('local services: up | down | status | env | logs [NAME]')
+  .argument('<action>', 'up, down, status, env or logs')
+  .argument('[name]', 'service name (logs)')
+  .action(async (action: string, name?: string) => finish(stackCommand(name ? [action, name] : [action])));
+
+program
+  .command('worker')
+  .description('run workers in the foreground')
+  .addOption(new Option('--queue <queue>', 'task queue to poll').choices(['control', 'copy', 'cdc', 'all']).default('all'))
+  .action(async (opts: { queue: string }) => {
+    const { runWorkers } = await import('../workers/run');
+    const queues: QueueName[] = opts.queue === 'all' ? ['control', 'copy', 'cdc'] : [opts.queue as QueueName];
+    await runWorkers(queues);
+  });
+
+program
+  .command('start')
+  .description('check a spec and start its migration')
+  .requiredOption('--spec <file>', 'migration spec, YAML or JSON')
+  .option('--id <id>', 'workflow id (default: ferry-NAME-TIMESTAMP)')
+  .option('--wait', 'follow progress until the migration ends; non-zero exit if it fails')
+  .action(async (opts) => finish(await startCommand(opts)));
+
+program
+  .command('status')
+  .description("a migration's phase, per-table progress, lag and verification")
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--json', 'machine-readable output')
+  .action(async (opts) => finish(await statusCommand(opts)));
+
+program
+  .command('signal')
+  .description(`steer a running migration: ${signalVerbs.join(' | ')}`)
+  .requiredOption('--id <id>', 'migration workflow id')
+  .argument('<verb>', signalVerbs.join(' | '))
+  .option('--reason <text>', 'why (abort)')
+  .action(async (verb: string, opts) => finish(await signalCommand({ ...opts, verb })));
+
+function finish(code: number): never {
+  process.exit(code);
+}
+
+program.parseAsync(process.argv).catch((err) => {
+  if (err instanceof CliError) {
+    console.error(`ferry: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  // commander's own usage errors (unknown option, missing argument): bad input.
+  if (err && typeof err === 'object' && 'exitCode' in err && 'code' in err && String((err as { code: string }).code).startsWith('commander.')) {
+    process.exit((err as { exitCode: number }).exitCode === 0 ? 0 : 2);
+  }
+  console.error(`ferry: ${(err as Error)?.stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,54 @@
+// In-process workers against the real Temporal dev server of the local stack.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createWorker, temporalAddress } from '../../workers/run';
+import { connectClient } from '../../scripts/cli/client';
+import { migration } from '../../workflows/migration';
+import { statusQuery, taskQueues, type MigrationStatus } from '../../workflows/definitions';
+import type { Spec } from '../../activities/spec';
+import { validateSpec } from '../../activities/spec';
+
+export interface Harness {
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export async function startWorkers(): Promise<Harness> {
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const workers: Worker[] = await Promise.all([createWorker('control', connection), createWorker('copy', connection)]);
+  const running = workers.map((w) => w.run());
+  const client = await connectClient();
+  return {
+    client,
+    async stop() {
+      workers.forEach((w) => w.shutdown());
+      await Promise.allSettled(running);
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
+
+export function testSpec(raw: Record<string, unknown>): Spec {
+  return validateSpec(raw, process.env);
+}
+
+export async function startMigration(client: Client, spec: Spec, workflowId: string) {
+  return client.workflow.start(migration, { workflowId, taskQueue: taskQueues.control, args: [{ spec }] });
+}
+
+/** Polls the status query until pred holds (workflow time is real time here). */
+export async function waitForStatus(client: Client, workflowId: string, pred: (s: MigrationStatus) => boolean, what: string, timeoutMs = 120_000): Promise<MigrationStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: MigrationStatus | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await client.workflow.getHandle(workflowId).query(statusQuery);
+      if (pred(last)) return last;
+    } catch {
+      // no worker answering right now (e.g. between a kill and a restart)
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
+}

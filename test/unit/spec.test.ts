@@ -1,0 +1,80 @@
+import { strict as assert } from 'node:assert';
+import { SpecError, validateSpec } from '../../activities/spec';
+import { parseQualifiedName, displayName } from '../../activities/identifiers';
+
+const env = { SRC: 'postgres://ferry@127.0.0.1:5432/src', MONGO: 'mongodb://127.0.0.1:27017', PW: 'from-env' };
+const base = () => ({
+  name: 'demo',
+  source: { url: '${SRC}' },
+  target: { url: '${MONGO}', database: 'demo' },
+  tables: ['public.customers', 'public.orders'],
+});
+
+function problems(input: unknown): string[] {
+  try {
+    validateSpec(input, env);
+  } catch (err) {
+    assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
+    return err.message.split('\n');
+  }
+  return [];
+}
+
+describe('spec validation (pure)', () => {
+  it('accepts the minimal form and fills defaults, leaving ${VAR} references unresolved', () => {
+    const spec = validateSpec(base(), env);
+    assert.equal(spec.source.url, '${SRC}');
+    assert.equal(spec.mode, 'offline');
+    assert.equal(spec.backfill.parallelism, 4);
+  });
+
+  it('names an unknown key by its path', () => {
+    const p = problems({ ...base(), target: { ...base().target, databse: 'x' } });
+    assert.equal(p.length, 1);
+    assert.match(p[0], /^target: unknown key "databse"/);
+  });
+
+  it('reports a missing environment variable with what to do', () => {
+    const p = problems({ ...base(), source: { url: '${NOPE_NOT_SET}' } });
+    assert.deepEqual(p, ['source.url: environment variable NOPE_NOT_SET is not set: export it before running ferry (or on the worker), e.g. export NOPE_NOT_SET=...']);
+  });
+
+  it('refuses an unsupported URL scheme and says what is expected', () => {
+    const p = problems({ ...base(), target: { url: 'mysql://x@h/db' } });
+    assert.match(p[0], /^target\.url: scheme mysql: is not supported here: expected a postgres:\/\/ or mongodb:\/\/ URL/);
+  });
+
+  it('refuses a literal password but accepts one given by reference', () => {
+    assert.match(problems({ ...base(), source: { url: 'postgres://u:hunter22@h/db' } })[0], /^source\.url: contains a literal password/);
+    assert.deepEqual(problems({ ...base(), source: { url: 'postgres://u:${PW}@h/db' } }), []);
+  });
+
+  it('collects every problem, one per path', () => {
+    const p = problems({ ...base(), name: 'Bad Name', tables: [], extra: 1 });
+    assert.ok(p.some((l) => l.startsWith('name: ')));
+    assert.ok(p.some((l) => l.startsWith('tables: ')));
+    assert.ok(p.some((l) => l.startsWith(': unknown key "extra"') || l.startsWith('unknown key "extra"')));
+  });
+
+  it('requires target.database for MongoDB and refuses it for PostgreSQL', () => {
+    assert.match(problems({ ...base(), target: { url: '${MONGO}' } })[0], /^target\.database: is required/);
+    assert.match(problems({ ...base(), target: { url: '${SRC}', database: 'x' } })[0], /^target\.database: applies to MongoDB targets only/);
+  });
+
+  it('reports a badly written or repeated table by its index', () => {
+    const p = problems({ ...base(), tables: ['public.a', 'a.b.c', 'PUBLIC.A'] });
+    assert.match(p[0], /^tables\[1\]: "a\.b\.c" has 3 parts/);
+    assert.match(p[1], /^tables\[2\]: repeats tables\[0\]/);
+  });
+});
+
+describe('table names', () => {
+  it('folds unquoted names and keeps quoted ones exactly', () => {
+    assert.deepEqual(parseQualifiedName('Public.Customers'), { schema: 'public', name: 'customers' });
+    assert.deepEqual(parseQualifiedName('"Sales"."Line Items"'), { schema: 'Sales', name: 'Line Items' });
+    assert.deepEqual(parseQualifiedName('"a.b"'), { schema: 'public', name: 'a.b' });
+    assert.deepEqual(parseQualifiedName('"say ""hi"""."t"'), { schema: 'say "hi"', name: 't' });
+    assert.equal(displayName({ schema: 'Sales', name: 'Line Items' }), '"Sales"."Line Items"');
+    assert.equal(typeof parseQualifiedName('"open'), 'string');
+  });
+});

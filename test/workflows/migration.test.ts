@@ -1,0 +1,121 @@
+// The migration workflow end to end on real services: Temporal dev server, PostgreSQL
+// source and target, the MongoDB wire-protocol server.
+import { strict as assert } from 'node:assert';
+import { Pool } from 'pg';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
+import { startWorkers, startMigration, testSpec, waitForStatus, type Harness } from '../helpers/temporal';
+import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
+import { seedShop, demoTables } from '../../scripts/demo/seed';
+import { pauseSignal, resumeSignal, abortSignal, statusQuery, type MigrationStatus } from '../../workflows/definitions';
+import { closeAll } from '../../activities/connections';
+
+describe('migration workflow (real Temporal, PostgreSQL, MongoDB wire server)', function () {
+  this.timeout(300_000);
+  let harness: Harness;
+  let sourceUrl: string;
+  let targetPgUrl: string;
+
+  before(async () => {
+    loadStackEnv();
+    sourceUrl = await createDatabase('ferry_t_src');
+    targetPgUrl = await createDatabase('ferry_t_tgt');
+    const pool = new Pool({ connectionString: sourceUrl });
+    await seedShop(pool, { customers: 400, products: 60, orders: 1_500, itemsPerOrder: 2 });
+    await pool.end();
+    // Specs carry references; the in-process workers resolve them from this environment.
+    process.env.FERRY_TEST_SOURCE_URL = sourceUrl;
+    process.env.FERRY_TEST_TARGET_PG_URL = targetPgUrl;
+    harness = await startWorkers();
+  });
+
+  after(async () => {
+    await harness?.stop();
+    await closeAll();
+    await dropDatabase(sourceUrl);
+    await dropDatabase(targetPgUrl);
+  });
+
+  const mongoSpec = (database: string, extra: Record<string, unknown> = {}) =>
+    testSpec({
+      name: 'wf-test',
+      source: { url: '${FERRY_TEST_SOURCE_URL}' },
+      target: { url: '${FERRY_MONGO_URL}', database },
+      tables: demoTables,
+      backfill: { chunkRows: 300, batchRows: 100, parallelism: 3, ...extra },
+    });
+
+  it('copies every table into MongoDB in chunks and verifies the counts', async () => {
+    const database = uniqueName('wf_mongo');
+    const handle = await startMigration(harness.client, mongoSpec(database), uniqueName('wf-mongo'));
+    const status: MigrationStatus = await handle.result();
+    assert.equal(status.phase, 'completed');
+    assert.equal(status.verification?.clean, true);
+    const orders = status.tables.find((t) => t.table === 'public.orders')!;
+    assert.equal(orders.rowsCopied, 1_500);
+    assert.equal(orders.chunksTotal, 5);
+    assert.equal(orders.chunksDone, 5);
+    // Row data never entered history: only ids, ranges and counts.
+    const history = JSON.stringify(await handle.fetchHistory());
+    assert.ok(!history.includes('Customer 1'), 'row values must not appear in workflow history');
+    assert.ok(!history.includes(sourceUrl), 'resolved URLs must not appear in workflow history');
+    await assertMongoEqual(sourceUrl, process.env.FERRY_MONGO_URL!, database, demoTables);
+  });
+
+  it('copies every table into PostgreSQL, creating tables and enum types', async () => {
+    const spec = testSpec({
+      name: 'wf-test-pg',
+      source: { url: '${FERRY_TEST_SOURCE_URL}' },
+      target: { url: '${FERRY_TEST_TARGET_PG_URL}' },
+      tables: demoTables,
+      backfill: { chunkRows: 500, batchRows: 200 },
+    });
+    const status: MigrationStatus = await (await startMigration(harness.client, spec, uniqueName('wf-pg'))).result();
+    assert.equal(status.verification?.clean, true);
+    await assertPostgresEqual(sourceUrl, targetPgUrl, demoTables);
+  });
+
+  it('pauses between chunks and resumes on signal', async () => {
+    const database = uniqueName('wf_pause');
+    const id = uniqueName('wf-pause');
+    const handle = await startMigration(harness.client, mongoSpec(database, { maxRowsPerSecond: 3_000, parallelism: 1, chunkRows: 200 }), id);
+    await waitForStatus(harness.client, id, (s) => s.rowsCopied > 0, 'first chunks copied');
+    await handle.signal(pauseSignal);
+    // Chunks in flight finish; then nothing moves while paused.
+    let settled = await waitForStatus(harness.client, id, (s) => s.paused, 'paused flag');
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1_500));
+      const now = await handle.query(statusQuery);
+      if (now.rowsCopied === settled.rowsCopied) break;
+      settled = now;
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+    const still = await handle.query(statusQuery);
+    assert.equal(still.rowsCopied, settled.rowsCopied, 'no rows copied while paused');
+    assert.ok(still.rowsCopied < still.rowsEstimated, 'paused before the end');
+    await handle.signal(resumeSignal);
+    const done: MigrationStatus = await handle.result();
+    assert.equal(done.phase, 'completed');
+    assert.equal(done.verification?.clean, true);
+  });
+
+  it('aborts on signal and reports the phase as aborted', async () => {
+    const id = uniqueName('wf-abort');
+    const handle = await startMigration(harness.client, mongoSpec(uniqueName('wf_abort'), { maxRowsPerSecond: 1_000, parallelism: 1 }), id);
+    await waitForStatus(harness.client, id, (s) => s.phase === 'backfill', 'backfill phase');
+    await handle.signal(abortSignal, 'test abort');
+    const err = await handle.result().then(() => null, (e) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    const cause = err.cause as ApplicationFailure;
+    assert.equal(cause.type, 'MigrationAborted');
+    assert.equal((cause.details?.[0] as MigrationStatus).phase, 'aborted');
+  });
+
+  it('fails fast, without retrying, when a table is missing at prepare time', async () => {
+    const spec = testSpec({ ...mongoSpec('x'), tables: ['public.customers', 'public.nope'] });
+    const err = await (await startMigration(harness.client, spec, uniqueName('wf-bad'))).result().then(() => null, (e) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.match(String((err.cause as Error).message), /tables\[1\]: no such table public\.nope/);
+  });
+});

@@ -1,0 +1,43 @@
+// Builds the worker for one task queue. Every worker registers every activity (the queue
+// decides which it is given); the control queue also runs the workflows.
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import * as activities from '../activities';
+import { QueueName, taskQueues } from '../workflows/definitions';
+
+export const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+export const temporalNamespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
+
+let bundle: Promise<WorkflowBundleOption> | undefined;
+
+/** Bundles workflows once per process, however many workers it runs. */
+function workflowBundle(): Promise<WorkflowBundleOption> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  return bundle;
+}
+
+export async function createWorker(queue: QueueName, connection?: NativeConnection): Promise<Worker> {
+  connection ??= await NativeConnection.connect({ address: temporalAddress() });
+  const isControl = queue === 'control';
+  return Worker.create({
+    connection,
+    namespace: temporalNamespace(),
+    taskQueue: taskQueues[queue],
+    activities,
+    ...(isControl ? { workflowBundle: await workflowBundle() } : {}),
+    maxConcurrentActivityTaskExecutions: queue === 'copy' ? Number(process.env.FERRY_COPY_CONCURRENCY ?? 8) : 20,
+    // Lets a SIGTERM'd worker finish the batch in hand; heartbeats keep the rest resumable.
+    shutdownGraceTime: '10 seconds',
+  });
+}
+
+/** Runs the workers for the given queues until the process is told to stop. */
+export async function runWorkers(queues: QueueName[]): Promise<void> {
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const workers = await Promise.all(queues.map((q) => createWorker(q, connection)));
+  console.log(`ferry worker: polling ${queues.map((q) => taskQueues[q]).join(', ')} on ${temporalAddress()}`);
+  await Promise.all(workers.map((w) => w.run()));
+  await connection.close();
+}

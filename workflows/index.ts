@@ -1,0 +1,3 @@
+// The worker's workflowsPath: every workflow Ferry runs.
+export { migration } from './migration';
+export { backfillTable } from './backfill';
