@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 bash scripts/stack/stack.sh up
 eval "$(bash scripts/stack/stack.sh env)"
+export FERRY_LOG_LEVEL="${FERRY_LOG_LEVEL:-WARN}"
 exec node -r ts-node/register/transpile-only scripts/demo/run.ts

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 bash scripts/stack/stack.sh up
 eval "$(bash scripts/stack/stack.sh env)"
+export FERRY_LOG_LEVEL="${FERRY_LOG_LEVEL:-WARN}"
 echo "== typecheck and lint"
 npx tsc --noEmit
 npx eslint .

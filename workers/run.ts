@@ -1,6 +1,6 @@
 // Builds the worker for one task queue. Every worker registers every activity (the queue
 // decides which it is given); the control queue also runs the workflows.
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import * as activities from '../activities';
 import { QueueName, taskQueues } from '../workflows/definitions';
 
@@ -8,6 +8,19 @@ export const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:
 export const temporalNamespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
+let runtimeInstalled = false;
+
+/** Worker log level from FERRY_LOG_LEVEL (default INFO); must run before the first connection. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (process.env.FERRY_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // already installed by the embedding program (tests, demo): keep theirs
+  }
+}
 
 /** Bundles workflows once per process, however many workers it runs. */
 function workflowBundle(): Promise<WorkflowBundleOption> {
@@ -18,8 +31,14 @@ function workflowBundle(): Promise<WorkflowBundleOption> {
   return bundle;
 }
 
+/** The worker-side connection; installs the runtime (log level) first. */
+export async function workerConnection(): Promise<NativeConnection> {
+  installRuntime();
+  return NativeConnection.connect({ address: temporalAddress() });
+}
+
 export async function createWorker(queue: QueueName, connection?: NativeConnection): Promise<Worker> {
-  connection ??= await NativeConnection.connect({ address: temporalAddress() });
+  connection ??= await workerConnection();
   const isControl = queue === 'control';
   return Worker.create({
     connection,
@@ -35,7 +54,7 @@ export async function createWorker(queue: QueueName, connection?: NativeConnecti
 
 /** Runs the workers for the given queues until the process is told to stop. */
 export async function runWorkers(queues: QueueName[]): Promise<void> {
-  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const connection = await workerConnection();
   const workers = await Promise.all(queues.map((q) => createWorker(q, connection)));
   console.log(`ferry worker: polling ${queues.map((q) => taskQueues[q]).join(', ')} on ${temporalAddress()}`);
   await Promise.all(workers.map((w) => w.run()));

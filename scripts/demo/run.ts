@@ -2,14 +2,13 @@
 // Temporal workflow (workers in this process), and print what landed where.
 import { Pool } from 'pg';
 import { MongoClient } from 'mongodb';
-import { NativeConnection } from '@temporalio/worker';
 import { join } from 'node:path';
 import { seedShop } from './seed';
 import { checkSpec } from '../cli/spec-check';
 import { connectClient, readStatus, uiLink, CliError } from '../cli/client';
 import { followToEnd } from '../cli/start';
 import { table } from '../cli/format';
-import { createWorker, temporalAddress } from '../../workers/run';
+import { createWorker, workerConnection } from '../../workers/run';
 import { migration } from '../../workflows/migration';
 import { taskQueues } from '../../workflows/definitions';
 import { resolveUrl } from '../../activities/connections';
@@ -29,7 +28,7 @@ async function main(): Promise<number> {
   await mongo.db(spec.target.database).dropDatabase();
   await mongo.close();
 
-  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const connection = await workerConnection();
   const workers = await Promise.all([createWorker('control', connection), createWorker('copy', connection)]);
   const client = await connectClient();
   const workflowId = `ferry-demo-${Date.now()}`;

@@ -1,7 +1,7 @@
 // In-process workers against the real Temporal dev server of the local stack.
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { createWorker, temporalAddress } from '../../workers/run';
+import { createWorker, workerConnection } from '../../workers/run';
 import { connectClient } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
 import { statusQuery, taskQueues, type MigrationStatus } from '../../workflows/definitions';
@@ -14,7 +14,7 @@ export interface Harness {
 }
 
 export async function startWorkers(): Promise<Harness> {
-  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const connection = await workerConnection();
   const workers: Worker[] = await Promise.all([createWorker('control', connection), createWorker('copy', connection)]);
   const running = workers.map((w) => w.run());
   const client = await connectClient();
