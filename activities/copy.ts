@@ -36,25 +36,30 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   const pool = pgPool(spec.source.url);
   const target = targetFor(spec);
 
-  let after = saved?.after ?? null;
-  let rows = saved?.rows ?? 0;
+  let cursor: ChunkCursor | undefined = saved;
   let rowsThisAttempt = 0;
   const started = Date.now();
-  for (;;) {
-    if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');
-    const batch = await readBatch(pool, plan, chunk, after, batchRows);
-    if (batch.length === 0) break;
-    await target.writeBatch(plan, batch);
-    rows += batch.length;
-    rowsThisAttempt += batch.length;
-    after = keyOf(plan, batch[batch.length - 1]);
-    // The cursor is recorded only after the write: a crash replays at most one batch.
-    ctx.heartbeat({ after, rows } satisfies ChunkCursor);
-    if (batch.length < batchRows) break;
-    if (task.maxRowsPerSecond > 0) {
-      const wait = (rowsThisAttempt / task.maxRowsPerSecond) * 1000 - (Date.now() - started);
-      if (wait > 0) await ctx.sleep(wait);
+  // Heartbeat the last committed cursor while a slow batch is in flight too, so a slow
+  // target is not mistaken for a dead worker (which would start a second attempt).
+  const keepAlive = setInterval(() => ctx.heartbeat(cursor), 2_000);
+  try {
+    for (;;) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');
+      const batch = await readBatch(pool, plan, chunk, cursor?.after ?? null, batchRows);
+      if (batch.length === 0) break;
+      await target.writeBatch(plan, batch);
+      rowsThisAttempt += batch.length;
+      // The cursor moves only after the write: a crash replays at most one batch.
+      cursor = { after: keyOf(plan, batch[batch.length - 1]), rows: (cursor?.rows ?? 0) + batch.length };
+      ctx.heartbeat(cursor);
+      if (batch.length < batchRows) break;
+      if (task.maxRowsPerSecond > 0) {
+        const wait = (rowsThisAttempt / task.maxRowsPerSecond) * 1000 - (Date.now() - started);
+        if (wait > 0) await ctx.sleep(wait);
+      }
     }
+  } finally {
+    clearInterval(keepAlive);
   }
-  return { index: chunk.index, rows, resumed: saved !== undefined };
+  return { index: chunk.index, rows: cursor?.rows ?? 0, resumed: saved !== undefined };
 }

@@ -157,10 +157,10 @@ export async function planChunkRanges(pool: Pool, plan: TablePlan, chunkRows: nu
   const q = quoteQualified(plan.table);
   const keys = keyList(plan);
   const res = await pool.query(
-    `SELECT json_build_array(${plan.key.map((k) => `${quoteIdent(k)}::text`).join(', ')})::text AS k, n::text
+    `SELECT json_build_array(${plan.key.map((k) => `s.${quoteIdent(k)}::text`).join(', ')})::text AS k
        FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS n FROM ${q}) s
-      WHERE n % $1 = 1 AND n > 1
-      ORDER BY n`,
+      WHERE s.n % $1 = 1 AND s.n > 1
+      ORDER BY s.n`,
     [chunkRows],
   );
   const count = await pool.query(`SELECT count(*)::text AS n FROM ${q}`);

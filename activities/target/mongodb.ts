@@ -1,12 +1,14 @@
 // MongoDB target: one collection per table (named after the table), one document per row,
 // written with ordered:false bulk upserts keyed by _id so a retried batch is a no-op.
-import type { Collection, Document } from 'mongodb';
+import { MongoBulkWriteError, type Collection, type Document } from 'mongodb';
 import type { Spec } from '../spec';
 import type { TablePlan } from '../../workflows/definitions';
 import type { SourceRow } from '../source/postgres';
 import { mongoClient } from '../connections';
 import { documentMapper } from '../mapping';
 import type { Target } from './target';
+
+const DUPLICATE_KEY = 11000;
 
 export class MongoTarget implements Target {
   readonly kind = 'mongodb' as const;
@@ -31,19 +33,30 @@ export class MongoTarget implements Target {
     if (existing.length === 0) await db.createCollection(name);
   }
 
+  /**
+   * Inserts first (the common case in a backfill, and far cheaper than upserts); rows whose
+   * _id already exists — a retried batch, a resumed chunk — are then replaced by key, so
+   * the result is the same whatever ran before.
+   */
   async writeBatch(plan: TablePlan, rows: SourceRow[]): Promise<void> {
     if (rows.length === 0) return;
     const key = `${plan.table.schema}.${plan.table.name}`;
     let map = this.mappers.get(key);
     if (!map) this.mappers.set(key, (map = documentMapper(plan)));
     const coll = await this.collection(plan);
-    await coll.bulkWrite(
-      rows.map((row) => {
-        const doc = map(row);
-        return { replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } };
-      }),
-      { ordered: false },
-    );
+    const docs = rows.map(map);
+    try {
+      await coll.insertMany(docs, { ordered: false });
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) throw err;
+      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+      const others = errors.filter((e) => e.code !== DUPLICATE_KEY);
+      if (others.length) throw err;
+      await coll.bulkWrite(
+        errors.map((e) => ({ replaceOne: { filter: { _id: docs[e.index]._id }, replacement: docs[e.index], upsert: true } })),
+        { ordered: false },
+      );
+    }
   }
 
   async countRows(plan: TablePlan): Promise<number> {
