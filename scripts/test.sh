@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 bash scripts/stack/stack.sh up
 eval "$(bash scripts/stack/stack.sh env)"
-export FERRY_LOG_LEVEL="${FERRY_LOG_LEVEL:-WARN}"
+export FERRY_LOG_LEVEL="${FERRY_LOG_LEVEL:-ERROR}"
 echo "== typecheck and lint"
 npx tsc --noEmit
 npx eslint .

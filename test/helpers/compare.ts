@@ -31,7 +31,8 @@ export async function assertMongoEqual(sourceUrl: string, mongoUrl: string, data
       const map = documentMapper(plan);
       const rows = (await pool.query(`SELECT * FROM ${quoteQualified(plan.table)}`)).rows;
       const expected = new Set(rows.map((r) => canonical(map(r))));
-      const docs = await mongo.db(database).collection(plan.table.name).find({}).toArray();
+      // promoteValues: false keeps Int64 and Int32 apart, as they are stored.
+      const docs = await mongo.db(database).collection(plan.table.name).find({}, { promoteValues: false }).toArray();
       const actual = new Set(docs.map(canonical));
       const missing = [...expected].filter((d) => !actual.has(d));
       const extra = [...actual].filter((d) => !expected.has(d));

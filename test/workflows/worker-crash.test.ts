@@ -43,7 +43,8 @@ describe('worker killed mid-backfill (real worker processes)', function () {
   });
 
   it('finishes with source and target equal after a SIGKILL and a restart', async () => {
-    const env = { ...process.env, FERRY_CRASH_SOURCE_URL: sourceUrl };
+    process.env.FERRY_CRASH_SOURCE_URL = sourceUrl; // the spec's reference, for the workers below
+    const env = { ...process.env };
     const database = uniqueName('crash');
     const spec = testSpec({
       name: 'crash-test',
@@ -56,7 +57,6 @@ describe('worker killed mid-backfill (real worker processes)', function () {
     workers.push(spawnWorker(env, log));
     const id = uniqueName('crash');
     const handle = await startMigration(client, { ...spec }, id);
-    process.env.FERRY_CRASH_SOURCE_URL = sourceUrl; // for the equality check below
     await waitForStatus(client, id, (s) => s.tables[0]?.state === 'copying', 'chunks copying');
     await new Promise((r) => setTimeout(r, 2_500));
     const before = await waitForStatus(client, id, () => true, 'status before kill');
