@@ -22,6 +22,8 @@ export async function startCommand(opts: StartOptions): Promise<number> {
     await client.workflow.start(migration, {
       workflowId,
       taskQueue: taskQueues.control,
+      // An id names one migration run: its status and history stay readable under it.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       args: [{ spec }],
       typedSearchAttributes: [
         { key: searchAttributes.phase, value: 'prepare' },
@@ -30,7 +32,7 @@ export async function startCommand(opts: StartOptions): Promise<number> {
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`a migration with id ${workflowId} is already running: follow it with \`ferry status --id ${workflowId}\` or choose another --id`, 2);
+      throw new CliError(`a migration with id ${workflowId} already exists (running or finished): follow it with \`ferry status --id ${workflowId}\` or choose another --id`, 2);
     }
     throw err;
   }
