@@ -51,8 +51,8 @@ export interface ColumnInfo {
   nullable: boolean;
   /** Generated columns are computed by the target engine, never copied. */
   generated: boolean;
-  /** For enum columns: the type's schema, name and labels in order (a target recreates it). */
-  enumType: { schema: string; name: string; labels: string[] } | null;
+  /** The enum or domain the column uses (itself or as array element), with the DDL that recreates it. */
+  userType: { schema: string; name: string; ddl: string } | null;
   /** The generation expression of a generated column, else null. */
   generationExpr: string | null;
 }

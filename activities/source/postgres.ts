@@ -65,12 +65,26 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
             t.typtype AS category, b.oid::int::text AS base_oid,
             (CASE WHEN b.typcategory = 'A' THEN b.typelem ELSE 0 END)::int::text AS elem_oid, (NOT a.attnotnull)::text AS nullable, (a.attgenerated <> '')::text AS generated,
             CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END AS gen_expr,
-            CASE WHEN t.typtype = 'e' THEN json_build_object(
-              'schema', (SELECT nspname FROM pg_namespace WHERE oid = t.typnamespace), 'name', t.typname,
-              'labels', (SELECT json_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid))::text END AS enum_type
+            ut.ddl AS user_type_ddl, ut.schema AS user_type_schema, ut.name AS user_type_name
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
        JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+       -- The enum or domain a column uses (directly or as an array element), as DDL a
+       -- PostgreSQL target can run when it lacks the type.
+       LEFT JOIN LATERAL (
+         SELECT n.nspname AS schema, u.typname AS name,
+                CASE u.typtype
+                  WHEN 'e' THEN format('CREATE TYPE %I.%I AS ENUM (%s)', n.nspname, u.typname,
+                    (SELECT string_agg(quote_literal(enumlabel), ', ' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = u.oid))
+                  ELSE format('CREATE DOMAIN %I.%I AS %s%s%s%s', n.nspname, u.typname, format_type(u.typbasetype, u.typtypmod),
+                    CASE WHEN u.typnotnull THEN ' NOT NULL' ELSE '' END,
+                    coalesce(' DEFAULT ' || u.typdefault, ''),
+                    coalesce((SELECT ' ' || string_agg(format('CONSTRAINT %I %s', conname, pg_get_constraintdef(oid)), ' ')
+                                FROM pg_constraint WHERE contypid = u.oid), ''))
+                END AS ddl
+           FROM pg_type u JOIN pg_namespace n ON n.oid = u.typnamespace
+          WHERE u.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END AND u.typtype IN ('e', 'd')
+       ) ut ON true
       WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [oid],
@@ -85,7 +99,7 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
     nullable: r.nullable === 'true',
     generated: r.generated === 'true',
     generationExpr: r.gen_expr,
-    enumType: r.enum_type ? JSON.parse(r.enum_type) : null,
+    userType: r.user_type_ddl ? { schema: r.user_type_schema, name: r.user_type_name, ddl: r.user_type_ddl } : null,
   }));
 }
 

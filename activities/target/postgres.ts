@@ -2,7 +2,7 @@
 // their text form with casts to the column types (exact for every type PostgreSQL can print)
 // and upserted on the primary key, so a replayed batch changes nothing.
 import type { Spec } from '../spec';
-import type { TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
 import type { SourceRow } from '../source/postgres';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';
@@ -25,18 +25,14 @@ export class PostgresTarget implements Target {
     });
     cols.push(`PRIMARY KEY (${plan.key.map(quoteIdent).join(', ')})`);
     await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(plan.table.schema)}`);
-    for (const c of plan.columns) if (c.enumType) await this.createEnum(c.enumType);
+    for (const c of plan.columns) if (c.userType) await this.createType(c.userType);
     await this.pool.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${cols.join(',\n  ')}\n)`);
   }
 
-  /** Enum types the table uses, created with the source's labels when the target lacks them. */
-  private async createEnum(e: NonNullable<TablePlan['columns'][number]['enumType']>): Promise<void> {
-    const labels = e.labels.map((l) => `'${l.replace(/'/g, "''")}'`).join(', ');
-    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(e.schema)}`);
-    await this.pool.query(
-      `DO $$ BEGIN CREATE TYPE ${quoteIdent(e.schema)}.${quoteIdent(e.name)} AS ENUM (${labels}); ` +
-        `EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
-    );
+  /** Enum and domain types the table uses, created from the source's definition when missing. */
+  private async createType(t: NonNullable<ColumnInfo['userType']>): Promise<void> {
+    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(t.schema)}`);
+    await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
   }
 
   /** INSERT … SELECT FROM unnest(text[] per column) … ON CONFLICT: one statement per batch. */

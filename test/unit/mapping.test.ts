@@ -4,7 +4,7 @@ import { documentMapper } from '../../activities/mapping';
 import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
 
 function col(name: string, type: string, oid: number, elementOid = 0): ColumnInfo {
-  return { name, type, typeOid: oid, baseOid: oid, elementOid, typeCategory: 'b', nullable: true, generated: false, generationExpr: null, enumType: null };
+  return { name, type, typeOid: oid, baseOid: oid, elementOid, typeCategory: 'b', nullable: true, generated: false, generationExpr: null, userType: null };
 }
 
 const plan = (columns: ColumnInfo[], key: string[]): TablePlan => ({
