@@ -7,6 +7,7 @@ import type { ChunkCursor, ChunkRange, ChunkResult, ChunkTask, TablePlan } from 
 import { pgPool } from './connections';
 import { keyOf, planChunkRanges, readBatch } from './source/postgres';
 import { openTarget, Target } from './target/target';
+import { rethrowClassified } from './errors';
 
 const targets = new Map<string, Target>();
 
@@ -45,9 +46,9 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   try {
     for (;;) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');
-      const batch = await readBatch(pool, plan, chunk, cursor?.after ?? null, batchRows);
+      const batch = await readBatch(pool, plan, chunk, cursor?.after ?? null, batchRows).catch((err) => rethrowClassified(err, `reading ${plan.display}`));
       if (batch.length === 0) break;
-      await target.writeBatch(plan, batch);
+      await target.writeBatch(plan, batch).catch((err) => rethrowClassified(err, `writing ${plan.display}`));
       rowsThisAttempt += batch.length;
       // The cursor moves only after the write: a crash replays at most one batch.
       cursor = { after: keyOf(plan, batch[batch.length - 1]), rows: (cursor?.rows ?? 0) + batch.length };

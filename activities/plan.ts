@@ -5,6 +5,7 @@ import { SpecError, SpecProblem, Spec, specTables, validateSpec, redact } from '
 import { introspectTables } from './source/postgres';
 import { pgPool, mongoClient, resolveUrl } from './connections';
 import { openTarget, targetKind } from './target/target';
+import { rethrowClassified } from './errors';
 import type { MigrationPlan, TablePlan } from '../workflows/definitions';
 
 /** Everything wrong with a spec that a connection can tell, one problem per path. */
@@ -57,6 +58,8 @@ export async function prepareMigration(input: { spec: Spec }): Promise<Migration
   }
   if (problems.length) throw new Error(new SpecError(problems).message); // unreachable source: retry
   const target = openTarget(spec);
-  for (const plan of plans) await target.prepareTable(plan);
+  for (const plan of plans) {
+    await target.prepareTable(plan).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
+  }
   return { targetKind: target.kind, tables: plans };
 }

@@ -27,7 +27,7 @@ const { planChunks } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.copy,
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
-  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError'] },
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
 const { copyChunk } = proxyActivities<typeof activities>({
@@ -35,7 +35,7 @@ const { copyChunk } = proxyActivities<typeof activities>({
   startToCloseTimeout: '6 hours',
   // Short: a killed worker's chunk is retried elsewhere (from its cursor) within seconds.
   heartbeatTimeout: '10 seconds',
-  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError'] },
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
 export async function backfillTable(input: BackfillInput): Promise<BackfillProgress> {

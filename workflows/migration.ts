@@ -33,7 +33,7 @@ import { backfillTable } from './backfill';
 const { prepareMigration, countTables } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '30 minutes',
-  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError'] },
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
 const SEARCH_ATTRIBUTE_EVERY_MS = 10_000;

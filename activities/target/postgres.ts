@@ -24,14 +24,20 @@ export class PostgresTarget implements Target {
       return `${quoteIdent(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}${gen}`;
     });
     cols.push(`PRIMARY KEY (${plan.key.map(quoteIdent).join(', ')})`);
-    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(plan.table.schema)}`);
+    await this.ensureSchema(plan.table.schema);
     for (const c of plan.columns) if (c.userType) await this.createType(c.userType);
     await this.pool.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${cols.join(',\n  ')}\n)`);
   }
 
+  /** Creates a schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even then. */
+  private async ensureSchema(schema: string): Promise<void> {
+    const found = await this.pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (found.rowCount === 0) await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  }
+
   /** Enum and domain types the table uses, created from the source's definition when missing. */
   private async createType(t: NonNullable<ColumnInfo['userType']>): Promise<void> {
-    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(t.schema)}`);
+    await this.ensureSchema(t.schema);
     await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
   }
 

@@ -22,8 +22,18 @@ export class CliError extends Error {
   }
 }
 
+/** An activity that failed at least once and is waiting for its next attempt (or running it). */
+export interface RetryingActivity {
+  workflowId: string;
+  activity: string;
+  attempt: number;
+  lastFailure: string;
+}
+
 export interface StatusRead {
   status: MigrationStatus | null;
+  /** Activities of the migration and its children that are retrying: why a run is not moving. */
+  retrying: RetryingActivity[];
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
   execution: string;
   failure: string | null;
@@ -38,12 +48,30 @@ export async function readStatus(client: Client, workflowId: string): Promise<St
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${workflowId} (check the id printed by \`ferry start\`)`);
     throw err;
   }
-  if (execution === 'RUNNING') return { status: await handle.query(statusQuery), execution, failure: null };
+  if (execution === 'RUNNING') {
+    return { status: await handle.query(statusQuery), retrying: await retryingActivities(client, workflowId), execution, failure: null };
+  }
   try {
-    return { status: (await handle.result()) as MigrationStatus, execution, failure: null };
+    return { status: (await handle.result()) as MigrationStatus, retrying: [], execution, failure: null };
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
     const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as MigrationStatus | undefined) : undefined;
-    return { status: details ?? null, execution, failure: cause?.message ?? (err as Error).message };
+    return { status: details ?? null, retrying: [], execution, failure: cause?.message ?? (err as Error).message };
   }
+}
+
+/** Pending activities with attempt > 1 in the migration and its running children. */
+export async function retryingActivities(client: Client, workflowId: string): Promise<RetryingActivity[]> {
+  const out: RetryingActivity[] = [];
+  const visit = async (id: string, depth: number): Promise<void> => {
+    const { raw } = await client.workflow.getHandle(id).describe();
+    for (const a of raw.pendingActivities ?? []) {
+      if ((a.attempt ?? 1) > 1) {
+        out.push({ workflowId: id, activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 0, lastFailure: a.lastFailure?.message ?? '' });
+      }
+    }
+    if (depth > 0) await Promise.all((raw.pendingChildren ?? []).map((c) => visit(c.workflowId ?? '', depth - 1)));
+  };
+  await visit(workflowId, 1).catch(() => undefined); // best effort: status must not fail on this
+  return out;
 }

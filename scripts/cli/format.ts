@@ -1,5 +1,6 @@
 // Readable reports: one table per run, every step named and counted (pgcopydb-style).
 import type { MigrationStatus } from '../../workflows/definitions';
+import type { RetryingActivity } from './client';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -32,4 +33,10 @@ export function renderStatus(s: MigrationStatus): string {
   }
   if (s.error) out.push('', `error: ${s.error}`);
   return out.join('\n');
+}
+
+export function renderRetrying(list: RetryingActivity[]): string {
+  if (!list.length) return '';
+  return ['', 'retrying (the run is waiting on these; fix the cause or abort):',
+    ...list.map((r) => `  ${r.workflowId} ${r.activity} attempt ${r.attempt}: ${r.lastFailure}`)].join('\n');
 }

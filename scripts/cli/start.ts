@@ -47,8 +47,17 @@ export async function followToEnd(workflowId: string): Promise<number> {
   const client = await connectClient();
   const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} rows  {percentage}%  ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
   let started = false;
+  const reported = new Set<string>();
   for (;;) {
     const read = await readStatus(client, workflowId);
+    for (const r of read.retrying) {
+      // Say once per attempt why the run is not moving, above the bar.
+      const key = `${r.workflowId}/${r.activity}/${r.attempt}`;
+      if (r.attempt >= 2 && !reported.has(key)) {
+        reported.add(key);
+        console.error(`retrying ${r.activity} in ${r.workflowId} (attempt ${r.attempt}): ${r.lastFailure}`);
+      }
+    }
     const s = read.status;
     if (s) {
       if (!started) bar.start(Math.max(1, s.rowsEstimated), 0, { phase: s.phase });

@@ -10,6 +10,7 @@ import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
 import { seedShop, demoTables } from '../../scripts/demo/seed';
 import { pauseSignal, resumeSignal, abortSignal, statusQuery, type MigrationStatus } from '../../workflows/definitions';
 import { closeAll } from '../../activities/connections';
+import { readStatus, type StatusRead } from '../../scripts/cli/client';
 
 describe('migration workflow (real Temporal, PostgreSQL, MongoDB wire server)', function () {
   this.timeout(300_000);
@@ -110,6 +111,41 @@ describe('migration workflow (real Temporal, PostgreSQL, MongoDB wire server)', 
     const cause = err.cause as ApplicationFailure;
     assert.equal(cause.type, 'MigrationAborted');
     assert.equal((cause.details?.[0] as MigrationStatus).phase, 'aborted');
+  });
+
+  it('shows an activity that keeps failing, with its attempt and reason, in the status read', async () => {
+    process.env.FERRY_TEST_DEAD_MONGO_URL = 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=500';
+    const spec = testSpec({ ...mongoSpec('x'), target: { url: '${FERRY_TEST_DEAD_MONGO_URL}', database: 'x' } });
+    const id = uniqueName('wf-retry');
+    const handle = await startMigration(harness.client, spec, id);
+    try {
+      let read: StatusRead | undefined;
+      for (let i = 0; i < 120 && !read?.retrying.length; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        read = await readStatus(harness.client, id);
+      }
+      assert.equal(read?.execution, 'RUNNING');
+      assert.equal(read?.status?.phase, 'prepare');
+      const r = read!.retrying[0];
+      assert.equal(r.activity, 'prepareMigration');
+      assert.ok(r.attempt >= 2);
+      assert.match(r.lastFailure, /ECONNREFUSED|Server selection timed out|connect/i);
+    } finally {
+      await handle.signal(abortSignal, 'test done');
+    }
+  });
+
+  it('fails fast with what to grant when the target user may not create tables', async () => {
+    const pool = new Pool({ connectionString: targetPgUrl });
+    await pool.query(`DO $$ BEGIN CREATE ROLE ferry_readonly LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    await pool.end();
+    const url = new URL(targetPgUrl);
+    url.username = 'ferry_readonly';
+    process.env.FERRY_TEST_READONLY_URL = url.toString();
+    const spec = testSpec({ ...mongoSpec('x'), target: { url: '${FERRY_TEST_READONLY_URL}' }, tables: ['public.customers'] });
+    const err = await (await startMigration(harness.client, spec, uniqueName('wf-perm'))).result().then(() => null, (e) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.match(String((err.cause as Error).message), /creating public\.customers on the target: permission denied for schema public \(SQLSTATE 42501\): grant the privilege/);
   });
 
   it('fails fast, without retrying, when a table is missing at prepare time', async () => {
