@@ -1,0 +1,44 @@
+// `ferry stack` through the CLI, on the running stack (npm test brings it up first):
+// status names every service, env prints the documented exports, up is idempotent.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/stack';
+
+function ferry(args: string[]) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'ferry.js'), ...args], { encoding: 'utf8', env: process.env });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('ferry stack (CLI on the running local stack)', function () {
+  this.timeout(120_000);
+
+  it('status reports every service running and exits 0', () => {
+    const r = ferry(['stack', 'status']);
+    assert.equal(r.code, 0, r.out + r.err);
+    for (const svc of ['postgres', 'temporal', 'kafka', 'connect', 'mongo']) {
+      assert.match(r.out, new RegExp(`^${svc}\\s+running`, 'm'));
+    }
+  });
+
+  it('env prints the export lines the README documents', () => {
+    const r = ferry(['stack', 'env']);
+    assert.equal(r.code, 0);
+    for (const v of ['FERRY_SOURCE_URL', 'FERRY_TARGET_PG_URL', 'FERRY_MONGO_URL', 'FERRY_KAFKA_BROKERS', 'FERRY_CONNECT_URL', 'TEMPORAL_ADDRESS', 'FERRY_UI_URL']) {
+      assert.match(r.out, new RegExp(`^export ${v}=\\S+$`, 'm'));
+    }
+  });
+
+  it('up on a running stack starts nothing and exits 0', () => {
+    const r = ferry(['stack', 'up']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.doesNotMatch(r.out, /\bstarted\b/);
+    assert.match(r.out, /already running/);
+  });
+
+  it('logs says where each service logs', () => {
+    const r = ferry(['stack', 'logs']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /postgres.*\.log/);
+  });
+});
