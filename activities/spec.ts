@@ -15,7 +15,7 @@ export const specSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _ (it names workflows and consumer groups)'),
-  mode: z.enum(['offline']).default('offline'),
+  mode: z.enum(['offline'], { error: 'must be "offline" (prepare → backfill → verify); the online mode (CDC sync) is not available yet' }).default('offline'),
   source: z.strictObject({ url: urlString }),
   target: z.strictObject({
     url: urlString,
@@ -29,6 +29,8 @@ export const specSchema = z.strictObject({
       parallelism: z.number().int().min(1).max(256).default(4),
       tableParallelism: z.number().int().min(1).max(64).default(2),
       maxRowsPerSecond: z.number().int().min(0).default(0),
+      /** Chunks a table's backfill run handles before it continues-as-new (bounds history). */
+      chunksPerRun: z.number().int().min(2).max(2_000).default(400),
     })
     .prefault({}),
 });

@@ -1,7 +1,7 @@
 // One table's backfill: plan key-range chunks, then copy them through a sliding window of
 // activities (any number of copy workers share the queue). Progress goes to the parent
 // migration by signal, at most every few seconds; the run continues-as-new every
-// CHUNKS_PER_RUN chunks so history stays small however large the table.
+// `backfill.chunksPerRun` chunks (default 400) so history stays small however large the table.
 import {
   condition,
   continueAsNew,
@@ -20,7 +20,6 @@ import {
   taskQueues,
 } from './definitions';
 
-const CHUNKS_PER_RUN = 400;
 const REPORT_EVERY_MS = 5_000;
 
 const { planChunks } = proxyActivities<typeof activities>({
@@ -73,7 +72,7 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   let failure: unknown;
   let startedThisRun = 0;
 
-  while (next < chunks.length && startedThisRun < CHUNKS_PER_RUN) {
+  while (next < chunks.length && startedThisRun < spec.backfill.chunksPerRun) {
     // Pause takes effect between chunks: running chunks finish, no new one starts.
     await condition(() => failure !== undefined || (!paused && inFlight.size < parallelism));
     if (failure !== undefined) break;

@@ -77,6 +77,21 @@ describe('migration workflow (real Temporal, PostgreSQL, MongoDB wire server)', 
     await assertPostgresEqual(sourceUrl, targetPgUrl, demoTables);
   });
 
+  it('continues-as-new through a long table and still copies every chunk exactly once', async () => {
+    const database = uniqueName('wf_can');
+    const id = uniqueName('wf-can');
+    const spec = testSpec({ ...mongoSpec(database, { chunkRows: 40, batchRows: 40, parallelism: 4, chunksPerRun: 10 }), tables: ['public.orders'] });
+    const status: MigrationStatus = await (await startMigration(harness.client, spec, id)).result();
+    const orders = status.tables[0];
+    assert.equal(orders.chunksTotal, 38);
+    assert.equal(orders.chunksDone, 38);
+    assert.equal(orders.rowsCopied, 1_500);
+    const runs = [];
+    for await (const w of harness.client.workflow.list({ query: `WorkflowId = "${id}/backfill/public.orders"` })) runs.push(w.runId);
+    assert.ok(runs.length >= 4, `expected at least 4 runs of the table's backfill, saw ${runs.length}`);
+    await assertMongoEqual(sourceUrl, process.env.FERRY_MONGO_URL!, database, ['public.orders']);
+  });
+
   it('pauses between chunks and resumes on signal', async () => {
     const database = uniqueName('wf_pause');
     const id = uniqueName('wf-pause');
