@@ -16,7 +16,9 @@ function installRuntime(): void {
   runtimeInstalled = true;
   const level = (process.env.FERRY_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    // The same level for the SDK's native core, which logs on its own otherwise.
+    const coreLevel = level === 'TRACE' || level === 'DEBUG' || level === 'INFO' ? level : level === 'WARN' ? 'WARN' : 'ERROR';
+    Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: { core: coreLevel, other: 'ERROR' } } } });
   } catch {
     // already installed by the embedding program (tests, demo): keep theirs
   }

@@ -1,0 +1,70 @@
+// Target writes are idempotent on the real servers: replaying a batch (as a retried or
+// resumed chunk does) leaves one row per key holding the latest values.
+import { strict as assert } from 'node:assert';
+import { MongoClient } from 'mongodb';
+import { Pool } from 'pg';
+import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
+import { MongoTarget } from '../../activities/target/mongodb';
+import { PostgresTarget } from '../../activities/target/postgres';
+import { validateSpec } from '../../activities/spec';
+import { closeAll } from '../../activities/connections';
+import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+
+const col = (name: string, type: string, oid: number): ColumnInfo => ({
+  name, type, typeOid: oid, baseOid: oid, elementOid: 0, typeCategory: 'b', nullable: true, generated: false, generationExpr: null, userType: null,
+});
+const plan: TablePlan = {
+  table: { schema: 'public', name: 'items' }, display: 'public.items',
+  columns: [col('a', 'bigint', 20), col('b', 'smallint', 21), col('v', 'text', 25)], key: ['a', 'b'], estimatedRows: 0, estimatedBytes: 0,
+};
+const rows = (v: string) => Array.from({ length: 50 }, (_, i) => ({ a: String(1_000_000_000 + i), b: String(i % 3), v }));
+
+describe('target writes are idempotent (real MongoDB wire server and PostgreSQL)', function () {
+  this.timeout(60_000);
+  let pgUrl: string;
+  before(async () => {
+    loadStackEnv();
+    pgUrl = await createDatabase('ferry_t_targets');
+    process.env.FERRY_TARGETS_PG_URL = pgUrl;
+  });
+  after(async () => {
+    await closeAll();
+    await dropDatabase(pgUrl);
+  });
+
+  it('MongoDB: a replayed batch (composite Int64/Int32 _id) replaces, never duplicates', async () => {
+    const database = uniqueName('targets');
+    const spec = validateSpec({ name: 't', source: { url: '${FERRY_SOURCE_URL}' }, target: { url: '${FERRY_MONGO_URL}', database }, tables: ['public.items'] }, process.env);
+    const target = new MongoTarget(spec);
+    await target.prepareTable(plan);
+    await target.writeBatch(plan, rows('first'));
+    await target.writeBatch(plan, [...rows('second').slice(0, 10), ...rows('first').slice(10)]);
+    await target.writeBatch(plan, rows('second').slice(0, 10));
+    assert.equal(await target.countRows(plan), 50);
+    const client = await MongoClient.connect(process.env.FERRY_MONGO_URL!);
+    try {
+      const coll = client.db(database).collection('items');
+      assert.equal(await coll.countDocuments({ v: 'second' }), 10);
+      assert.equal(await coll.countDocuments({ v: 'first' }), 40);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('PostgreSQL: a replayed batch updates in place (ON CONFLICT), never duplicates', async () => {
+    const spec = validateSpec({ name: 't', source: { url: '${FERRY_SOURCE_URL}' }, target: { url: '${FERRY_TARGETS_PG_URL}' }, tables: ['public.items'] }, process.env);
+    const target = new PostgresTarget(spec);
+    await target.prepareTable(plan);
+    await target.prepareTable(plan); // and preparing twice is harmless
+    await target.writeBatch(plan, rows('first'));
+    await target.writeBatch(plan, rows('second').slice(0, 10));
+    assert.equal(await target.countRows(plan), 50);
+    const pool = new Pool({ connectionString: pgUrl });
+    try {
+      const r = await pool.query(`SELECT v, count(*)::int AS n FROM public.items GROUP BY v ORDER BY v`);
+      assert.deepEqual(r.rows, [{ v: 'first', n: 40 }, { v: 'second', n: 10 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
