@@ -45,8 +45,10 @@ export async function startCommand(opts: StartOptions): Promise<number> {
 /** Shows a progress bar until the migration closes; exit code 0 only if it completed. */
 export async function followToEnd(workflowId: string): Promise<number> {
   const client = await connectClient();
-  const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} rows  {percentage}%  ETA {eta_formatted}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
+  const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} rows  {percentage}%  {rate} rows/s  ETA {eta}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
   let started = false;
+  // Rate and ETA from the rows this follower has seen move (chunks report as they finish).
+  let firstSeen: { at: number; rows: number } | undefined;
   const reported = new Set<string>();
   for (;;) {
     const read = await readStatus(client, workflowId);
@@ -60,10 +62,14 @@ export async function followToEnd(workflowId: string): Promise<number> {
     }
     const s = read.status;
     if (s) {
-      if (!started) bar.start(Math.max(1, s.rowsEstimated), 0, { phase: s.phase });
+      if (s.phase === 'backfill' && !firstSeen) firstSeen = { at: Date.now(), rows: s.rowsCopied };
+      const elapsed = firstSeen ? (Date.now() - firstSeen.at) / 1000 : 0;
+      const rate = elapsed > 0 ? (s.rowsCopied - firstSeen!.rows) / elapsed : 0;
+      const payload = { phase: s.phase, rate: Math.round(rate), eta: rate > 0 ? formatDuration((s.rowsEstimated - s.rowsCopied) / rate) : '--' };
+      if (!started) bar.start(Math.max(1, s.rowsEstimated), 0, payload);
       started = true;
       bar.setTotal(Math.max(1, s.rowsEstimated, s.rowsCopied));
-      bar.update(s.rowsCopied, { phase: s.phase });
+      bar.update(s.rowsCopied, payload);
     }
     if (read.execution !== 'RUNNING') {
       if (started) bar.stop();
@@ -74,4 +80,11 @@ export async function followToEnd(workflowId: string): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
+}
+
+function formatDuration(seconds: number): string {
+  const t = Math.max(0, Math.round(seconds));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }
