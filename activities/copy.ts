@@ -42,7 +42,9 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   const started = Date.now();
   // Heartbeat the last committed cursor while a slow batch is in flight too, so a slow
   // target is not mistaken for a dead worker (which would start a second attempt).
-  const keepAlive = setInterval(() => ctx.heartbeat(cursor), 2_000);
+  // Before the first cursor exists, wait a little: the SDK sends one heartbeat at once and
+  // holds later ones for most of the timeout, so an empty early beat would hide the cursor.
+  const keepAlive = setInterval(() => (cursor || Date.now() - started > 5_000) && ctx.heartbeat(cursor), 2_000);
   try {
     for (;;) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');

@@ -3,10 +3,22 @@
 // failures whose message says what to change, instead of retrying silently forever.
 import { ApplicationFailure } from '@temporalio/common';
 
-interface PgError {
-  code?: string;
+interface DbError {
+  code?: string | number;
   message?: string;
+  writeErrors?: unknown;
 }
+
+/** A value that cannot be mapped to the target type: the same on every attempt. */
+export class MappingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MappingError';
+  }
+}
+
+// MongoDB: document too large, invalid field names, values it refuses.
+const mongoDataCodes = new Set([2, 52, 10334, 17419, 17280]);
 
 const configurationCodes: Record<string, string> = {
   '42501': 'grant the privilege named above to the user in the URL',
@@ -15,14 +27,26 @@ const configurationCodes: Record<string, string> = {
   '3D000': 'create the database or fix the database name in the URL',
   '28000': 'fix the user name or the pg_hba.conf entry for this host',
   '28P01': 'fix the password the URL refers to',
+  '42703': 'the target table exists with other columns: drop it or make its columns match the source',
+  '42P10': 'the target table exists without the source primary key: drop it or add the key',
 };
 
-/** Rethrows config-class PostgreSQL errors as non-retryable; everything else is left to retries. */
+/** Rethrows errors a retry cannot fix as non-retryable; everything else is left to retries. */
 export function rethrowClassified(err: unknown, where: string): never {
-  const e = err as PgError;
-  const hint = e?.code ? configurationCodes[e.code] : undefined;
+  const e = err as DbError;
+  const hint = typeof e?.code === 'string' ? configurationCodes[e.code] : undefined;
   if (hint) {
     throw ApplicationFailure.nonRetryable(`${where}: ${e.message} (SQLSTATE ${e.code}): ${hint}`, 'ConfigurationError');
+  }
+  if (typeof e?.code === 'string' && /^2[23]/.test(e.code)) {
+    throw ApplicationFailure.nonRetryable(`${where}: ${e.message} (SQLSTATE ${e.code}): a row cannot be written as it is; fix the row or the target schema`, 'DataError');
+  }
+  const mongoCodes = [e?.code, ...(Array.isArray(e?.writeErrors) ? e.writeErrors.map((w: { code?: number }) => w.code) : [])];
+  if (mongoCodes.some((c) => typeof c === 'number' && mongoDataCodes.has(c))) {
+    throw ApplicationFailure.nonRetryable(`${where}: ${e.message}: MongoDB refuses this document; fix the row or the mapping`, 'DataError');
+  }
+  if (err instanceof MappingError) {
+    throw ApplicationFailure.nonRetryable(`${where}: ${err.message}`, 'DataError');
   }
   throw err;
 }

@@ -1,4 +1,4 @@
 // Every activity a worker registers. Workflows import this module as types only.
 export { prepareMigration } from './plan';
 export { planChunks, copyChunk } from './copy';
-export { countTables } from './verify';
+export { countTable } from './verify';

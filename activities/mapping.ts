@@ -6,6 +6,7 @@ import { Binary, Decimal128, Double, Long, UUID, type Document } from 'mongodb';
 import { parse as parseArray } from 'postgres-array';
 import type { ColumnInfo, TablePlan } from '../workflows/definitions';
 import type { SourceRow } from './source/postgres';
+import { MappingError } from './errors';
 
 const OID = {
   bool: 16, bytea: 17, int8: 20, int2: 21, int4: 23, oid: 26, json: 114, float4: 700, float8: 701,
@@ -62,18 +63,37 @@ function columnConverter(col: ColumnInfo): Convert {
 
 /** A compiled row mapper for one table: converters are chosen once, not per row. */
 export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
-  const converters = plan.columns.map((c) => [c.name, columnConverter(c)] as const);
+  const converters = plan.columns.map((c) => [c.name, guarded(plan, c.name, columnConverter(c))] as const);
   const keyConverters = plan.key.map((k) => converters.find(([name]) => name === k)!);
   return (row) => {
     const doc: Document = {};
     doc._id =
       keyConverters.length === 1
-        ? keyConverters[0][1](row[keyConverters[0][0]] as string)
-        : Object.fromEntries(keyConverters.map(([name, conv]) => [name, conv(row[name] as string)]));
+        ? keyConverters[0][1](row[keyConverters[0][0]] as string, row)
+        : Object.fromEntries(keyConverters.map(([name, conv]) => [name, conv(row[name] as string, row)]));
     for (const [name, conv] of converters) {
       const v = row[name];
-      doc[name] = v === null || v === undefined ? null : conv(v);
+      doc[name] = v === null || v === undefined ? null : conv(v, row);
     }
     return doc;
   };
+}
+
+/** A conversion that fails names the table, column and row key: it will fail the same way again. */
+function guarded(plan: TablePlan, column: string, conv: Convert): (text: string, row: SourceRow) => unknown {
+  return (text, row) => {
+    try {
+      return conv(text);
+    } catch (err) {
+      const key = plan.key.map((k) => `${k}=${row[k]}`).join(', ');
+      throw new MappingError(`${plan.display}.${column} (row ${key}) cannot be converted: ${(err as Error).message}`);
+    }
+  };
+}
+
+/** Columns that cannot become fields as they are; a reason per column, none if all is well. */
+export function mongoFieldProblems(plan: TablePlan): string[] {
+  return plan.columns
+    .filter((c) => (c.name === '_id' && !(plan.key.length === 1 && plan.key[0] === '_id')) || c.name.startsWith('$'))
+    .map((c) => `${plan.display}.${c.name}: ${c.name === '_id' ? 'a column named _id would replace the key-derived _id; rename it on the source or make it the single primary key' : 'MongoDB field names cannot start with $'}`);
 }

@@ -1,9 +1,9 @@
 // The prepare phase: check the spec against the real source, introspect every table, and
 // create what the target needs. The CLI runs the same checks before starting anything.
 import { ApplicationFailure } from '@temporalio/common';
-import { SpecError, SpecProblem, Spec, specTables, validateSpec, redact } from './spec';
+import { SpecError, SpecProblem, Spec, specTables, validateSpec, describeRef } from './spec';
 import { introspectTables } from './source/postgres';
-import { pgPool, mongoClient, resolveUrl } from './connections';
+import { pgPool, mongoClient } from './connections';
 import { openTarget, targetKind } from './target/target';
 import { rethrowClassified } from './errors';
 import type { MigrationPlan, TablePlan } from '../workflows/definitions';
@@ -33,7 +33,7 @@ export async function checkTargetReachable(spec: Spec): Promise<SpecProblem[]> {
     }
     return [];
   } catch (err) {
-    return [{ path: 'target.url', message: `cannot connect to ${redact(resolveUrl(spec.target.url, 'target.url'))} (${connectionError(err)})` }];
+    return [{ path: 'target.url', message: `cannot connect (${describeRef(spec.target.url)}): ${connectionError(err)}` }];
   }
 }
 

@@ -106,6 +106,7 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
     problems.push({ path: 'target.database', message: "applies to MongoDB targets only: a PostgreSQL target writes into the database named in target.url; remove this key" });
   }
   const seen = new Map<string, number>();
+  const collections = new Map<string, number>();
   spec.tables.forEach((t, i) => {
     const q = parseQualifiedName(t);
     if (typeof q === 'string') {
@@ -113,8 +114,16 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
       return;
     }
     const key = `${q.schema}.${q.name}`;
-    if (seen.has(key)) problems.push({ path: `tables[${i}]`, message: `repeats tables[${seen.get(key)}] (${t})` });
+    if (seen.has(key)) {
+      problems.push({ path: `tables[${i}]`, message: `repeats tables[${seen.get(key)}] (${t})` });
+    } else if (kind === 'mongodb' && collections.has(q.name)) {
+      // A MongoDB collection is named after the table alone: two schemas would share it.
+      problems.push({ path: `tables[${i}]`, message: `would share the MongoDB collection "${q.name}" with tables[${collections.get(q.name)}]: migrate them in separate specs (different target.database)` });
+    } else if (kind === 'mongodb' && (q.name.includes('$') || q.name.startsWith('system.'))) {
+      problems.push({ path: `tables[${i}]`, message: `"${q.name}" is not a valid MongoDB collection name ($ or a system. prefix)` });
+    }
     seen.set(key, i);
+    collections.set(q.name, i);
   });
   if (problems.length) throw new SpecError(problems);
   return spec;
@@ -177,13 +186,13 @@ function checkUrl(
   try {
     url = new URL(value);
   } catch {
-    return void problems.push({ path, message: `is not a valid URL (${redact(value)}): expected ${expected}user@host:port/database` });
+    return void problems.push({ path, message: `is not a valid URL (${describeRef(raw)}): expected ${expected}user@host:port/database` });
   }
   if (!url.hostname && !url.searchParams.get('host')) {
-    return void problems.push({ path, message: `names no host (${redact(value)})` });
+    return void problems.push({ path, message: `names no host (${describeRef(raw)})` });
   }
   // A password typed into the spec would travel in the workflow input and history.
-  if (hasLiteralPassword(raw)) {
+  if (hasLiteralPassword(raw) || /[?&]password=(?!\$\{[A-Za-z_][A-Za-z0-9_]*\}(&|$))/i.test(raw)) {
     problems.push({ path, message: 'contains a literal password: put the URL or the password in an environment variable and write ${VAR} in the spec (secrets must not enter workflow history)' });
   }
   return engine;
@@ -199,12 +208,21 @@ function hasLiteralPassword(raw: string): boolean {
 
 function describeScheme(url: string): string {
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
-  return m ? `scheme ${m[1]}:` : `${JSON.stringify(redact(url))} (no scheme)`;
+  return m ? `scheme ${m[1]}:` : 'a value with no scheme';
+}
+
+/** Names a URL in a message without its resolved value: the reference, or the literal as written. */
+export function describeRef(raw: string): string {
+  const refs = raw.match(reference);
+  return refs ? `from ${refs.join(', ')}` : JSON.stringify(redact(raw));
 }
 
 /** Hides credentials before a URL goes into any message. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^/@]*)@/, (_m, cred: string) => `//${cred.split(':')[0]}:***@`);
+  // Everything between the scheme and the last @ of the authority is credentials.
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@]*)@/i, (_m, scheme: string, cred: string) => `${scheme}${cred.split(':')[0]}:***@`)
+    .replace(/([?&]password=)[^&]*/gi, '$1***');
 }
 
 export function specTables(spec: Spec): QualifiedName[] {

@@ -2,6 +2,7 @@
 // decides which it is given); the control queue also runs the workflows.
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import * as activities from '../activities';
+import { closeAll } from '../activities/connections';
 import { QueueName, taskQueues } from '../workflows/definitions';
 
 export const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
@@ -61,4 +62,5 @@ export async function runWorkers(queues: QueueName[]): Promise<void> {
   console.log(`ferry worker: polling ${queues.map((q) => taskQueues[q]).join(', ')} on ${temporalAddress()}`);
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();
+  await closeAll(); // database pools and Mongo monitors would keep the process alive
 }

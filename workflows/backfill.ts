@@ -1,26 +1,37 @@
 // One table's backfill: plan key-range chunks, then copy them through a sliding window of
-// activities (any number of copy workers share the queue). Progress goes to the parent
-// migration by signal, at most every few seconds; the run continues-as-new every
-// `backfill.chunksPerRun` chunks (default 400) so history stays small however large the table.
+// activities (any number of copy workers share the queue). Live progress is answered by a
+// query (no history cost); the parent hears only of state changes (planning, copying, done,
+// failed) plus a rare backstop, so its history stays small however long the copy runs. The
+// Temporal UI shows this table's own search attributes, upserted at most once a minute. The
+// run continues-as-new every `backfill.chunksPerRun` chunks (default 400).
 import {
+  ActivityCancellationType,
+  CancellationScope,
   condition,
+  isCancellation,
   continueAsNew,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import {
   BackfillInput,
   BackfillProgress,
   ChunkRange,
+  backfillProgressQuery,
   backfillProgressSignal,
   pauseSignal,
+  searchAttributes,
   resumeSignal,
   taskQueues,
 } from './definitions';
 
-const REPORT_EVERY_MS = 5_000;
+// Each report costs the parent ~4 history events: state changes always, else this rarely.
+const REPORT_EVERY_MS = 10 * 60_000;
+const SEARCH_ATTRIBUTES_EVERY_MS = 60_000;
+const DEFAULT_CHUNKS_PER_RUN = 400;
 
 const { planChunks } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.copy,
@@ -34,6 +45,8 @@ const { copyChunk } = proxyActivities<typeof activities>({
   startToCloseTimeout: '6 hours',
   // Short: a killed worker's chunk is retried elsewhere (from its cursor) within seconds.
   heartbeatTimeout: '10 seconds',
+  // On abort, wait until each copy has stopped writing before the table reports aborted.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
@@ -44,8 +57,18 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   setHandler(resumeSignal, () => void (paused = false));
 
   const parent = getExternalWorkflowHandle(input.parentId);
-  let lastReport = 0;
+  let lastReport = Date.now();
+  let lastUpsert = 0;
   const report = async (force = false) => {
+    if (force || Date.now() - lastUpsert >= SEARCH_ATTRIBUTES_EVERY_MS) {
+      lastUpsert = Date.now();
+      upsertSearchAttributes([
+        { key: searchAttributes.phase, value: `backfill:${progress.state}` },
+        { key: searchAttributes.rowsCopied, value: progress.rowsCopied },
+        { key: searchAttributes.rowsTotal, value: progress.rowsTotal },
+        { key: searchAttributes.progress, value: progress.rowsTotal ? Math.min(1, progress.rowsCopied / progress.rowsTotal) : 0 },
+      ]);
+    }
     if (!force && Date.now() - lastReport < REPORT_EVERY_MS) return;
     lastReport = Date.now();
     await parent.signal(backfillProgressSignal, { ...progress });
@@ -54,6 +77,7 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   let chunks: ChunkRange[];
   let next: number;
   let progress: BackfillProgress;
+  setHandler(backfillProgressQuery, () => progress);
   if (input.carried) {
     ({ chunks, next, progress } = input.carried);
   } else {
@@ -72,31 +96,39 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   let failure: unknown;
   let startedThisRun = 0;
 
-  while (next < chunks.length && startedThisRun < spec.backfill.chunksPerRun) {
-    // Pause takes effect between chunks: running chunks finish, no new one starts.
-    await condition(() => failure !== undefined || (!paused && inFlight.size < parallelism));
-    if (failure !== undefined) break;
-    const chunk = chunks[next++];
-    startedThisRun++;
-    inFlight.add(chunk.index);
-    copyChunk({ spec, plan, chunk, maxRowsPerSecond: perChunkRate })
-      .then(async (result) => {
-        progress.rowsCopied += result.rows;
-        progress.chunksDone += 1;
-        if (result.resumed) progress.chunksResumed += 1;
-        await report();
-      })
-      .catch((err) => void (failure ??= err))
-      .finally(() => inFlight.delete(chunk.index));
+  try {
+    while (next < chunks.length && startedThisRun < (spec.backfill.chunksPerRun ?? DEFAULT_CHUNKS_PER_RUN)) {
+      // Pause takes effect between chunks: running chunks finish, no new one starts.
+      await condition(() => failure !== undefined || (!paused && inFlight.size < parallelism));
+      if (failure !== undefined) break;
+      const chunk = chunks[next++];
+      startedThisRun++;
+      inFlight.add(chunk.index);
+      copyChunk({ spec, plan, chunk, maxRowsPerSecond: perChunkRate })
+        .then(async (result) => {
+          progress.rowsCopied += result.rows;
+          progress.chunksDone += 1;
+          if (result.resumed) progress.chunksResumed += 1;
+          await report();
+        })
+        .catch((err) => void (failure ??= err))
+        .finally(() => inFlight.delete(chunk.index));
+    }
+  } finally {
+    // Whatever ends the loop (a failure, an abort), copies in flight settle first: after an
+    // abort, no chunk is still writing once this table reports.
+    await CancellationScope.nonCancellable(() => condition(() => inFlight.size === 0));
   }
-  await condition(() => inFlight.size === 0);
   if (failure !== undefined) {
-    progress.state = 'failed';
-    await report(true);
+    if (!isCancellation(failure)) {
+      progress.state = 'failed';
+      await report(true);
+    }
     throw failure;
   }
   if (next < chunks.length) {
-    await continueAsNew<typeof backfillTable>({ ...input, paused, carried: { chunks, next, progress } });
+    // Only the chunks still to copy travel on: the input shrinks run after run.
+    await continueAsNew<typeof backfillTable>({ ...input, paused, carried: { chunks: chunks.slice(next), next: 0, progress } });
   }
   progress.state = 'done';
   await report(true);

@@ -106,6 +106,8 @@ export type TableState = 'pending' | 'planning' | 'copying' | 'done' | 'failed';
 
 export interface TableProgress {
   table: string;
+  /** The table's backfill child workflow, whose `backfillProgress` query is live. */
+  workflowId: string | null;
   state: TableState;
   estimatedRows: number;
   rowsCopied: number;
@@ -163,6 +165,8 @@ export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const abortSignal = defineSignal<[reason?: string]>('abort');
 export const backfillProgressSignal = defineSignal<[BackfillProgress]>('backfillProgress');
+/** A table's live progress, asked of its backfill child (queries cost no history). */
+export const backfillProgressQuery = defineQuery<BackfillProgress>('backfillProgress');
 
 // Search attributes the Temporal UI lists and filters on (registered by `ferry stack up`).
 export const searchAttributes = {

@@ -30,13 +30,21 @@ import {
 } from './definitions';
 import { backfillTable } from './backfill';
 
-const { prepareMigration, countTables } = proxyActivities<typeof activities>({
+const { prepareMigration } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '30 minutes',
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
-const SEARCH_ATTRIBUTE_EVERY_MS = 10_000;
+// Counting a billion rows takes a while: heartbeats say it is alive, one table per activity.
+const { countTable } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.copy,
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+});
+
+const SEARCH_ATTRIBUTE_EVERY_MS = 60_000;
 
 export async function migration(input: MigrationInput): Promise<MigrationStatus> {
   const { spec } = input;
@@ -111,23 +119,28 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       const plan = await prepareMigration({ spec });
       status.targetKind = plan.targetKind;
       status.tables = plan.tables.map((t) => ({
-        table: t.display, state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0,
+        table: t.display, workflowId: backfillWorkflowId(id, t.table), state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0,
       }));
       status.rowsEstimated = plan.tables.reduce((n, t) => n + t.estimatedRows, 0);
 
       setPhase('backfill');
       await inWindow(plan.tables, spec.backfill.tableParallelism, async (table: TablePlan) => {
+        const startedPaused = status.paused;
         const handle = await startChild(backfillTable, {
           workflowId: backfillWorkflowId(id, table.table),
           taskQueue: taskQueues.control,
-          args: [{ spec, plan: table, parentId: id, paused: status.paused }],
+          args: [{ spec, plan: table, parentId: id, paused: startedPaused }],
         });
         children.set(table.display, handle);
+        // A pause or resume that arrived while the child was starting has not reached it.
+        if (status.paused !== startedPaused) await handle.signal(status.paused ? pauseSignal : resumeSignal);
         await handle.result();
       });
 
       setPhase('verify');
-      status.verification = await countTables({ spec, plans: plan.tables });
+      const counts = [];
+      for (const table of plan.tables) counts.push(await countTable({ spec, plan: table }));
+      status.verification = { method: 'counts', clean: counts.every((c) => c.match), checkedAt: new Date(Date.now()).toISOString(), tables: counts };
       upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
       if (!status.verification.clean) {
         const diff = status.verification.tables.filter((t) => !t.match).map((t) => `${t.table}: source ${t.sourceRows}, target ${t.targetRows}`);

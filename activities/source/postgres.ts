@@ -173,7 +173,7 @@ export async function planChunkRanges(pool: Pool, plan: TablePlan, chunkRows: nu
   const res = await pool.query(
     `SELECT json_build_array(${plan.key.map((k) => `s.${quoteIdent(k)}::text`).join(', ')})::text AS k
        FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS n FROM ${q}) s
-      WHERE s.n % $1 = 1 AND s.n > 1
+      WHERE (s.n - 1) % $1 = 0 AND s.n > 1
       ORDER BY s.n`,
     [chunkRows],
   );

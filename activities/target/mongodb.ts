@@ -5,8 +5,10 @@ import type { Spec } from '../spec';
 import type { TablePlan } from '../../workflows/definitions';
 import type { SourceRow } from '../source/postgres';
 import { mongoClient } from '../connections';
-import { documentMapper } from '../mapping';
+import { documentMapper, mongoFieldProblems } from '../mapping';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Target } from './target';
+import { planShape } from './shape';
 
 const DUPLICATE_KEY = 11000;
 
@@ -26,6 +28,8 @@ export class MongoTarget implements Target {
   }
 
   async prepareTable(plan: TablePlan): Promise<void> {
+    const problems = mongoFieldProblems(plan);
+    if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), 'SpecError');
     const client = await mongoClient(this.spec.target.url);
     const db = client.db(this.spec.target.database);
     const name = MongoTarget.collectionName(plan);
@@ -40,7 +44,7 @@ export class MongoTarget implements Target {
    */
   async writeBatch(plan: TablePlan, rows: SourceRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const key = `${plan.table.schema}.${plan.table.name}`;
+    const key = planShape(plan);
     let map = this.mappers.get(key);
     if (!map) this.mappers.set(key, (map = documentMapper(plan)));
     const coll = await this.collection(plan);

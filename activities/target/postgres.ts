@@ -7,6 +7,7 @@ import type { SourceRow } from '../source/postgres';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import type { Target } from './target';
+import { planShape } from './shape';
 
 export class PostgresTarget implements Target {
   readonly kind = 'postgres' as const;
@@ -43,7 +44,7 @@ export class PostgresTarget implements Target {
 
   /** INSERT … SELECT FROM unnest(text[] per column) … ON CONFLICT: one statement per batch. */
   private upsertSql(plan: TablePlan): string {
-    const id = `${plan.table.schema}.${plan.table.name}`;
+    const id = planShape(plan);
     let sql = this.statements.get(id);
     if (sql) return sql;
     const cols = plan.columns.filter((c) => !c.generated);

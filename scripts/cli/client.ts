@@ -3,7 +3,7 @@
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationStatus } from '../../workflows/definitions';
-import { statusQuery } from '../../workflows/definitions';
+import { backfillProgressQuery, searchAttributes, statusQuery } from '../../workflows/definitions';
 import { temporalAddress, temporalNamespace } from '../../workers/run';
 
 export async function connectClient(): Promise<Client> {
@@ -37,19 +37,37 @@ export interface StatusRead {
   /** Temporal's execution status: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
   execution: string;
   failure: string | null;
+  /** Why the status could not be read, when it could not (e.g. no worker answers queries). */
+  note?: string;
 }
+
+const QUERY_TIMEOUT_MS = 10_000;
 
 export async function readStatus(client: Client, workflowId: string): Promise<StatusRead> {
   const handle = client.workflow.getHandle(workflowId);
   let execution: string;
+  let phase: unknown;
   try {
-    execution = (await handle.describe()).status.name;
+    const desc = await handle.describe();
+    execution = desc.status.name;
+    phase = desc.typedSearchAttributes.get(searchAttributes.phase);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${workflowId} (check the id printed by \`ferry start\`)`);
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${workflowId} (check the id printed by \`ferry start\`)`, 2);
     throw err;
   }
   if (execution === 'RUNNING') {
-    return { status: await handle.query(statusQuery), retrying: await retryingActivities(client, workflowId), execution, failure: null };
+    const retrying = await retryingActivities(client, workflowId);
+    try {
+      // Queries are answered by a worker: without one, say so instead of hanging.
+      const status = await Promise.race([
+        handle.query(statusQuery),
+        new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer within ${QUERY_TIMEOUT_MS / 1000} s`)), QUERY_TIMEOUT_MS).unref()),
+      ]);
+      return { status: await withLiveProgress(client, status), retrying, execution, failure: null };
+    } catch (err) {
+      const note = `phase ${String(phase ?? 'unknown')} (from search attributes); the status query failed: ${(err as Error).message} — is a \`ferry worker --queue control\` running?`;
+      return { status: null, retrying, execution, failure: null, note };
+    }
   }
   try {
     return { status: (await handle.result()) as MigrationStatus, retrying: [], execution, failure: null };
@@ -58,6 +76,29 @@ export async function readStatus(client: Client, workflowId: string): Promise<St
     const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as MigrationStatus | undefined) : undefined;
     return { status: details ?? null, retrying: [], execution, failure: cause?.message ?? (err as Error).message };
   }
+}
+
+/**
+ * The parent hears of table progress only on state changes; live row and chunk counts are
+ * asked of each running table's backfill workflow (a query: no history cost).
+ */
+async function withLiveProgress(client: Client, status: MigrationStatus): Promise<MigrationStatus> {
+  const live = status.tables.filter((t) => t.workflowId && (t.state === 'planning' || t.state === 'copying' || t.state === 'pending'));
+  const answers = await Promise.all(
+    live.map((t) => client.workflow.getHandle(t.workflowId!).query(backfillProgressQuery).catch(() => undefined)),
+  );
+  const tables = status.tables.map((t) => {
+    const p = answers[live.indexOf(t)];
+    return p && p.table === t.table
+      ? { ...t, state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal }
+      : t;
+  });
+  return {
+    ...status,
+    tables,
+    rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
+    rowsEstimated: tables.reduce((n, t) => n + t.estimatedRows, 0),
+  };
 }
 
 /** Pending activities with attempt > 1 in the migration and its running children. */

@@ -1,5 +1,6 @@
 // `ferry signal`: operator messages to a running migration.
 import { abortSignal, pauseSignal, resumeSignal } from '../../workflows/definitions';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { CliError, connectClient } from './client';
 
 export const signalVerbs = ['pause', 'resume', 'abort'] as const;
@@ -11,8 +12,10 @@ export async function signalCommand(opts: { id: string; verb: string; reason?: s
   }
   const client = await connectClient();
   const handle = client.workflow.getHandle(opts.id);
-  const desc = await handle.describe().catch(() => null);
-  if (!desc) throw new CliError(`no migration with id ${opts.id}`);
+  const desc = await handle.describe().catch((err) => {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${opts.id}`, 2);
+    throw err;
+  });
   if (desc.status.name !== 'RUNNING') throw new CliError(`migration ${opts.id} is ${desc.status.name.toLowerCase()}; signals reach running migrations only`);
   const verb = opts.verb as SignalVerb;
   if (verb === 'pause') await handle.signal(pauseSignal);

@@ -61,6 +61,10 @@ export async function followToEnd(workflowId: string): Promise<number> {
       }
     }
     const s = read.status;
+    if (read.note && !reported.has(read.note)) {
+      reported.add(read.note);
+      console.error(read.note);
+    }
     if (s) {
       if (s.phase === 'backfill' && !firstSeen) firstSeen = { at: Date.now(), rows: s.rowsCopied };
       const elapsed = firstSeen ? (Date.now() - firstSeen.at) / 1000 : 0;

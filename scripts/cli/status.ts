@@ -6,9 +6,9 @@ export async function statusCommand(opts: { id: string; json?: boolean }): Promi
   const client = await connectClient();
   const read = await readStatus(client, opts.id);
   if (opts.json) {
-    console.log(JSON.stringify({ ...(read.status ?? { migrationId: opts.id, phase: null }), execution: read.execution, failure: read.failure, retrying: read.retrying }, null, 2));
+    console.log(JSON.stringify({ ...(read.status ?? { migrationId: opts.id, phase: null }), execution: read.execution, failure: read.failure, retrying: read.retrying, note: read.note ?? null }, null, 2));
   } else {
-    console.log(read.status ? renderStatus(read.status) : `migration ${opts.id}: ${read.execution}`);
+    console.log(read.status ? renderStatus(read.status) : `migration ${opts.id}: ${read.execution}${read.note ? ` — ${read.note}` : ''}`);
     if (read.failure) console.log(`failure: ${read.failure}`);
     if (read.retrying.length) console.log(renderRetrying(read.retrying));
   }

@@ -28,10 +28,15 @@ describe('npm run demo (end to end)', function () {
     assert.ok(id, 'the summary names the workflow');
 
     const query = encodeURIComponent(`WorkflowId="${id}" AND FerryPhase="completed"`);
-    const res = await fetch(`${process.env.FERRY_UI_URL}/api/v1/namespaces/default/workflows?query=${query}`);
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as { executions?: { execution: { workflowId: string }; status: string }[] };
+    let body: { executions?: { execution: { workflowId: string }; status: string }[] } = {};
+    for (let i = 0; i < 40 && !body.executions?.length; i++) {
+      // Visibility is eventually consistent: the list may lag the close by a moment.
+      if (i) await new Promise((r) => setTimeout(r, 250));
+      const res = await fetch(`${process.env.FERRY_UI_URL}/api/v1/namespaces/default/workflows?query=${query}`);
+      assert.equal(res.status, 200);
+      body = (await res.json()) as typeof body;
+    }
     assert.equal(body.executions?.length, 1, JSON.stringify(body));
-    assert.equal(body.executions[0].status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');
+    assert.equal(body.executions![0].status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');
   });
 });

@@ -51,7 +51,8 @@ export async function assertPostgresEqual(sourceUrl: string, targetUrl: string, 
   const src = new Pool({ connectionString: sourceUrl });
   const tgt = new Pool({ connectionString: targetUrl });
   try {
-    const { plans } = await introspectTables(src, tables.map((t) => parseQualifiedName(t) as QualifiedName));
+    const { plans, problems } = await introspectTables(src, tables.map((t) => parseQualifiedName(t) as QualifiedName));
+    if (problems.length) throw new Error(JSON.stringify(problems));
     for (const plan of plans) {
       const sql = `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY ${plan.key.map((k) => `t.${quoteIdent(k)}`).join(', ')}), '')) AS h FROM ${quoteQualified(plan.table)} t`;
       const [a, b] = await Promise.all([src.query(sql), tgt.query(sql)]);

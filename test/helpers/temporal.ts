@@ -2,9 +2,9 @@
 import type { Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createWorker, workerConnection } from '../../workers/run';
-import { connectClient } from '../../scripts/cli/client';
+import { connectClient, readStatus } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
-import { statusQuery, taskQueues, type MigrationStatus } from '../../workflows/definitions';
+import { taskQueues, type MigrationStatus } from '../../workflows/definitions';
 import type { Spec } from '../../activities/spec';
 import { validateSpec } from '../../activities/spec';
 
@@ -43,12 +43,25 @@ export async function waitForStatus(client: Client, workflowId: string, pred: (s
   let last: MigrationStatus | undefined;
   while (Date.now() < deadline) {
     try {
-      last = await client.workflow.getHandle(workflowId).query(statusQuery);
-      if (pred(last)) return last;
+      last = (await readStatus(client, workflowId)).status ?? undefined;
+      if (last && pred(last)) return last;
     } catch {
       // no worker answering right now (e.g. between a kill and a restart)
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
+}
+
+/** History with every payload decoded to text, so assertions can search what it really holds. */
+export async function decodedHistory(client: Client, workflowId: string): Promise<string> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  // Payload bytes reach a replacer already turned into base64 strings (protobuf toJSON)
+  // or { type: 'Buffer', data: [...] } (Buffer toJSON): decode both.
+  return JSON.stringify(history, (k, v) => {
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+    if (v && v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data).toString('utf8');
+    if (k === 'data' && typeof v === 'string') return Buffer.from(v, 'base64').toString('utf8');
+    return v;
+  });
 }

@@ -41,6 +41,12 @@ describe('CDC path of the stack (PostgreSQL → Debezium → Kafka)', function (
 
   after(async () => {
     await connect(`/connectors/${name}`, { method: 'DELETE' }).catch(() => undefined);
+    const admin = new Kafka({ clientId: 'ferry-test', brokers: process.env.FERRY_KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${name}.`));
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.deleteGroups([`${name}-reader`]).catch(() => undefined);
+    await admin.disconnect();
     // The slot outlives the connector; drop it once the connector has let go.
     await until('replication slot released', async () => {
       const r = await pool.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [name]);

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Binary, Decimal128, Double, Long, UUID } from 'mongodb';
-import { documentMapper } from '../../activities/mapping';
+import { documentMapper, mongoFieldProblems } from '../../activities/mapping';
+import { MappingError } from '../../activities/errors';
 import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
 
 function col(name: string, type: string, oid: number, elementOid = 0): ColumnInfo {
@@ -55,5 +56,17 @@ describe('row → document mapping (from PostgreSQL text form)', () => {
     const doc = map({ a: '5', b: '2', v: 'x' });
     assert.equal(doc._id.a.toString(), '5');
     assert.equal(doc._id.b, 2);
+  });
+
+  it('names the table, column and row key when a value cannot be converted', () => {
+    const map = documentMapper(plan([col('id', 'integer', 23), col('n', 'numeric', 1700)], ['id']));
+    assert.throws(() => map({ id: '42', n: '1234567890123456789012345678901234567890' }), (err: unknown) =>
+      err instanceof MappingError && /public\.t\.n \(row id=42\) cannot be converted/.test(err.message));
+  });
+
+  it('refuses a non-key column named _id and $-prefixed names', () => {
+    assert.equal(mongoFieldProblems(plan([col('id', 'integer', 23), col('_id', 'text', 25)], ['id'])).length, 1);
+    assert.deepEqual(mongoFieldProblems(plan([col('_id', 'integer', 23)], ['_id'])), []);
+    assert.match(mongoFieldProblems(plan([col('id', 'integer', 23), col('$x', 'text', 25)], ['id']))[0], /cannot start with \$/);
   });
 });

@@ -10,9 +10,9 @@ const base = () => ({
   tables: ['public.customers', 'public.orders'],
 });
 
-function problems(input: unknown): string[] {
+function problems(input: unknown, extraEnv: Record<string, string> = {}): string[] {
   try {
-    validateSpec(input, env);
+    validateSpec(input, { ...env, ...extraEnv });
   } catch (err) {
     assert.ok(err instanceof SpecError, `expected SpecError, got ${err}`);
     return err.message.split('\n');
@@ -47,6 +47,19 @@ describe('spec validation (pure)', () => {
   it('refuses a literal password but accepts one given by reference', () => {
     assert.match(problems({ ...base(), source: { url: 'postgres://u:hunter22@h/db' } })[0], /^source\.url: contains a literal password/);
     assert.deepEqual(problems({ ...base(), source: { url: 'postgres://u:${PW}@h/db' } }), []);
+  });
+
+  it('refuses a password in the query string and never echoes resolved values', () => {
+    assert.match(problems({ ...base(), source: { url: 'postgres://u@h/db?password=hunter22' } })[0], /^source\.url: contains a literal password/);
+    const p = problems({ ...base(), source: { url: '${BADURL}' } }, { BADURL: 'postgres://u:s3cret/x@' });
+    assert.equal(p.length, 1);
+    assert.ok(!p[0].includes('s3cret'), p[0]);
+  });
+
+  it('refuses two tables that would share one MongoDB collection', () => {
+    const p = problems({ ...base(), tables: ['a.orders', 'b.orders'] });
+    assert.match(p[0], /^tables\[1\]: would share the MongoDB collection "orders" with tables\[0\]/);
+    assert.deepEqual(problems({ ...base(), target: { url: '${SRC}' }, tables: ['a.orders', 'b.orders'] }), []);
   });
 
   it('collects every problem, one per path', () => {
