@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowHandle,
+  ParentClosePolicy,
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
@@ -129,6 +130,9 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
         const handle = await startChild(backfillTable, {
           workflowId: backfillWorkflowId(id, table.table),
           taskQueue: taskQueues.control,
+          // If the migration fails (another table failed), children are asked to stop
+          // cleanly — their copies finish the batch in hand — rather than terminated.
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           args: [{ spec, plan: table, parentId: id, paused: startedPaused }],
         });
         children.set(table.display, handle);
