@@ -1,6 +1,6 @@
 // A Temporal client for CLI commands, and the one way every command reads a migration's
 // status whether it runs, completed or failed.
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationStatus } from '../../workflows/definitions';
 import { backfillProgressQuery, searchAttributes, statusQuery } from '../../workflows/definitions';
@@ -45,18 +45,16 @@ const QUERY_TIMEOUT_MS = 10_000;
 
 export async function readStatus(client: Client, workflowId: string): Promise<StatusRead> {
   const handle = client.workflow.getHandle(workflowId);
-  let execution: string;
-  let phase: unknown;
+  let desc: WorkflowExecutionDescription;
   try {
-    const desc = await handle.describe();
-    execution = desc.status.name;
-    phase = desc.typedSearchAttributes.get(searchAttributes.phase);
+    desc = await handle.describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${workflowId} (check the id printed by \`ferry start\`)`, 2);
     throw err;
   }
+  const execution = desc.status.name;
   if (execution === 'RUNNING') {
-    const retrying = await retryingActivities(client, workflowId);
+    const retrying = await retryingActivities(client, desc);
     try {
       // Queries are answered by a worker: without one, say so instead of hanging.
       const status = await Promise.race([
@@ -65,7 +63,7 @@ export async function readStatus(client: Client, workflowId: string): Promise<St
       ]);
       return { status: await withLiveProgress(client, status), retrying, execution, failure: null };
     } catch (err) {
-      const note = `phase ${String(phase ?? 'unknown')} (from search attributes); the status query failed: ${(err as Error).message} — is a \`ferry worker --queue control\` running?`;
+      const note = `phase ${String(desc.typedSearchAttributes.get(searchAttributes.phase) ?? 'unknown')} (from search attributes); the status query failed: ${(err as Error).message} — is a \`ferry worker --queue control\` running?`;
       return { status: null, retrying, execution, failure: null, note };
     }
   }
@@ -101,18 +99,15 @@ async function withLiveProgress(client: Client, status: MigrationStatus): Promis
   };
 }
 
-/** Pending activities with attempt > 1 in the migration and its running children. */
-export async function retryingActivities(client: Client, workflowId: string): Promise<RetryingActivity[]> {
-  const out: RetryingActivity[] = [];
-  const visit = async (id: string, depth: number): Promise<void> => {
-    const { raw } = await client.workflow.getHandle(id).describe();
-    for (const a of raw.pendingActivities ?? []) {
-      if ((a.attempt ?? 1) > 1) {
-        out.push({ workflowId: id, activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 0, lastFailure: a.lastFailure?.message ?? '' });
-      }
-    }
-    if (depth > 0) await Promise.all((raw.pendingChildren ?? []).map((c) => visit(c.workflowId ?? '', depth - 1)));
-  };
-  await visit(workflowId, 1).catch(() => undefined); // best effort: status must not fail on this
-  return out;
+/** Pending activities with attempt > 1 in the migration (already described) and its running children. */
+async function retryingActivities(client: Client, parent: WorkflowExecutionDescription): Promise<RetryingActivity[]> {
+  const retrying = (desc: WorkflowExecutionDescription): RetryingActivity[] =>
+    (desc.raw.pendingActivities ?? [])
+      .filter((a) => (a.attempt ?? 1) > 1)
+      .map((a) => ({ workflowId: desc.workflowId, activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 0, lastFailure: a.lastFailure?.message ?? '' }));
+  // Best effort: a child that closes meanwhile must not fail the status read.
+  const children = await Promise.all(
+    (parent.raw.pendingChildren ?? []).map((c) => client.workflow.getHandle(c.workflowId ?? '').describe().catch(() => null)),
+  );
+  return [parent, ...children].flatMap((d) => (d ? retrying(d) : []));
 }

@@ -1,8 +1,8 @@
 // `ferry start`: check the spec, start the migration workflow, optionally follow it.
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { SingleBar, Presets } from 'cli-progress';
 import { migration } from '../../workflows/migration';
-import { searchAttributes, taskQueues } from '../../workflows/definitions';
+import { searchAttributes, taskQueues, type MigrationStatus } from '../../workflows/definitions';
 import { checkSpec } from './spec-check';
 import { CliError, connectClient, readStatus, uiLink } from './client';
 import { renderStatus } from './format';
@@ -39,12 +39,11 @@ export async function startCommand(opts: StartOptions): Promise<number> {
   console.log(`started migration ${workflowId}`);
   console.log(`Temporal UI: ${uiLink(workflowId)}`);
   if (!opts.wait) return 0;
-  return followToEnd(workflowId);
+  return (await followToEnd(client, workflowId)).code;
 }
 
 /** Shows a progress bar until the migration closes; exit code 0 only if it completed. */
-export async function followToEnd(workflowId: string): Promise<number> {
-  const client = await connectClient();
+export async function followToEnd(client: Client, workflowId: string): Promise<{ code: number; status: MigrationStatus | null }> {
   const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} rows  {percentage}%  {rate} rows/s  ETA {eta}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
   let started = false;
   // Rate and ETA from the rows this follower has seen move (chunks report as they finish).
@@ -78,9 +77,9 @@ export async function followToEnd(workflowId: string): Promise<number> {
     if (read.execution !== 'RUNNING') {
       if (started) bar.stop();
       if (s) console.log(`\n${renderStatus(s)}`);
-      if (read.execution === 'COMPLETED') return 0;
+      if (read.execution === 'COMPLETED') return { code: 0, status: s };
       console.error(`migration ${workflowId} ${read.execution.toLowerCase()}: ${read.failure ?? 'see the Temporal UI'}`);
-      return 1;
+      return { code: 1, status: s };
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }

@@ -5,7 +5,7 @@ import { MongoClient } from 'mongodb';
 import { join } from 'node:path';
 import { seedShop } from './seed';
 import { checkSpec } from '../cli/spec-check';
-import { connectClient, readStatus, uiLink, CliError } from '../cli/client';
+import { connectClient, uiLink, CliError } from '../cli/client';
 import { followToEnd } from '../cli/start';
 import { table } from '../cli/format';
 import { createWorker, workerConnection } from '../../workers/run';
@@ -35,12 +35,11 @@ async function main(): Promise<number> {
   await client.workflow.start(migration, { workflowId, taskQueue: taskQueues.control, args: [{ spec }] });
   console.log(`started ${workflowId}\nTemporal UI: ${uiLink(workflowId)}`);
 
-  const followed = followToEnd(workflowId);
+  const followed = followToEnd(client, workflowId);
   await Promise.all(workers.map((w) => w.runUntil(followed)));
-  const code = await followed;
+  const { code, status } = await followed;
   await connection.close();
 
-  const { status } = await readStatus(client, workflowId);
   const v = status?.verification;
   console.log('\n=== demo summary ===');
   if (v) {

@@ -1,21 +1,16 @@
 // `ferry start` with a wrong spec: one message per problem with its path, exit code 2, and
 // nothing started in Temporal.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { createDatabase, dropDatabase, loadStackEnv, repoRoot, uniqueName } from '../helpers/stack';
+import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
+import { ferry } from '../helpers/cli';
 import { connectClient } from '../../scripts/cli/client';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-cli-'));
-
-function ferry(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const res = spawnSync(process.execPath, [join(repoRoot, 'bin', 'ferry.js'), ...args], { env, encoding: 'utf8' });
-  return { code: res.status, out: res.stdout, err: res.stderr };
-}
 
 function specFile(name: string, body: string): string {
   const file = join(dir, name);

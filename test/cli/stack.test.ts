@@ -1,14 +1,7 @@
 // `ferry stack` through the CLI, on the running stack (npm test brings it up first):
 // status names every service, env prints the documented exports, up is idempotent.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot } from '../helpers/stack';
-
-function ferry(args: string[]) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'ferry.js'), ...args], { encoding: 'utf8', env: process.env });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { ferry } from '../helpers/cli';
 
 describe('ferry stack (CLI on the running local stack)', function () {
   this.timeout(120_000);

@@ -2,27 +2,14 @@
 // (workers in this process), `ferry status --json` reports it, `ferry signal` refuses a
 // closed migration, and a bad verb is bad input.
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { createDatabase, dropDatabase, loadStackEnv, repoRoot, uniqueName } from '../helpers/stack';
+import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
+import { ferry, ferryAsync } from '../helpers/cli';
 import { startWorkers, type Harness } from '../helpers/temporal';
 import { closeAll } from '../../activities/connections';
-
-const ferryJs = join(repoRoot, 'bin', 'ferry.js');
-
-function ferryAsync(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ferryJs, ...args], { env: process.env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 describe('ferry start --wait, status, signal (CLI against real services)', function () {
   this.timeout(120_000);
@@ -80,8 +67,8 @@ describe('ferry start --wait, status, signal (CLI against real services)', funct
   });
 
   it('refuses an unknown signal verb as bad input', () => {
-    const r = spawnSync(process.execPath, [ferryJs, 'signal', '--id', 'x', 'explode'], { encoding: 'utf8' });
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /unknown signal "explode": use one of pause, resume, abort/);
+    const r = ferry(['signal', '--id', 'x', 'explode']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown signal "explode": use one of pause, resume, abort/);
   });
 });

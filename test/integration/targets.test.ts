@@ -8,15 +8,9 @@ import { MongoTarget } from '../../activities/target/mongodb';
 import { PostgresTarget } from '../../activities/target/postgres';
 import { validateSpec } from '../../activities/spec';
 import { closeAll } from '../../activities/connections';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import { column, tablePlan } from '../helpers/plan';
 
-const col = (name: string, type: string, oid: number): ColumnInfo => ({
-  name, type, typeOid: oid, baseOid: oid, elementOid: 0, typeCategory: 'b', nullable: true, generated: false, generationExpr: null, userType: null,
-});
-const plan: TablePlan = {
-  table: { schema: 'public', name: 'items' }, display: 'public.items',
-  columns: [col('a', 'bigint', 20), col('b', 'smallint', 21), col('v', 'text', 25)], key: ['a', 'b'], estimatedRows: 0, estimatedBytes: 0,
-};
+const plan = tablePlan('items', [column('a', 'bigint', 20), column('b', 'smallint', 21), column('v', 'text', 25)], ['a', 'b']);
 const rows = (v: string) => Array.from({ length: 50 }, (_, i) => ({ a: String(1_000_000_000 + i), b: String(i % 3), v }));
 
 describe('target writes are idempotent (real MongoDB wire server and PostgreSQL)', function () {

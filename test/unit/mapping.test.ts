@@ -3,14 +3,10 @@ import { Binary, Decimal128, Double, Long, UUID } from 'mongodb';
 import { documentMapper, mongoFieldProblems } from '../../activities/mapping';
 import { MappingError } from '../../activities/errors';
 import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import { column, tablePlan } from '../helpers/plan';
 
-function col(name: string, type: string, oid: number, elementOid = 0): ColumnInfo {
-  return { name, type, typeOid: oid, baseOid: oid, elementOid, typeCategory: 'b', nullable: true, generated: false, generationExpr: null, userType: null };
-}
-
-const plan = (columns: ColumnInfo[], key: string[]): TablePlan => ({
-  table: { schema: 'public', name: 't' }, display: 'public.t', columns, key, estimatedRows: 0, estimatedBytes: 0,
-});
+const col = column;
+const plan = (columns: ColumnInfo[], key: string[]): TablePlan => tablePlan('t', columns, key);
 
 describe('row → document mapping (from PostgreSQL text form)', () => {
   it('keeps integer widths, exact bigint and numeric, and doubles as doubles', () => {
