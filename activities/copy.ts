@@ -5,7 +5,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Spec } from './spec';
 import type { ChunkCursor, ChunkRange, ChunkResult, ChunkTask, TablePlan } from '../workflows/definitions';
 import { pgPool } from './connections';
-import { keyOf, planChunkRanges, readBatch } from './source/postgres';
+import { planChunkRanges } from './source/postgres';
 import { openTarget, Target } from './target/target';
 import { rethrowClassified } from './errors';
 
@@ -48,14 +48,15 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   try {
     for (;;) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');
-      const batch = await readBatch(pool, plan, chunk, cursor?.after ?? null, batchRows).catch((err) => rethrowClassified(err, `reading ${plan.display}`));
-      if (batch.length === 0) break;
-      await target.writeBatch(plan, batch).catch((err) => rethrowClassified(err, `writing ${plan.display}`));
-      rowsThisAttempt += batch.length;
+      const batch = await target
+        .copyBatch(plan, pool, chunk, cursor?.after ?? null, batchRows)
+        .catch((err) => rethrowClassified(err, `copying ${plan.display}`));
+      if (batch.last === null) break;
+      rowsThisAttempt += batch.rows;
       // The cursor moves only after the write: a crash replays at most one batch.
-      cursor = { after: keyOf(plan, batch[batch.length - 1]), rows: (cursor?.rows ?? 0) + batch.length };
+      cursor = { after: batch.last, rows: (cursor?.rows ?? 0) + batch.rows };
       ctx.heartbeat(cursor);
-      if (batch.length < batchRows) break;
+      if (batch.rows < batchRows) break;
       if (task.maxRowsPerSecond > 0) {
         const wait = (rowsThisAttempt / task.maxRowsPerSecond) * 1000 - (Date.now() - started);
         if (wait > 0) await ctx.sleep(wait);

@@ -11,6 +11,39 @@ const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 const urlString = z.string().min(1, 'is empty: give a connection URL or a ${VAR} reference');
 
+const lossyPolicy = z.enum(['fail', 'string', 'truncate'], { error: 'must be fail, string or truncate' });
+
+const columnOptions = z.strictObject({
+  /** MongoDB field name (MongoDB targets only). */
+  rename: z.string().min(1).optional(),
+  /** Leave the column out of the documents (MongoDB targets only). */
+  drop: z.boolean().optional(),
+  lossy: lossyPolicy.optional(),
+});
+
+const embedOptions = z.strictObject({
+  table: z.string().min(1),
+  as: z.string().min(1),
+  /** many: the embedded table's rows as an array (1:N); one: the row it references, as a subdocument (N:1). */
+  kind: z.enum(['many', 'one']).default('many'),
+  /** embedded-table column → this table's column. */
+  on: z.record(z.string(), z.string()).refine((o) => Object.keys(o).length > 0, 'names no column pair'),
+});
+
+const tableEntry = z.union([
+  z.string().min(1),
+  z.strictObject({
+    table: z.string().min(1),
+    /** Columns of a unique, NOT NULL key to use when the table has no primary key. */
+    key: z.array(z.string().min(1)).min(1).optional(),
+    columns: z.record(z.string(), columnOptions).optional(),
+    embed: z.array(embedOptions).optional(),
+  }),
+]);
+
+export type TableEntry = z.infer<typeof tableEntry>;
+export type LossyPolicyName = z.infer<typeof lossyPolicy>;
+
 export const specSchema = z.strictObject({
   name: z
     .string()
@@ -21,10 +54,11 @@ export const specSchema = z.strictObject({
     url: urlString,
     database: z.string().min(1).optional(),
   }),
-  tables: z.array(z.string().min(1)).min(1, 'lists no table: name at least one, as schema.table'),
+  tables: z.array(tableEntry).min(1, 'lists no table: name at least one, as schema.table'),
   backfill: z
     .strictObject({
-      chunkRows: z.number().int().min(1).max(10_000_000).default(50_000),
+      /** Rows per chunk; by default sized from each table's estimated row width (about 32 MB a chunk). */
+      chunkRows: z.number().int().min(1).max(10_000_000).optional(),
       batchRows: z.number().int().min(1).max(50_000).default(2_000),
       parallelism: z.number().int().min(1).max(256).default(4),
       tableParallelism: z.number().int().min(1).max(64).default(2),
@@ -107,11 +141,22 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
   }
   const seen = new Map<string, number>();
   const collections = new Map<string, number>();
-  spec.tables.forEach((t, i) => {
+  spec.tables.forEach((entry, i) => {
+    const t = tableName(entry);
     const q = parseQualifiedName(t);
+    if (typeof entry === 'object' && kind === 'postgres') {
+      for (const [col, opts] of Object.entries(entry.columns ?? {})) {
+        if (opts.rename || opts.drop) problems.push({ path: `tables[${i}].columns.${col}`, message: 'rename and drop apply to MongoDB targets only: a PostgreSQL target keeps the source columns; remove them' });
+      }
+      if (entry.embed?.length) problems.push({ path: `tables[${i}].embed`, message: 'embedding applies to MongoDB targets only: remove it for a PostgreSQL target' });
+    }
     if (typeof q === 'string') {
       problems.push({ path: `tables[${i}]`, message: q });
       return;
+    }
+    for (const [j, e] of (typeof entry === 'object' ? (entry.embed ?? []) : []).entries()) {
+      const eq = parseQualifiedName(e.table);
+      if (typeof eq === 'string') problems.push({ path: `tables[${i}].embed[${j}].table`, message: eq });
     }
     const key = `${q.schema}.${q.name}`;
     if (seen.has(key)) {
@@ -225,6 +270,11 @@ export function redact(url: string): string {
     .replace(/([?&]password=)[^&]*/gi, '$1***');
 }
 
-export function specTables(spec: Spec): QualifiedName[] {
-  return spec.tables.map((t) => parseQualifiedName(t) as QualifiedName);
+export function tableName(entry: TableEntry): string {
+  return typeof entry === 'string' ? entry : entry.table;
+}
+
+/** The spec's tables, parsed, with their options (an entry given as a plain name has none). */
+export function specTables(spec: Spec): Array<{ name: QualifiedName; options: Exclude<TableEntry, string> | null }> {
+  return spec.tables.map((t) => ({ name: parseQualifiedName(tableName(t)) as QualifiedName, options: typeof t === 'string' ? null : t }));
 }

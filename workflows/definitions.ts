@@ -55,6 +55,48 @@ export interface ColumnInfo {
   userType: { schema: string; name: string; ddl: string } | null;
   /** The generation expression of a generated column, else null. */
   generationExpr: string | null;
+  /** The column default as SQL (pg_get_expr), else null. Recreated on a PostgreSQL target. */
+  defaultExpr: string | null;
+  /**
+   * The column's explicit collation as a qualified, quoted name (`"pg_catalog"."en-x-icu"`),
+   * or null when it uses its type's default. Key comparisons on both sides use it, so
+   * chunk ranges mean the same rows on the source and on a PostgreSQL target.
+   */
+  collation: string | null;
+  /** What to do with a value the target cannot hold exactly (see LossyPolicy). */
+  lossy: LossyPolicy;
+  /** MongoDB field name for this column (renamed by the spec), or null when the spec drops it. */
+  field: string | null;
+}
+
+/**
+ * A value the target cannot hold exactly: `fail` stops the copy naming table, column and key;
+ * `string` stores the whole column as PostgreSQL's text output; `truncate` drops what does
+ * not fit (timestamps: digits below the millisecond; numeric: rounds to 34 significant digits).
+ * Values that cannot be truncated (±infinity) fail under `truncate` too.
+ */
+export type LossyPolicy = 'fail' | 'string' | 'truncate';
+
+/** A related table embedded into each document of its table (MongoDB targets). */
+export interface EmbedPlan {
+  /** `many`: child rows as an array (1:N); `one`: the referenced row as a subdocument (N:1). */
+  kind: 'many' | 'one';
+  /** The field that holds the embedded value. */
+  as: string;
+  /** The embedded table, introspected like any other (its own columns, key, policies). */
+  plan: TablePlan;
+  /** Column pairs: [column of the embedded table, column of this table] joined by equality. */
+  on: Array<[string, string]>;
+}
+
+/** DDL a PostgreSQL target replays: constraints with the table, indexes and FKs after the load. */
+export interface TableDdl {
+  /** `CONSTRAINT name CHECK (...)` and `CONSTRAINT name UNIQUE (...)` clauses (not the primary key). */
+  constraints: string[];
+  /** Non-constraint indexes, as CREATE INDEX statements (pg_get_indexdef), created after the load. */
+  indexes: Array<{ name: string; sql: string }>;
+  /** Foreign keys: added NOT VALID after the load, then validated. */
+  foreignKeys: Array<{ name: string; definition: string; references: QualifiedTable }>;
 }
 
 export interface TablePlan {
@@ -62,10 +104,21 @@ export interface TablePlan {
   /** Readable name, as in the spec and reports. */
   display: string;
   columns: ColumnInfo[];
-  /** Primary-key column names, in key order. */
+  /** Key column names, in key order: the primary key, or the unique key the spec names. */
   key: string[];
+  /** Where the key comes from, for reports: `primary key` or `unique index NAME`. */
+  keySource: string;
   estimatedRows: number;
   estimatedBytes: number;
+  /** Rows per chunk, sized from the estimates unless the spec fixes it. */
+  chunkRows: number;
+  /** Leaf partitions of a partitioned table (copied through the parent), else 0. */
+  partitions: number;
+  ddl: TableDdl;
+  /** Tables embedded into this one's documents (MongoDB only); empty otherwise. */
+  embeds: EmbedPlan[];
+  /** Lossy-but-allowed conversions and other things a person should read before starting. */
+  warnings: string[];
 }
 
 export interface MigrationPlan {

@@ -4,6 +4,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, quoteQualified, displayName, QualifiedName } from '../identifiers';
 import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
+import { readTableDdl } from './ddl';
 
 export type SourceRow = Record<string, string | null>;
 
@@ -12,51 +13,92 @@ export interface IntrospectProblem {
   message: string;
 }
 
+export interface TableRequest {
+  name: QualifiedName;
+  /** A unique key the spec names for a table without a primary key. */
+  key?: string[];
+}
+
+/** The catalog facts of each requested table; anything unusable is a problem with its index. */
 export async function introspectTables(
   pool: Pool,
-  names: QualifiedName[],
+  requests: TableRequest[],
 ): Promise<{ plans: TablePlan[]; problems: IntrospectProblem[] }> {
   const plans: TablePlan[] = [];
   const problems: IntrospectProblem[] = [];
-  for (const [index, name] of names.entries()) {
-    const rel = await pool.query(
-      `SELECT c.oid::text AS oid, c.relkind,
-              (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint::text
-                 FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid) AS est_rows,
-              (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::text
-                 FROM pg_partition_tree(c.oid) t) AS est_bytes
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND c.relname = $2`,
-      [name.schema, name.name],
-    );
-    if (rel.rowCount === 0) {
-      problems.push({ index, message: `no such table ${displayName(name)}${await suggest(pool, name)}` });
-      continue;
-    }
-    const { oid, relkind, est_rows, est_bytes } = rel.rows[0];
-    if (relkind !== 'r' && relkind !== 'p') {
-      problems.push({ index, message: `${displayName(name)} is a ${relkindName(relkind)}, not a table: list its base tables instead` });
-      continue;
-    }
-    const columns = await readColumns(pool, oid);
-    const key = await readPrimaryKey(pool, oid);
-    if (key.length === 0) {
-      problems.push({
-        index,
-        message: `${displayName(name)} has no primary key: add one (ALTER TABLE ${quoteQualified(name)} ADD PRIMARY KEY (...)) so rows can be copied, resumed and verified by key`,
-      });
-      continue;
-    }
-    plans.push({
-      table: name,
-      display: displayName(name),
-      columns,
-      key,
-      estimatedRows: Number(est_rows),
-      estimatedBytes: Number(est_bytes),
-    });
+  for (const [index, request] of requests.entries()) {
+    const result = await introspectTable(pool, request);
+    if (typeof result === 'string') problems.push({ index, message: result });
+    else plans.push(result);
   }
   return { plans, problems };
+}
+
+/** One table's plan (before the spec's column options apply), or why it cannot be copied. */
+export async function introspectTable(pool: Pool, request: TableRequest): Promise<TablePlan | string> {
+  const { name } = request;
+  const rel = await pool.query(
+    `SELECT c.oid::text AS oid, c.relkind,
+            (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint::text
+               FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid) AS est_rows,
+            (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::text
+               FROM pg_partition_tree(c.oid) t) AS est_bytes,
+            (SELECT count(*)::text FROM pg_partition_tree(c.oid) t WHERE t.isleaf AND t.relid <> c.oid) AS partitions
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2`,
+    [name.schema, name.name],
+  );
+  if (rel.rowCount === 0) return `no such table ${displayName(name)}${await suggest(pool, name)}`;
+  const { oid, relkind, est_rows, est_bytes, partitions } = rel.rows[0];
+  if (relkind !== 'r' && relkind !== 'p') {
+    return `${displayName(name)} is a ${relkindName(relkind)}, not a table: list its base tables instead`;
+  }
+  const columns = await readColumns(pool, oid);
+  const key = request.key ? await checkUniqueKey(pool, oid, name, columns, request.key) : { columns: await readPrimaryKey(pool, oid), source: 'primary key' };
+  if (typeof key === 'string') return key;
+  if (key.columns.length === 0) {
+    return (
+      `${displayName(name)} has no primary key: add one (ALTER TABLE ${quoteQualified(name)} ADD PRIMARY KEY (...)), ` +
+      `or name a unique NOT NULL key in the spec (tables: - table: ${displayName(name)} / key: [col, ...]) so rows can be copied, resumed and verified by key`
+    );
+  }
+  return {
+    table: name,
+    display: displayName(name),
+    columns,
+    key: key.columns,
+    keySource: key.source,
+    estimatedRows: Number(est_rows),
+    estimatedBytes: Number(est_bytes),
+    chunkRows: 0,
+    partitions: Number(partitions),
+    ddl: await readTableDdl(pool, oid),
+    embeds: [],
+    warnings: [],
+  };
+}
+
+/** The spec's key must be the column list of a unique index over NOT NULL columns (no predicate). */
+async function checkUniqueKey(pool: Pool, oid: string, name: QualifiedName, columns: ColumnInfo[], key: string[]): Promise<{ columns: string[]; source: string } | string> {
+  const unknown = key.filter((k) => !columns.some((c) => c.name === k));
+  if (unknown.length) return `key names no column ${unknown.map((k) => JSON.stringify(k)).join(', ')} of ${displayName(name)}`;
+  const nullable = key.filter((k) => columns.find((c) => c.name === k)!.nullable);
+  const res = await pool.query(
+    `SELECT i.indexrelid::regclass::text AS name, i.indisprimary AS primary,
+            array_to_json(ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord))::text AS cols
+       FROM pg_index i
+      WHERE i.indrelid = $1::oid AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL`,
+    [oid],
+  );
+  const match = res.rows.find((r) => JSON.stringify(JSON.parse(r.cols)) === JSON.stringify(key));
+  if (!match) {
+    return `key (${key.join(', ')}) is not the column list of a unique index on ${displayName(name)}: create one (CREATE UNIQUE INDEX ON ${quoteQualified(name)} (${key.map(quoteIdent).join(', ')})) or name the columns of an existing one, in index order`;
+  }
+  if (nullable.length) {
+    return `key column${nullable.length > 1 ? 's' : ''} ${nullable.join(', ')} of ${displayName(name)} may be NULL, so rows could share a key: add NOT NULL (ALTER TABLE ${quoteQualified(name)} ALTER COLUMN ${quoteIdent(nullable[0])} SET NOT NULL)`;
+  }
+  return { columns: key, source: match.primary ? 'primary key' : `unique index ${match.name}` };
 }
 
 async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
@@ -65,7 +107,11 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
             t.typtype AS category, b.oid::int::text AS base_oid,
             (CASE WHEN b.typcategory = 'A' THEN b.typelem ELSE 0 END)::int::text AS elem_oid, (NOT a.attnotnull)::text AS nullable, (a.attgenerated <> '')::text AS generated,
             CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END AS gen_expr,
-            ut.ddl AS user_type_ddl, ut.schema AS user_type_schema, ut.name AS user_type_name
+            ut.ddl AS user_type_ddl, ut.schema AS user_type_schema, ut.name AS user_type_name,
+            CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default_expr,
+            CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                 THEN (SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                         FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
        JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
@@ -76,6 +122,9 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
                 CASE u.typtype
                   WHEN 'e' THEN format('CREATE TYPE %I.%I AS ENUM (%s)', n.nspname, u.typname,
                     (SELECT string_agg(quote_literal(enumlabel), ', ' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = u.oid))
+                  WHEN 'c' THEN format('CREATE TYPE %I.%I AS (%s)', n.nspname, u.typname,
+                    (SELECT string_agg(format('%I %s', ca.attname, format_type(ca.atttypid, ca.atttypmod)), ', ' ORDER BY ca.attnum)
+                       FROM pg_attribute ca WHERE ca.attrelid = u.typrelid AND ca.attnum > 0 AND NOT ca.attisdropped))
                   ELSE format('CREATE DOMAIN %I.%I AS %s%s%s%s', n.nspname, u.typname, format_type(u.typbasetype, u.typtypmod),
                     CASE WHEN u.typnotnull THEN ' NOT NULL' ELSE '' END,
                     coalesce(' DEFAULT ' || u.typdefault, ''),
@@ -83,7 +132,7 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
                                 FROM pg_constraint WHERE contypid = u.oid), ''))
                 END AS ddl
            FROM pg_type u JOIN pg_namespace n ON n.oid = u.typnamespace
-          WHERE u.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END AND u.typtype IN ('e', 'd')
+          WHERE u.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END AND u.typtype IN ('e', 'd', 'c')
        ) ut ON true
       WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
@@ -99,6 +148,11 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
     nullable: r.nullable === 'true',
     generated: r.generated === 'true',
     generationExpr: r.gen_expr,
+    defaultExpr: r.default_expr,
+    collation: r.collation,
+    // Filled from the spec once the table's options are known (see applyTableOptions).
+    lossy: 'fail' as const,
+    field: r.name,
     userType: r.user_type_ddl ? { schema: r.user_type_schema, name: r.user_type_name, ddl: r.user_type_ddl } : null,
   }));
 }
@@ -207,6 +261,19 @@ export async function readBatch(
     `SELECT ${plan.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteQualified(plan.table)}` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${keyList(plan)} LIMIT $${params.length}`;
+  const res = await db.query({ text: sql, values: params });
+  return res.rows;
+}
+
+/** The rows with these keys (text form), in no particular order; absent keys are simply not returned. */
+export async function readKeys(db: Pool | PoolClient, plan: TablePlan, keys: string[][]): Promise<SourceRow[]> {
+  if (keys.length === 0) return [];
+  const types = keyTypes(plan);
+  const params = plan.key.map((_k, i) => keys.map((key) => key[i]));
+  const sql =
+    `SELECT ${plan.columns.map((c) => 't.' + quoteIdent(c.name)).join(', ')} FROM ${quoteQualified(plan.table)} t ` +
+    `JOIN unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS k(${plan.key.map((_k, i) => `k${i}`).join(', ')}) ` +
+    `ON ${plan.key.map((k, i) => `t.${quoteIdent(k)} = k.k${i}`).join(' AND ')}`;
   const res = await db.query({ text: sql, values: params });
   return res.rows;
 }

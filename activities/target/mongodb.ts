@@ -1,20 +1,21 @@
 // MongoDB target: one collection per table (named after the table), one document per row,
-// written with ordered:false bulk upserts keyed by _id so a retried batch is a no-op.
+// written with ordered:false bulk inserts, then replaces keyed by _id for documents already
+// there, so a retried batch is a no-op.
 import { MongoBulkWriteError, type Collection, type Document } from 'mongodb';
+import type { Pool } from 'pg';
 import type { Spec } from '../spec';
-import type { TablePlan } from '../../workflows/definitions';
-import type { SourceRow } from '../source/postgres';
+import type { ChunkRange, TablePlan } from '../../workflows/definitions';
+import { keyOf, readBatch, type SourceRow } from '../source/postgres';
 import { mongoClient } from '../connections';
-import { documentMapper, mongoFieldProblems } from '../mapping';
+import { mongoFieldProblems } from '../mapping';
+import { buildDocuments, mapperFor } from '../documents';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Target } from './target';
-import { planShape } from './shape';
+import type { BatchCopied, Target } from './target';
 
 const DUPLICATE_KEY = 11000;
 
 export class MongoTarget implements Target {
   readonly kind = 'mongodb' as const;
-  private readonly mappers = new Map<string, ReturnType<typeof documentMapper>>();
 
   constructor(private readonly spec: Spec) {}
 
@@ -22,7 +23,7 @@ export class MongoTarget implements Target {
     return plan.table.name;
   }
 
-  private async collection(plan: TablePlan): Promise<Collection<Document>> {
+  async collection(plan: TablePlan): Promise<Collection<Document>> {
     const client = await mongoClient(this.spec.target.url);
     return client.db(this.spec.target.database).collection(MongoTarget.collectionName(plan));
   }
@@ -37,18 +38,38 @@ export class MongoTarget implements Target {
     if (existing.length === 0) await db.createCollection(name);
   }
 
-  /**
-   * Inserts first (the common case in a backfill, and far cheaper than upserts); rows whose
-   * _id already exists — a retried batch, a resumed chunk — are then replaced by key, so
-   * the result is the same whatever ran before.
-   */
-  async writeBatch(plan: TablePlan, rows: SourceRow[]): Promise<void> {
+  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
+    const rows = await readBatch(source, plan, range, after, limit);
+    if (rows.length === 0) return { rows: 0, last: null };
+    await this.insertDocuments(plan, await buildDocuments(plan, source, rows));
+    return { rows: rows.length, last: keyOf(plan, rows[rows.length - 1]) };
+  }
+
+  async writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const key = planShape(plan);
-    let map = this.mappers.get(key);
-    if (!map) this.mappers.set(key, (map = documentMapper(plan)));
+    const docs = rows.map(mapperFor(plan));
     const coll = await this.collection(plan);
-    const docs = rows.map(map);
+    await coll.bulkWrite(docs.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })), { ordered: false });
+  }
+
+  async deleteKeys(plan: TablePlan, keys: string[][]): Promise<void> {
+    if (keys.length === 0) return;
+    const coll = await this.collection(plan);
+    const ids = keys.map((k) => mapperFor(plan)(Object.fromEntries(plan.columns.map((c) => [c.name, null]).concat(plan.key.map((name, i) => [name, k[i]]))))._id);
+    await coll.deleteMany({ _id: { $in: ids } });
+  }
+
+  async finishTable(): Promise<void> {
+    // Documents carry their key in _id, which MongoDB indexes itself; nothing else to build.
+  }
+
+  /**
+   * Inserts first (the common case in a backfill, and far cheaper than upserts); documents
+   * whose _id already exists — a retried batch, a resumed chunk — are then replaced by key,
+   * so the result is the same whatever ran before.
+   */
+  private async insertDocuments(plan: TablePlan, docs: Document[]): Promise<void> {
+    const coll = await this.collection(plan);
     try {
       await coll.insertMany(docs, { ordered: false });
     } catch (err) {

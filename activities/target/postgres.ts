@@ -2,11 +2,12 @@
 // their text form with casts to the column types (exact for every type PostgreSQL can print)
 // and upserted on the primary key, so a replayed batch changes nothing.
 import type { Spec } from '../spec';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
-import type { SourceRow } from '../source/postgres';
+import type { Pool } from 'pg';
+import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
+import { keyOf, readBatch, type SourceRow } from '../source/postgres';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';
-import type { Target } from './target';
+import type { BatchCopied, Target } from './target';
 import { planShape } from './shape';
 
 export class PostgresTarget implements Target {
@@ -61,12 +62,30 @@ export class PostgresTarget implements Target {
     return sql;
   }
 
-  async writeBatch(plan: TablePlan, rows: SourceRow[]): Promise<void> {
+  async writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void> {
     if (rows.length === 0) return;
     const cols = plan.columns.filter((c) => !c.generated);
     const values = cols.map((c) => rows.map((r) => r[c.name]));
     await this.pool.query(this.upsertSql(plan), values);
   }
+
+  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
+    const rows = await readBatch(source, plan, range, after, limit);
+    await this.writeRows(plan, rows);
+    return { rows: rows.length, last: rows.length ? keyOf(plan, rows[rows.length - 1]) : null };
+  }
+
+  async deleteKeys(plan: TablePlan, keys: string[][]): Promise<void> {
+    if (keys.length === 0) return;
+    const types = plan.key.map((k) => plan.columns.find((c) => c.name === k)!.type);
+    await this.pool.query(
+      `DELETE FROM ${quoteQualified(plan.table)} t USING unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS k(${plan.key.map((_k, i) => `k${i}`).join(', ')}) ` +
+        `WHERE ${plan.key.map((k, i) => `t.${quoteIdent(k)} = k.k${i}`).join(' AND ')}`,
+      plan.key.map((_k, i) => keys.map((key) => key[i])),
+    );
+  }
+
+  async finishTable(): Promise<void> {}
 
   async countRows(plan: TablePlan): Promise<number> {
     const res = await this.pool.query(`SELECT count(*)::text AS n FROM ${quoteQualified(plan.table)}`);

@@ -1,19 +1,40 @@
-// One interface per role: a target is where mapped rows land. Adding an engine is adding a
+// One interface per role: a target is where source rows land. Adding an engine is adding a
 // file beside this one and a case in openTarget, not editing the phases.
+import type { Pool } from 'pg';
 import type { Spec, TargetKind } from '../spec';
 import { engineOf } from '../spec';
-import type { TablePlan } from '../../workflows/definitions';
+import type { ChunkRange, TablePlan } from '../../workflows/definitions';
 import type { SourceRow } from '../source/postgres';
 import { MongoTarget } from './mongodb';
 import { PostgresTarget } from './postgres';
 import { resolveUrl } from '../connections';
 
+export interface BatchCopied {
+  rows: number;
+  /** Key of the last row copied (text form), null when the range held no more rows. */
+  last: string[] | null;
+}
+
 export interface Target {
   readonly kind: TargetKind;
-  /** Creates the collection/table if missing; leaves existing data alone. */
+  /**
+   * Creates what is missing (schemas, types, the table with its columns, defaults,
+   * constraints and key; or the collection), or checks that an existing one can hold the
+   * source's rows; never touches data. An incompatibility throws a ConfigurationError
+   * that names the table, the column and what to change.
+   */
   prepareTable(plan: TablePlan): Promise<void>;
-  /** Idempotent write of one batch (upsert by primary key): replaying it changes nothing. */
-  writeBatch(plan: TablePlan, rows: SourceRow[]): Promise<void>;
+  /**
+   * Copies, in key order, at most `limit` source rows of `range` with key > `after` (or
+   * >= range.lo when after is null), idempotently: replaying a batch changes nothing.
+   */
+  copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied>;
+  /** Idempotent upsert of these source rows, by key (repair, change events). */
+  writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void>;
+  /** Deletes the rows/documents with these keys (text form); absent keys are no-ops. */
+  deleteKeys(plan: TablePlan, keys: string[][]): Promise<void>;
+  /** After every table is loaded: secondary indexes, then foreign keys (PostgreSQL). */
+  finishTable(plan: TablePlan): Promise<void>;
   countRows(plan: TablePlan): Promise<number>;
 }
 

@@ -31,9 +31,9 @@ describe('target writes are idempotent (real MongoDB wire server and PostgreSQL)
     const spec = validateSpec({ name: 't', source: { url: '${FERRY_SOURCE_URL}' }, target: { url: '${FERRY_MONGO_URL}', database }, tables: ['public.items'] }, process.env);
     const target = new MongoTarget(spec);
     await target.prepareTable(plan);
-    await target.writeBatch(plan, rows('first'));
-    await target.writeBatch(plan, [...rows('second').slice(0, 10), ...rows('first').slice(10)]);
-    await target.writeBatch(plan, rows('second').slice(0, 10));
+    await target.writeRows(plan, rows('first'));
+    await target.writeRows(plan, [...rows('second').slice(0, 10), ...rows('first').slice(10)]);
+    await target.writeRows(plan, rows('second').slice(0, 10));
     assert.equal(await target.countRows(plan), 50);
     const client = await MongoClient.connect(process.env.FERRY_MONGO_URL!);
     try {
@@ -50,8 +50,8 @@ describe('target writes are idempotent (real MongoDB wire server and PostgreSQL)
     const target = new PostgresTarget(spec);
     await target.prepareTable(plan);
     await target.prepareTable(plan); // and preparing twice is harmless
-    await target.writeBatch(plan, rows('first'));
-    await target.writeBatch(plan, rows('second').slice(0, 10));
+    await target.writeRows(plan, rows('first'));
+    await target.writeRows(plan, rows('second').slice(0, 10));
     assert.equal(await target.countRows(plan), 50);
     const pool = new Pool({ connectionString: pgUrl });
     try {
