@@ -1,32 +1,58 @@
-// Backfill activities: plan a table's chunks, and copy one chunk by keyset batches while
-// heartbeating a cursor, so a retry on any worker continues where the last attempt stopped.
+// Backfill activities: plan a table's chunks a page at a time, and copy one chunk by keyset
+// batches while heartbeating a cursor, so a retry on any worker continues where the last
+// attempt stopped. Throttle and pause are read live from the table's workflow between batches.
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Spec } from './spec';
-import type { ChunkCursor, ChunkRange, ChunkResult, ChunkTask, TablePlan } from '../workflows/definitions';
+import { chunkControlQuery, type ChunkControl, type ChunkCursor, type ChunkResult, type ChunkTask, type TablePlan } from '../workflows/definitions';
 import { pgPool } from './connections';
-import { planChunkRanges } from './source/postgres';
+import { planChunkPage, type ChunkPage } from './source/postgres';
 import { openTarget, Target } from './target/target';
 import { rethrowClassified } from './errors';
 
 const targets = new Map<string, Target>();
+const CONTROL_POLL_MS = 2_000;
 
-/** One Target per target reference per process, so mappers and statements are built once. */
-function targetFor(spec: Spec): Target {
+/** One Target per target reference per process, so compiled statements are built once. */
+export function targetFor(spec: Spec): Target {
   const id = `${spec.target.url}|${spec.target.database ?? ''}`;
   let t = targets.get(id);
   if (!t) targets.set(id, (t = openTarget(spec)));
   return t;
 }
 
-export async function planChunks(input: { spec: Spec; plan: TablePlan }): Promise<{ chunks: ChunkRange[]; rows: number }> {
+export async function planChunks(input: { spec: Spec; plan: TablePlan; from: string[] | null; maxChunks: number }): Promise<ChunkPage> {
   const pool = pgPool(input.spec.source.url);
   const stop = setInterval(() => Context.current().heartbeat(), 5_000);
   try {
-    return await planChunkRanges(pool, input.plan, input.spec.backfill.chunkRows);
+    return await planChunkPage(pool, input.plan, input.plan.chunkRows, input.from, input.maxChunks).catch((err) =>
+      rethrowClassified(err, `planning chunks of ${input.plan.display}`),
+    );
   } finally {
     clearInterval(stop);
   }
+}
+
+/**
+ * The table workflow's live throttle and pause, asked by query every couple of seconds
+ * (queries cost no history); if the workflow cannot answer, the last known values hold.
+ */
+function liveControl(initial: ChunkControl): { current: () => ChunkControl; stop: () => void } {
+  const ctx = Context.current();
+  let control = initial;
+  let asking = false;
+  const workflowId = ctx.info.workflowExecution?.workflowId;
+  const timer = setInterval(() => {
+    if (asking || !workflowId) return;
+    asking = true;
+    ctx.client.workflow
+      .getHandle(workflowId)
+      .query(chunkControlQuery)
+      .then((c) => void (control = c))
+      .catch(() => undefined)
+      .finally(() => (asking = false));
+  }, CONTROL_POLL_MS);
+  return { current: () => control, stop: () => clearInterval(timer) };
 }
 
 export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
@@ -36,9 +62,9 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   const batchRows = spec.backfill.batchRows;
   const pool = pgPool(spec.source.url);
   const target = targetFor(spec);
+  const control = liveControl({ rowsPerSecond: task.maxRowsPerSecond, paused: false });
 
   let cursor: ChunkCursor | undefined = saved;
-  let rowsThisAttempt = 0;
   const started = Date.now();
   // Heartbeat the last committed cursor while a slow batch is in flight too, so a slow
   // target is not mistaken for a dead worker (which would start a second attempt).
@@ -47,23 +73,27 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   const keepAlive = setInterval(() => (cursor || Date.now() - started > 5_000) && ctx.heartbeat(cursor), 2_000);
   try {
     for (;;) {
+      // Pause takes effect between batches: the cursor is committed, nothing is in flight.
+      while (control.current().paused && !ctx.cancellationSignal.aborted) await ctx.sleep(500).catch(() => undefined);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');
+      const batchStarted = Date.now();
       const batch = await target
         .copyBatch(plan, pool, chunk, cursor?.after ?? null, batchRows)
         .catch((err) => rethrowClassified(err, `copying ${plan.display}`));
       if (batch.last === null) break;
-      rowsThisAttempt += batch.rows;
       // The cursor moves only after the write: a crash replays at most one batch.
       cursor = { after: batch.last, rows: (cursor?.rows ?? 0) + batch.rows };
       ctx.heartbeat(cursor);
       if (batch.rows < batchRows) break;
-      if (task.maxRowsPerSecond > 0) {
-        const wait = (rowsThisAttempt / task.maxRowsPerSecond) * 1000 - (Date.now() - started);
+      const rate = control.current().rowsPerSecond;
+      if (rate > 0) {
+        const wait = (batch.rows / rate) * 1000 - (Date.now() - batchStarted);
         if (wait > 0) await ctx.sleep(wait);
       }
     }
   } finally {
     clearInterval(keepAlive);
+    control.stop();
   }
   return { index: chunk.index, rows: cursor?.rows ?? 0, resumed: saved !== undefined };
 }

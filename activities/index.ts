@@ -1,4 +1,5 @@
 // Every activity a worker registers. Workflows import this module as types only.
-export { prepareMigration } from './plan';
+export { prepareMigration, planTables, finishTable } from './plan';
 export { planChunks, copyChunk } from './copy';
-export { countTable } from './verify';
+export { countTable } from './counts';
+export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify/index';

@@ -1,25 +1,121 @@
-// The prepare phase: check the spec against the real source, introspect every table, and
-// create what the target needs. The CLI runs the same checks before starting anything.
+// The prepare phase: check the spec against the real source, introspect every table, apply
+// the spec's table options, and create what the target needs. `ferry plan` and `ferry start`
+// run the same inspection before anything is started.
 import { ApplicationFailure } from '@temporalio/common';
-import { SpecError, SpecProblem, Spec, specTables, validateSpec, describeRef } from './spec';
-import { introspectTables } from './source/postgres';
+import { SpecError, SpecProblem, Spec, specTables, validateSpec, describeRef, type TableEntry, type TargetKind } from './spec';
+import { introspectTable } from './source/postgres';
 import { pgPool, mongoClient } from './connections';
 import { openTarget, targetKind } from './target/target';
 import { rethrowClassified } from './errors';
+import { parseQualifiedName, type QualifiedName } from './identifiers';
+import { mongoFieldProblems } from './mapping';
 import type { MigrationPlan, TablePlan } from '../workflows/definitions';
+import { sizeChunks } from './chunk-size';
+import { lossWarnings } from './loss';
 
-/** Everything wrong with a spec that a connection can tell, one problem per path. */
+type TableOptions = Exclude<TableEntry, string>;
+
+/** Everything wrong with a spec that a connection can tell, one problem per path; plans of the good tables. */
 export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; problems: SpecProblem[] }> {
   const problems: SpecProblem[] = [];
-  let plans: TablePlan[] = [];
+  const plans: TablePlan[] = [];
+  const kind = targetKind(spec);
+  const pool = pgPool(spec.source.url);
   try {
-    const res = await introspectTables(pgPool(spec.source.url), specTables(spec));
-    plans = res.plans;
-    problems.push(...res.problems.map((p) => ({ path: `tables[${p.index}]`, message: p.message })));
+    for (const [index, { name, options }] of specTables(spec).entries()) {
+      const path = `tables[${index}]`;
+      const plan = await introspectTable(pool, { name, key: options?.key });
+      if (typeof plan === 'string') {
+        problems.push({ path, message: plan });
+        continue;
+      }
+      const issues = applyTableOptions(plan, options, kind);
+      if (options?.embed?.length) issues.push(...(await planEmbeds(pool, plan, options, kind)));
+      if (kind === 'mongodb') issues.push(...mongoFieldProblems(plan).map((message) => ({ path: '', message })));
+      plan.chunkRows = sizeChunks(plan, spec);
+      problems.push(...issues.map((p) => ({ path: p.path ? `${path}.${p.path}` : path, message: p.message })));
+      plans.push(plan);
+    }
   } catch (err) {
     problems.push({ path: 'source.url', message: `cannot read the source (${connectionError(err)}): check the host, port, database, user and that ferry may read pg_catalog` });
   }
-  return { plans, problems };
+  return { plans: loadOrder(plans), problems };
+}
+
+/**
+ * Parents before children (by foreign keys among the selected tables), otherwise the spec's
+ * order: a target whose tables already enforce foreign keys accepts the rows in this order.
+ * Tables in a reference cycle keep their spec order.
+ */
+function loadOrder(plans: TablePlan[]): TablePlan[] {
+  const name = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
+  const selected = new Set(plans.map((p) => name(p.table)));
+  const ordered: TablePlan[] = [];
+  const placed = new Set<string>();
+  let rest = [...plans];
+  while (rest.length) {
+    const ready = rest.filter((p) => p.ddl.foreignKeys.every((f) => !selected.has(name(f.references)) || placed.has(name(f.references)) || name(f.references) === name(p.table)));
+    const next = ready.length ? ready : [rest[0]];
+    for (const p of next) {
+      ordered.push(p);
+      placed.add(name(p.table));
+    }
+    rest = rest.filter((p) => !next.includes(p));
+  }
+  return ordered;
+}
+
+/**
+ * The spec's column options on top of the introspected columns: lossy policies, MongoDB
+ * field renames and drops. Unknown columns are problems (a typo must not pass silently).
+ */
+function applyTableOptions(plan: TablePlan, options: TableOptions | null, kind: TargetKind): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  for (const [name, opts] of Object.entries(options?.columns ?? {})) {
+    const col = plan.columns.find((c) => c.name === name);
+    if (!col) {
+      problems.push({ path: `columns.${name}`, message: `${plan.display} has no column ${JSON.stringify(name)} (columns: ${plan.columns.map((c) => c.name).join(', ')})` });
+      continue;
+    }
+    if (opts.lossy) col.lossy = opts.lossy;
+    if (opts.drop) col.field = null;
+    else if (opts.rename) col.field = opts.rename;
+  }
+  if (kind === 'mongodb') plan.warnings.push(...lossWarnings(plan));
+  if (plan.partitions > 0) {
+    plan.warnings.push(`${plan.display} is partitioned (${plan.partitions} partitions): it is read through the parent and lands as one ${kind === 'mongodb' ? 'collection' : 'plain table'}`);
+  }
+  return problems;
+}
+
+/** Introspects each embedded table and checks the join columns exist on both sides. */
+async function planEmbeds(pool: ReturnType<typeof pgPool>, plan: TablePlan, options: TableOptions, kind: TargetKind): Promise<SpecProblem[]> {
+  const problems: SpecProblem[] = [];
+  for (const [j, e] of (options.embed ?? []).entries()) {
+    const path = `embed[${j}]`;
+    const name = parseQualifiedName(e.table) as QualifiedName;
+    const child = await introspectTable(pool, { name });
+    if (typeof child === 'string') {
+      problems.push({ path: `${path}.table`, message: child });
+      continue;
+    }
+    if (kind === 'mongodb') child.warnings.push(...lossWarnings(child));
+    const on = Object.entries(e.on);
+    for (const [childCol, parentCol] of on) {
+      if (!child.columns.some((c) => c.name === childCol)) problems.push({ path: `${path}.on`, message: `${child.display} has no column ${JSON.stringify(childCol)}` });
+      if (!plan.columns.some((c) => c.name === parentCol)) problems.push({ path: `${path}.on`, message: `${plan.display} has no column ${JSON.stringify(parentCol)}` });
+    }
+    if (plan.columns.some((c) => c.field === e.as)) {
+      problems.push({ path: `${path}.as`, message: `field ${JSON.stringify(e.as)} is already a column of ${plan.display}: choose another name or rename the column` });
+    }
+    plan.embeds.push({ kind: e.kind, as: e.as, plan: child, on });
+    plan.warnings.push(
+      e.kind === 'many'
+        ? `${child.display} rows are embedded as array "${e.as}" in each ${plan.display} document: changes to them reach the target only with their parent row`
+        : `the ${child.display} row each ${plan.display} row references is embedded as "${e.as}"`,
+    );
+  }
+  return problems;
 }
 
 /** Opens a connection to the target to prove the URL works before anything starts. */
@@ -42,8 +138,8 @@ function connectionError(err: unknown): string {
   return [e.code, e.message].filter(Boolean).join(': ') || String(err);
 }
 
-/** Activity: validate, introspect and create the target tables/collections. */
-export async function prepareMigration(input: { spec: Spec }): Promise<MigrationPlan> {
+/** Validates and inspects inside an activity: a bad spec is a typed, non-retryable failure. */
+async function planOrFail(input: { spec: Spec }): Promise<{ spec: Spec; plans: TablePlan[] }> {
   let spec: Spec;
   try {
     spec = validateSpec(input.spec, process.env);
@@ -53,13 +149,30 @@ export async function prepareMigration(input: { spec: Spec }): Promise<Migration
   }
   const { plans, problems } = await inspectSource(spec);
   const bad = problems.filter((p) => p.path !== 'source.url');
-  if (bad.length) {
-    throw ApplicationFailure.nonRetryable(new SpecError(bad).message, 'SpecError');
-  }
+  if (bad.length) throw ApplicationFailure.nonRetryable(new SpecError(bad).message, 'SpecError');
   if (problems.length) throw new Error(new SpecError(problems).message); // unreachable source: retry
+  return { spec, plans };
+}
+
+/** Activity: validate, introspect and create the target tables/collections. */
+export async function prepareMigration(input: { spec: Spec }): Promise<MigrationPlan> {
+  const { spec, plans } = await planOrFail(input);
   const target = openTarget(spec);
   for (const plan of plans) {
     await target.prepareTable(plan).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
   }
   return { targetKind: target.kind, tables: plans };
+}
+
+/** Activity: the plan alone, for verification and repair runs started after the migration. */
+export async function planTables(input: { spec: Spec }): Promise<MigrationPlan> {
+  const { spec, plans } = await planOrFail(input);
+  return { targetKind: targetKind(spec), tables: plans };
+}
+
+/** Activity: indexes and foreign keys once every table is loaded. */
+export async function finishTable(input: { spec: Spec; plan: TablePlan }): Promise<void> {
+  await openTarget(input.spec)
+    .finishTable(input.plan)
+    .catch((err) => rethrowClassified(err, `building indexes and constraints of ${input.plan.display}`));
 }

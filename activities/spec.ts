@@ -55,6 +55,8 @@ export const specSchema = z.strictObject({
     database: z.string().min(1).optional(),
   }),
   tables: z.array(tableEntry).min(1, 'lists no table: name at least one, as schema.table'),
+  /** After the backfill: `checksum` compares every row by per-chunk hashes (default); `counts` only counts rows. */
+  verify: z.enum(['checksum', 'counts'], { error: 'must be checksum (compare every row) or counts (row counts only)' }).default('checksum'),
   backfill: z
     .strictObject({
       /** Rows per chunk; by default sized from each table's estimated row width (about 32 MB a chunk). */

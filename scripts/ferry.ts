@@ -5,6 +5,8 @@ import { startCommand } from './cli/start';
 import { statusCommand } from './cli/status';
 import { signalCommand, signalVerbs } from './cli/signal';
 import { stackCommand } from './cli/stack';
+import { planCommand } from './cli/plan';
+import { repairCommand, verifyCommand } from './cli/verify';
 import type { QueueName } from '../workflows/definitions';
 
 const program = new Command('ferry')
@@ -49,8 +51,33 @@ program
   .description(`steer a running migration: ${signalVerbs.join(' | ')}`)
   .requiredOption('--id <id>', 'migration workflow id')
   .argument('<verb>', signalVerbs.join(' | '))
+  .argument('[value]', 'rows per second (throttle; 0 = unlimited)')
   .option('--reason <text>', 'why (abort)')
-  .action(async (verb: string, opts) => finish(await signalCommand({ ...opts, verb })));
+  .action(async (verb: string, value: string | undefined, opts) => finish(await signalCommand({ ...opts, verb, value })));
+
+program
+  .command('plan')
+  .description('check a spec and print the plan and schema report; starts nothing')
+  .requiredOption('--spec <file>', 'migration spec, YAML or JSON')
+  .option('--chunks', 'count exact chunk boundaries from the key indexes (reads every key)')
+  .option('--json', 'machine-readable output')
+  .action(async (opts) => finish(await planCommand(opts)));
+
+program
+  .command('verify')
+  .description("compare a migration's source and target row by row (per-chunk checksums, drill-down to keys)")
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--json', 'print the report (summary and every differing key, up to --limit) as JSON')
+  .option('--report <file>', 'also write the JSON report to this file')
+  .option('--limit <n>', 'differing keys listed in the JSON report', '10000')
+  .action(async (opts) => finish(await verifyCommand(opts)));
+
+program
+  .command('repair')
+  .description('re-copy exactly the keys the last verification found different, then re-check them')
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--verify-id <id>', 'the verification whose keys to repair (default: the latest)')
+  .action(async (opts) => finish(await repairCommand(opts)));
 
 function finish(code: number): never {
   process.exit(code);

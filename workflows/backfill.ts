@@ -1,13 +1,11 @@
-// One table's backfill: plan key-range chunks, then copy them through a sliding window of
-// activities (any number of copy workers share the queue). Live progress is answered by a
+// One table's backfill: chunks planned a page at a time and copied through a sliding window
+// of activities (any number of copy workers share the queue). Live progress is answered by a
 // query (no history cost); the parent hears only of state changes (planning, copying, done,
 // failed) plus a rare backstop, so its history stays small however long the copy runs. The
 // Temporal UI shows this table's own search attributes, upserted at most once a minute. The
 // run continues-as-new every `backfill.chunksPerRun` chunks (default 400).
 import {
   ActivityCancellationType,
-  CancellationScope,
-  condition,
   isCancellation,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -19,25 +17,27 @@ import type * as activities from '../activities';
 import {
   BackfillInput,
   BackfillProgress,
-  ChunkRange,
+  ChunkQueueState,
   backfillProgressQuery,
   backfillProgressSignal,
+  chunkControlQuery,
   pauseSignal,
   searchAttributes,
   resumeSignal,
   taskQueues,
+  throttleSignal,
 } from './definitions';
+import { drainChunks, pageSize } from './chunk-queue';
 
 // Each report costs the parent ~4 history events: state changes always, else this rarely.
 const REPORT_EVERY_MS = 10 * 60_000;
 const SEARCH_ATTRIBUTES_EVERY_MS = 60_000;
-const DEFAULT_CHUNKS_PER_RUN = 400;
 
 const { planChunks } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.copy,
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
-  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
 });
 
 const { copyChunk } = proxyActivities<typeof activities>({
@@ -47,14 +47,33 @@ const { copyChunk } = proxyActivities<typeof activities>({
   heartbeatTimeout: '10 seconds',
   // On abort, wait until each copy has stopped writing before the table reports aborted.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
 });
 
 export async function backfillTable(input: BackfillInput): Promise<BackfillProgress> {
   const { spec, plan } = input;
+  const parallelism = spec.backfill.parallelism;
   let paused = input.paused;
+  let tableRate = input.throttle ?? 0;
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
+  setHandler(throttleSignal, (rate) => void (tableRate = rate));
+  // Each running copy takes an equal share of the table's rate.
+  setHandler(chunkControlQuery, () => ({ rowsPerSecond: tableRate > 0 ? Math.max(1, Math.floor(tableRate / parallelism)) : 0, paused }));
+
+  const state: ChunkQueueState<BackfillProgress> = input.carried ?? {
+    pending: [],
+    planFrom: null,
+    planned: false,
+    plannedRows: 0,
+    nextIndex: 0,
+    progress: {
+      table: plan.display, state: 'planning', rowsTotal: plan.estimatedRows, rowsCopied: 0, chunksDone: 0,
+      chunksTotal: Math.max(1, Math.ceil(plan.estimatedRows / plan.chunkRows)), chunksResumed: 0, copyStartedAt: null, planned: false,
+    },
+  };
+  const progress = state.progress;
+  setHandler(backfillProgressQuery, () => progress);
 
   const parent = getExternalWorkflowHandle(input.parentId);
   let lastReport = Date.now();
@@ -73,62 +92,44 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
     lastReport = Date.now();
     await parent.signal(backfillProgressSignal, { ...progress });
   };
+  if (!input.carried) await report(true);
 
-  let chunks: ChunkRange[];
-  let next: number;
-  let progress: BackfillProgress;
-  setHandler(backfillProgressQuery, () => progress);
-  if (input.carried) {
-    ({ chunks, next, progress } = input.carried);
-  } else {
-    progress = { table: plan.display, state: 'planning', rowsTotal: plan.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0 };
-    await report(true);
-    const planned = await planChunks({ spec, plan });
-    chunks = planned.chunks;
-    next = 0;
-    progress = { ...progress, state: 'copying', rowsTotal: planned.rows, chunksTotal: chunks.length };
-    await report(true);
-  }
-
-  const parallelism = spec.backfill.parallelism;
-  const perChunkRate = spec.backfill.maxRowsPerSecond > 0 ? Math.max(1, Math.floor(spec.backfill.maxRowsPerSecond / parallelism)) : 0;
-  const inFlight = new Set<number>();
-  let failure: unknown;
-  let startedThisRun = 0;
-
+  let outcome: 'done' | 'continue';
   try {
-    while (next < chunks.length && startedThisRun < (spec.backfill.chunksPerRun ?? DEFAULT_CHUNKS_PER_RUN)) {
-      // Pause takes effect between chunks: running chunks finish, no new one starts.
-      await condition(() => failure !== undefined || (!paused && inFlight.size < parallelism));
-      if (failure !== undefined) break;
-      const chunk = chunks[next++];
-      startedThisRun++;
-      inFlight.add(chunk.index);
-      copyChunk({ spec, plan, chunk, maxRowsPerSecond: perChunkRate })
-        .then(async (result) => {
-          progress.rowsCopied += result.rows;
-          progress.chunksDone += 1;
-          if (result.resumed) progress.chunksResumed += 1;
-          await report();
-        })
-        .catch((err) => void (failure ??= err))
-        .finally(() => inFlight.delete(chunk.index));
-    }
-  } finally {
-    // Whatever ends the loop (a failure, an abort), copies in flight settle first: after an
-    // abort, no chunk is still writing once this table reports.
-    await CancellationScope.nonCancellable(() => condition(() => inFlight.size === 0));
-  }
-  if (failure !== undefined) {
-    if (!isCancellation(failure)) {
+    outcome = await drainChunks({
+      state,
+      parallelism,
+      chunksPerRun: spec.backfill.chunksPerRun,
+      planPage: (from) => planChunks({ spec, plan, from, maxChunks: pageSize(spec.backfill.chunksPerRun) }),
+      onPlanned: () => {
+        // Until planning has covered the table, totals are the larger of estimate and count so far.
+        progress.planned = state.planned;
+        progress.rowsTotal = state.planned ? state.plannedRows : Math.max(state.plannedRows, plan.estimatedRows);
+        progress.chunksTotal = progress.planned ? state.nextIndex : Math.max(state.nextIndex, progress.chunksTotal);
+        if (progress.state === 'planning') {
+          progress.state = 'copying';
+          progress.copyStartedAt = new Date(Date.now()).toISOString();
+          void report(true);
+        }
+      },
+      isPaused: () => paused,
+      runChunk: async (chunk) => {
+        const result = await copyChunk({ spec, plan, chunk, maxRowsPerSecond: tableRate > 0 ? Math.max(1, Math.floor(tableRate / parallelism)) : 0 });
+        progress.rowsCopied += result.rows;
+        progress.chunksDone += 1;
+        if (result.resumed) progress.chunksResumed += 1;
+        await report();
+      },
+    });
+  } catch (err) {
+    if (!isCancellation(err)) {
       progress.state = 'failed';
       await report(true);
     }
-    throw failure;
+    throw err;
   }
-  if (next < chunks.length) {
-    // Only the chunks still to copy travel on: the input shrinks run after run.
-    await continueAsNew<typeof backfillTable>({ ...input, paused, carried: { chunks: chunks.slice(next), next: 0, progress } });
+  if (outcome === 'continue') {
+    await continueAsNew<typeof backfillTable>({ ...input, paused, throttle: tableRate, carried: state });
   }
   progress.state = 'done';
   await report(true);

@@ -12,7 +12,7 @@ export const taskQueues = {
 } as const;
 export type QueueName = keyof typeof taskQueues;
 
-export type Phase = 'prepare' | 'backfill' | 'verify' | 'completed' | 'failed' | 'aborted';
+export type Phase = 'prepare' | 'backfill' | 'indexes' | 'verify' | 'completed' | 'failed' | 'aborted';
 
 /** Workflow input: the spec as written, `${VAR}` references unresolved. */
 export interface MigrationInput {
@@ -25,11 +25,21 @@ export interface BackfillInput {
   plan: TablePlan;
   parentId: string;
   paused: boolean;
-  carried?: {
-    chunks: ChunkRange[];
-    next: number;
-    progress: BackfillProgress;
-  };
+  /** The copy rate the operator set with `throttle` (rows/s for the whole migration, 0 = unlimited). */
+  throttle?: number;
+  carried?: ChunkQueueState<BackfillProgress>;
+}
+
+/** A table's chunk queue as it continues-as-new: planned-but-not-started ranges and where planning resumes. */
+export interface ChunkQueueState<P> {
+  pending: ChunkRange[];
+  /** Key where the next page of chunk planning starts; null with planned=true when done. */
+  planFrom: string[] | null;
+  planned: boolean;
+  /** Rows counted by the pages planned so far. */
+  plannedRows: number;
+  nextIndex: number;
+  progress: P;
 }
 
 export interface QualifiedTable {
@@ -133,6 +143,15 @@ export interface ChunkRange {
   hi: string[] | null;
 }
 
+/** One page of chunk boundaries; `next` is where the following page starts (null: the table is covered). */
+export interface ChunkPage {
+  /** Ranges in key order, without indexes (the workflow numbers them). */
+  ranges: Array<{ lo: string[] | null; hi: string[] | null }>;
+  /** Rows the ranges held when counted. */
+  rows: number;
+  next: string[] | null;
+}
+
 export interface ChunkTask {
   spec: Spec;
   plan: TablePlan;
@@ -167,8 +186,10 @@ export interface TableProgress {
   chunksDone: number;
   chunksTotal: number;
   chunksResumed: number;
+  copyStartedAt: string | null;
 }
 
+/** Row counts of one table on both sides (`verify: counts`). */
 export interface TableCount {
   table: string;
   sourceRows: number;
@@ -176,12 +197,60 @@ export interface TableCount {
   match: boolean;
 }
 
+export type MismatchKind = 'missing' | 'extra' | 'different';
+
+/** One chunk compared: counts and order-independent hashes of the rows as mapped, both sides. */
+export interface ChunkVerdict {
+  index: number;
+  sourceRows: number;
+  targetRows: number;
+  /** 64-bit order-independent digests (hex) of the rows as the target should hold them / holds them. */
+  sourceHash: string;
+  targetHash: string;
+  missing: number;
+  extra: number;
+  different: number;
+  /** A few keys of each kind (text form) for the report; the full list is in the mismatch store. */
+  sample: Array<{ kind: MismatchKind; key: string[] }>;
+  /**
+   * False when target rows outside the source's keys could not be looked for by range (a
+   * MongoDB _id orders text differently from a collation): the table-level sweep finds them.
+   */
+  extrasChecked: boolean;
+}
+
+export interface TableVerdict {
+  table: string;
+  chunks: number;
+  sourceRows: number;
+  targetRows: number;
+  missing: number;
+  extra: number;
+  different: number;
+  /** Indexes of the chunks that did not match (at most 100). */
+  mismatchedChunks: number[];
+  sample: Array<{ kind: MismatchKind; key: string[] }>;
+}
+
 export interface VerificationResult {
-  /** `counts` compares row counts per table; the checksum verifier extends this. */
-  method: 'counts';
+  /** `checksum`: per-chunk hashes and counts, drilled down to keys; `counts`: row counts only. */
+  method: 'checksum' | 'counts';
+  /** Names this run's entries in the mismatch store (what `ferry repair` re-copies). */
+  verifyId: string;
   clean: boolean;
   checkedAt: string;
-  tables: TableCount[];
+  tables: TableVerdict[];
+}
+
+export interface RepairResult {
+  table: string;
+  keys: number;
+  /** Rows re-copied from the source (missing or different on the target). */
+  written: number;
+  /** Target rows deleted because the source no longer has their key (extra). */
+  deleted: number;
+  /** Keys still different after the repair (re-checked one by one); 0 when repaired. */
+  stillDifferent: number;
 }
 
 export interface MigrationStatus {
@@ -195,6 +264,8 @@ export interface MigrationStatus {
   rowsCopied: number;
   rowsEstimated: number;
   tables: TableProgress[];
+  /** The operator's copy limit, rows per second for the whole migration (0 = unlimited). */
+  throttle: number;
   /** CDC lag; null until the sync phase exists and runs. */
   lag: { seconds: number; events: number } | null;
   verification: VerificationResult | null;
@@ -205,15 +276,31 @@ export interface MigrationStatus {
 export interface BackfillProgress {
   table: string;
   state: TableState;
-  /** Rows counted when the chunks were planned (exact at that moment). */
+  /** Rows counted by chunk planning once it has covered the table (exact then), else the estimate. */
   rowsTotal: number;
   rowsCopied: number;
   chunksDone: number;
   chunksTotal: number;
   chunksResumed: number;
+  /** When copying began (workflow time, ISO), for rate and ETA; null before. */
+  copyStartedAt: string | null;
+  /** False until chunk planning has covered the whole table (chunksTotal is then exact). */
+  planned: boolean;
+}
+
+/** What a running chunk copy asks its table workflow between batches. */
+export interface ChunkControl {
+  /** This copy's share of the throttle, rows per second (0 = unlimited). */
+  rowsPerSecond: number;
+  paused: boolean;
 }
 
 export const statusQuery = defineQuery<MigrationStatus>('status');
+/** Sets the copy rate, rows per second for the whole migration; 0 removes the limit. */
+export const throttleSignal = defineSignal<[rowsPerSecond: number]>('throttle');
+/** A table's verification so far, asked of its verify child. */
+export const verifyProgressQuery = defineQuery<TableVerdict>('verifyProgress');
+export const chunkControlQuery = defineQuery<ChunkControl>('chunkControl');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const abortSignal = defineSignal<[reason?: string]>('abort');

@@ -4,7 +4,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  ChildWorkflowHandle,
   ParentClosePolicy,
   getExternalWorkflowHandle,
   isCancellation,
@@ -28,8 +27,11 @@ import {
   searchAttributes,
   statusQuery,
   taskQueues,
+  throttleSignal,
 } from './definitions';
 import { backfillTable } from './backfill';
+import { verifyTables } from './verify';
+import { inWindow } from './window';
 
 const { prepareMigration } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
@@ -37,12 +39,11 @@ const { prepareMigration } = proxyActivities<typeof activities>({
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
-// Counting a billion rows takes a while: heartbeats say it is alive, one table per activity.
-const { countTable } = proxyActivities<typeof activities>({
+// Building an index or validating a foreign key on a big table takes a while.
+const { finishTable } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.copy,
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+  startToCloseTimeout: '24 hours',
+  retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
 });
 
 const SEARCH_ATTRIBUTE_EVERY_MS = 60_000;
@@ -61,11 +62,13 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     rowsCopied: 0,
     rowsEstimated: 0,
     tables: [],
+    throttle: spec.backfill.maxRowsPerSecond,
     lag: null,
     verification: null,
     error: null,
   };
-  const children = new Map<string, ChildWorkflowHandle<typeof backfillTable>>();
+  /** Running children (backfill, verify), to forward operator signals to. */
+  const children = new Set<string>();
   let abortReason: string | null = null;
   let lastUpsert = 0;
 
@@ -84,25 +87,30 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     status.phase = phase;
     publish(true);
   };
-  const forward = (signal: typeof pauseSignal | typeof resumeSignal) => {
-    for (const handle of children.values()) {
-      getExternalWorkflowHandle(handle.workflowId).signal(signal).catch(() => undefined); // child already closed
-    }
+  const forward = (send: (child: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
+    // A child already closed cannot hear it, and need not.
+    for (const id of children) send(getExternalWorkflowHandle(id)).catch(() => undefined);
   };
+  // The migration-wide rate is shared by the tables copying at once.
+  const tableRate = () => (status.throttle > 0 ? Math.max(1, Math.floor(status.throttle / Math.max(1, Math.min(spec.backfill.tableParallelism, status.tables.length)))) : 0);
 
   setHandler(statusQuery, () => status);
   setHandler(pauseSignal, () => {
     status.paused = true;
-    forward(pauseSignal);
+    forward((c) => c.signal(pauseSignal));
   });
   setHandler(resumeSignal, () => {
     status.paused = false;
-    forward(resumeSignal);
+    forward((c) => c.signal(resumeSignal));
+  });
+  setHandler(throttleSignal, (rowsPerSecond) => {
+    status.throttle = Math.max(0, Math.floor(rowsPerSecond));
+    forward((c) => c.signal(throttleSignal, tableRate()));
   });
   setHandler(backfillProgressSignal, (p) => {
     const t = status.tables.find((x) => x.table === p.table);
     if (!t) return;
-    Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal });
+    Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt });
     status.rowsCopied = status.tables.reduce((n, x) => n + x.rowsCopied, 0);
     status.rowsEstimated = status.tables.reduce((n, x) => n + x.estimatedRows, 0);
     publish(p.state === 'done');
@@ -120,7 +128,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       const plan = await prepareMigration({ spec });
       status.targetKind = plan.targetKind;
       status.tables = plan.tables.map((t) => ({
-        table: t.display, workflowId: backfillWorkflowId(id, t.table), state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0,
+        table: t.display, workflowId: backfillWorkflowId(id, t.table), state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0, copyStartedAt: null,
       }));
       status.rowsEstimated = plan.tables.reduce((n, t) => n + t.estimatedRows, 0);
 
@@ -133,22 +141,26 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
           // If the migration fails (another table failed), children are asked to stop
           // cleanly — their copies finish the batch in hand — rather than terminated.
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          args: [{ spec, plan: table, parentId: id, paused: startedPaused }],
+          args: [{ spec, plan: table, parentId: id, paused: startedPaused, throttle: tableRate() }],
         });
-        children.set(table.display, handle);
+        children.add(handle.workflowId);
         // A pause or resume that arrived while the child was starting has not reached it.
         if (status.paused !== startedPaused) await handle.signal(status.paused ? pauseSignal : resumeSignal);
         await handle.result();
       });
 
+      // Indexes and foreign keys once every table is loaded (a FK needs its parent table).
+      setPhase('indexes');
+      await inWindow(plan.tables, spec.backfill.tableParallelism, (table) => finishTable({ spec, plan: table }));
+
       setPhase('verify');
-      const counts = [];
-      for (const table of plan.tables) counts.push(await countTable({ spec, plan: table }));
-      status.verification = { method: 'counts', clean: counts.every((c) => c.match), checkedAt: new Date(Date.now()).toISOString(), tables: counts };
+      status.verification = await verifyTables(spec, plan.tables, `${id}/verify`, () => status.paused, (h) => children.add(h.workflowId));
       upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
       if (!status.verification.clean) {
-        const diff = status.verification.tables.filter((t) => !t.match).map((t) => `${t.table}: source ${t.sourceRows}, target ${t.targetRows}`);
-        throw ApplicationFailure.nonRetryable(`verification found differences: ${diff.join('; ')}`, 'VerificationFailed');
+        const diff = status.verification.tables
+          .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
+          .map((t) => `${t.table}: ${t.missing} missing, ${t.extra} extra, ${t.different} different (source ${t.sourceRows} rows, target ${t.targetRows})`);
+        throw ApplicationFailure.nonRetryable(`verification found differences: ${diff.join('; ')}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
       }
     });
   } catch (err) {
@@ -165,15 +177,6 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   status.finishedAt = new Date(Date.now()).toISOString();
   setPhase('completed');
   return status;
-}
-
-/** Runs fn over items with at most `limit` running at once; the first failure wins. */
-async function inWindow<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  const lanes = Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  });
-  await Promise.all(lanes);
 }
 
 /** The innermost message: a child or activity failure wraps the reason that matters. */

@@ -3,7 +3,8 @@
 // plain JSON and means the same on every worker. Never OFFSET: every read is a keyset read.
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, quoteQualified, displayName, QualifiedName } from '../identifiers';
-import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ChunkPage, ChunkRange, ColumnInfo, LossyPolicy, TablePlan } from '../../workflows/definitions';
+export type { ChunkPage };
 import { readTableDdl } from './ddl';
 
 export type SourceRow = Record<string, string | null>;
@@ -150,11 +151,22 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
     generationExpr: r.gen_expr,
     defaultExpr: r.default_expr,
     collation: r.collation,
-    // Filled from the spec once the table's options are known (see applyTableOptions).
-    lossy: 'fail' as const,
+    // The default policy; the spec's column options override it (see activities/plan.ts).
+    lossy: defaultLossyPolicy(Number(r.base_oid), Number(r.elem_oid)),
     field: r.name,
     userType: r.user_type_ddl ? { schema: r.user_type_schema, name: r.user_type_name, ddl: r.user_type_ddl } : null,
   }));
+}
+
+const TIMESTAMP_OIDS = new Set([1114, 1184]);
+
+/**
+ * Timestamps lose only digits below the millisecond in a MongoDB Date, a conversion users
+ * expect (and the plan report warns about): truncate by default. Everything else fails on
+ * a value that cannot be held exactly unless the spec chooses otherwise.
+ */
+export function defaultLossyPolicy(baseOid: number, elementOid: number): LossyPolicy {
+  return TIMESTAMP_OIDS.has(elementOid || baseOid) ? 'truncate' : 'fail';
 }
 
 async function readPrimaryKey(pool: Pool, oid: string): Promise<string[]> {
@@ -217,27 +229,52 @@ function keyCompare(plan: TablePlan, op: string, values: string[], params: unkno
 }
 
 /**
- * Splits a table into ranges of about `chunkRows` rows, in one pass over the primary-key
- * index: exact boundaries whatever the key type or how sparse the keys are. The first and
- * last ranges are open so rows beyond today's extremes are still covered.
+ * Up to `maxChunks` ranges of `chunkRows` rows each, starting at `from` (null: the start of
+ * the table), found by counting keys along the key index in one bounded keyset scan: exact
+ * boundaries whatever the key type or how sparse the keys are, a page at a time, so planning
+ * a billion-row table never builds one giant list. The first and last ranges are open so
+ * rows beyond today's extremes are still covered.
  */
-export async function planChunkRanges(pool: Pool, plan: TablePlan, chunkRows: number): Promise<{ chunks: ChunkRange[]; rows: number }> {
-  const q = quoteQualified(plan.table);
+export async function planChunkPage(pool: Pool, plan: TablePlan, chunkRows: number, from: string[] | null, maxChunks: number): Promise<ChunkPage> {
+  const params: unknown[] = [];
+  const where = from ? ` WHERE ${keyCompare(plan, '>=', from, params)}` : '';
+  params.push(chunkRows * maxChunks + 1, chunkRows);
+  const limit = `$${params.length - 1}`;
+  const every = `$${params.length}`;
   const keys = keyList(plan);
-  const res = await pool.query(
-    `SELECT json_build_array(${plan.key.map((k) => `s.${quoteIdent(k)}::text`).join(', ')})::text AS k
-       FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS n FROM ${q}) s
-      WHERE (s.n - 1) % $1 = 0 AND s.n > 1
-      ORDER BY s.n`,
-    [chunkRows],
-  );
-  const count = await pool.query(`SELECT count(*)::text AS n FROM ${q}`);
-  const bounds: string[][] = res.rows.map((r) => JSON.parse(r.k));
-  const chunks: ChunkRange[] = [];
-  for (let i = 0; i <= bounds.length; i++) {
-    chunks.push({ index: i, lo: i === 0 ? null : bounds[i - 1], hi: i === bounds.length ? null : bounds[i] });
+  // Row n of the scan starts a chunk when (n - 1) is a multiple of chunkRows; the extra row
+  // past the page tells whether the table goes on (it starts the next page).
+  const res = await pool.query({
+    text:
+      `SELECT json_build_array(${plan.key.map((k) => `s.${quoteIdent(k)}::text`).join(', ')})::text AS k, s.n::text AS n, s.total::text AS total
+         FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS n, count(*) OVER () AS total
+                 FROM (SELECT ${keys} FROM ${quoteQualified(plan.table)}${where} ORDER BY ${keys} LIMIT ${limit}) page) s
+        WHERE (s.n - 1) % ${every} = 0
+        ORDER BY s.n`,
+    values: params,
+  });
+  const last = res.rows.length ? Number(res.rows[0].total) : 0;
+  const more = last === chunkRows * maxChunks + 1;
+  const starts: string[][] = res.rows.map((r) => JSON.parse(r.k));
+  // Every start but the first (which is `from`, or the table's beginning) is a boundary.
+  const bounds = starts.slice(1);
+  const ranges: ChunkPage['ranges'] = [];
+  if (more) {
+    const next = bounds.pop()!;
+    let lo = from;
+    for (const b of [...bounds, next]) {
+      ranges.push({ lo, hi: b });
+      lo = b;
+    }
+    return { ranges, rows: last - 1, next };
   }
-  return { chunks, rows: Number(count.rows[0].n) };
+  let lo = from;
+  for (const b of bounds) {
+    ranges.push({ lo, hi: b });
+    lo = b;
+  }
+  ranges.push({ lo, hi: null });
+  return { ranges, rows: last, next: null };
 }
 
 /**

@@ -1,14 +1,32 @@
-// PostgreSQL target: the same schema and table name as the source. Rows are written from
-// their text form with casts to the column types (exact for every type PostgreSQL can print)
-// and upserted on the primary key, so a replayed batch changes nothing.
-import type { Spec } from '../spec';
+// PostgreSQL target: the same schema, table, column names and types as the source.
+//
+// prepareTable creates the table as the source defines it (types it uses, collations,
+// defaults and their sequences, identity and generated columns, CHECK/UNIQUE/EXCLUDE
+// constraints, the key) or checks that an existing one can hold the rows. Chunks are streamed
+// with COPY (pg-copy.ts). Secondary indexes and foreign keys come after the load
+// (finishTable): building an index once is cheaper than maintaining it row by row, and a
+// foreign key can only hold once the table it references is loaded too.
+//
+// A partitioned source table lands as ONE PLAIN TABLE: its partitions are read through the
+// parent, and its partitioned indexes and constraints are created on the plain table.
+// Repartitioning the target is a schema decision Ferry leaves to people (create the
+// partitioned table on the target beforehand: Ferry checks and uses it).
 import type { Pool } from 'pg';
-import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
-import { keyOf, readBatch, type SourceRow } from '../source/postgres';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Spec } from '../spec';
+import type { ChunkRange, ColumnInfo, TableDdl, TablePlan } from '../../workflows/definitions';
+import type { SourceRow } from '../source/postgres';
+import { readColumnSequences, readTableDdl, type ColumnSequence } from '../source/ddl';
 import { pgPool } from '../connections';
-import { quoteIdent, quoteQualified } from '../identifiers';
+import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from '../identifiers';
+import { rethrowClassified } from '../errors';
 import type { BatchCopied, Target } from './target';
+import { copyBatchStreaming } from './pg-copy';
 import { planShape } from './shape';
+
+type ForeignKey = TableDdl['foreignKeys'][number];
+
+const configuration = (message: string) => ApplicationFailure.nonRetryable(message, 'ConfigurationError');
 
 export class PostgresTarget implements Target {
   readonly kind = 'postgres' as const;
@@ -16,19 +34,29 @@ export class PostgresTarget implements Target {
 
   constructor(private readonly spec: Spec) {}
 
-  private get pool() {
+  private get pool(): Pool {
     return pgPool(this.spec.target.url, 'target.url');
   }
 
+  /** Sequences and FK targets are read from the source by name; the plan carries no oids. */
+  private get source(): Pool {
+    return pgPool(this.spec.source.url, 'source.url');
+  }
+
   async prepareTable(plan: TablePlan): Promise<void> {
-    const cols = plan.columns.map((c) => {
-      const gen = c.generated ? ` GENERATED ALWAYS AS (${c.generationExpr}) STORED` : '';
-      return `${quoteIdent(c.name)} ${c.type}${c.nullable ? '' : ' NOT NULL'}${gen}`;
-    });
-    cols.push(`PRIMARY KEY (${plan.key.map(quoteIdent).join(', ')})`);
-    await this.ensureSchema(plan.table.schema);
-    for (const c of plan.columns) if (c.userType) await this.createType(c.userType);
-    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${cols.join(',\n  ')}\n)`);
+    try {
+      await this.ensureSchema(plan.table.schema);
+      const existing = await this.pool.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(plan.table)]);
+      if (existing.rows[0].oid) return await this.checkExisting(plan, existing.rows[0].oid);
+      const done = new Set<string>();
+      for (const c of plan.columns) {
+        if (c.userType && !done.has(c.userType.ddl)) await this.createType(c.userType);
+        if (c.userType) done.add(c.userType.ddl);
+      }
+      await this.createTable(plan, await readColumnSequences(this.source, plan.table));
+    } catch (err) {
+      throw explainMissing(err, `creating ${plan.display} on the target`);
+    }
   }
 
   /** Creates a schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even then. */
@@ -37,25 +65,120 @@ export class PostgresTarget implements Target {
     if (found.rowCount === 0) await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   }
 
-  /** Enum and domain types the table uses, created from the source's definition when missing. */
+  /** Enum, domain and composite types, from the source's definition; one that exists is kept as it is. */
   private async createType(t: NonNullable<ColumnInfo['userType']>): Promise<void> {
     await this.ensureSchema(t.schema);
-    await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
+    try {
+      await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
+    } catch (err) {
+      // A domain over another user type, a composite with an enum field: Ferry only creates
+      // the types columns use directly.
+      if ((err as { code?: string }).code === '42704') {
+        throw configuration(
+          `creating type ${displayName(t)} on the target: ${(err as Error).message}: create that type on the target first (as on the source), then start again`,
+        );
+      }
+      throw err;
+    }
   }
 
-  /** INSERT … SELECT FROM unnest(text[] per column) … ON CONFLICT: one statement per batch. */
-  private upsertSql(plan: TablePlan): string {
+  /** Sequences, table, ownership: one transaction, so a failure leaves nothing half made. */
+  private async createTable(plan: TablePlan, sequences: ColumnSequence[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // A nextval() default names its sequence, which must exist before the table does.
+      for (const s of sequences.filter((s) => !s.identity)) {
+        if (s.sequence.schema !== plan.table.schema) await this.ensureSchema(s.sequence.schema);
+        await client.query(`CREATE SEQUENCE IF NOT EXISTS ${quoteQualified(s.sequence)} ${s.options}`);
+      }
+      const defs = plan.columns.map((c) => columnDdl(c, sequences.find((s) => s.column === c.name && s.identity)));
+      const key = keyClause(plan);
+      defs.push(...plan.ddl.constraints, ...(key ? [key] : []));
+      await client.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${defs.join(',\n  ')}\n)`);
+      // serial: dropping the table drops its sequence, as on the source.
+      for (const s of sequences.filter((s) => s.owned && !s.identity)) {
+        await client.query(`ALTER SEQUENCE ${quoteQualified(s.sequence)} OWNED BY ${quoteQualified(plan.table)}.${quoteIdent(s.column)}`);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * A table that already exists is used as it is when it can hold the rows: every source
+   * column with the same type, no extra column that COPY would leave NULL against a NOT NULL,
+   * and a unique index on exactly the key columns (what upserts and replays rely on).
+   */
+  private async checkExisting(plan: TablePlan, oid: string): Promise<void> {
+    const cols = await this.pool.query(
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type,
+              (attnotnull AND NOT atthasdef AND attidentity = '' AND attgenerated = '')::text AS required
+         FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped`,
+      [oid],
+    );
+    const found = new Map(cols.rows.map((r) => [r.name as string, r]));
+    const table = plan.display;
+    const fix = 'alter the target table or drop it so Ferry creates it';
+    for (const c of plan.columns) {
+      const t = found.get(c.name);
+      if (!t) throw configuration(`${table}.${quoteIdent(c.name)} is missing on the target (source type ${c.type}): ${fix}`);
+      if (t.type !== c.type) throw configuration(`${table}.${quoteIdent(c.name)} is ${t.type} on the target but ${c.type} on the source: ${fix}`);
+    }
+    for (const r of cols.rows) {
+      if (r.required === 'true' && !plan.columns.some((c) => c.name === r.name)) {
+        throw configuration(`${table}.${quoteIdent(r.name)} exists only on the target and is NOT NULL without a default, so copied rows cannot fill it: give it a default, make it nullable or drop it`);
+      }
+    }
+    const unique = await this.pool.query(
+      `SELECT array_to_json(ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) k(attnum)
+                                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum))::text AS cols
+         FROM pg_index i
+        WHERE i.indrelid = $1::oid AND i.indisunique AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL`,
+      [oid],
+    );
+    const key = [...plan.key].sort().join('\u0000');
+    if (!unique.rows.some((r) => (JSON.parse(r.cols) as string[]).sort().join('\u0000') === key)) {
+      throw configuration(
+        `${table} exists on the target without a unique index on its key (${plan.key.map(quoteIdent).join(', ')}), which replays and upserts need: ` +
+          `ALTER TABLE ${quoteQualified(plan.table)} ADD ${plan.keySource === 'primary key' ? 'PRIMARY KEY' : 'UNIQUE'} (${plan.key.map(quoteIdent).join(', ')}), or drop the table so Ferry creates it`,
+      );
+    }
+  }
+
+  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
+    return copyBatchStreaming(plan, source, this.pool, range, after, limit);
+  }
+
+  /**
+   * INSERT … SELECT FROM unnest(text[] per column) … ON CONFLICT (key): one statement per
+   * batch, the casts reading PostgreSQL's text form back exactly. OVERRIDING SYSTEM VALUE lets
+   * the source's identity values in; GENERATED ALWAYS identity columns outside the key are not
+   * updated (PostgreSQL refuses it, and their values never change on the source anyway).
+   */
+  private async upsertSql(plan: TablePlan): Promise<string> {
     const id = planShape(plan);
     let sql = this.statements.get(id);
     if (sql) return sql;
+    const always = await this.pool.query(
+      `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attidentity = 'a'`,
+      [quoteQualified(plan.table)],
+    );
+    const fixed = new Set<string>(always.rows.map((r) => r.attname));
     const cols = plan.columns.filter((c) => !c.generated);
     const names = cols.map((c) => quoteIdent(c.name)).join(', ');
     const casts = cols.map((c, i) => `u.v${i}::${c.type}`).join(', ');
     const unnest = cols.map((_c, i) => `$${i + 1}::text[]`).join(', ');
     const aliases = cols.map((_c, i) => `v${i}`).join(', ');
-    const updates = cols.filter((c) => !plan.key.includes(c.name)).map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+    const updates = cols
+      .filter((c) => !plan.key.includes(c.name) && !fixed.has(c.name))
+      .map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
     sql =
-      `INSERT INTO ${quoteQualified(plan.table)} (${names}) SELECT ${casts} FROM unnest(${unnest}) AS u(${aliases}) ` +
+      `INSERT INTO ${quoteQualified(plan.table)} (${names}) OVERRIDING SYSTEM VALUE SELECT ${casts} FROM unnest(${unnest}) AS u(${aliases}) ` +
       `ON CONFLICT (${plan.key.map(quoteIdent).join(', ')}) ` +
       (updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING');
     this.statements.set(id, sql);
@@ -66,13 +189,7 @@ export class PostgresTarget implements Target {
     if (rows.length === 0) return;
     const cols = plan.columns.filter((c) => !c.generated);
     const values = cols.map((c) => rows.map((r) => r[c.name]));
-    await this.pool.query(this.upsertSql(plan), values);
-  }
-
-  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
-    const rows = await readBatch(source, plan, range, after, limit);
-    await this.writeRows(plan, rows);
-    return { rows: rows.length, last: rows.length ? keyOf(plan, rows[rows.length - 1]) : null };
+    await this.pool.query(await this.upsertSql(plan), values);
   }
 
   async deleteKeys(plan: TablePlan, keys: string[][]): Promise<void> {
@@ -85,10 +202,137 @@ export class PostgresTarget implements Target {
     );
   }
 
-  async finishTable(): Promise<void> {}
+  /**
+   * After every table is loaded: indexes, then foreign keys (NOT VALID, then validated: the
+   * check reads the table once instead of row by row), then sequences moved past the copied
+   * values. Every step skips what exists, so running it again (a retry, or once more at
+   * cutover to move sequences past rows that arrived by CDC) is harmless.
+   */
+  async finishTable(plan: TablePlan): Promise<void> {
+    try {
+      for (const index of plan.ddl.indexes) await this.pool.query(ifNotExists(index.sql));
+      for (const fk of plan.ddl.foreignKeys) await this.addForeignKey(plan, fk);
+      await this.advanceSequences(plan);
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      rethrowClassified(err, `finishing ${plan.display} on the target`);
+    }
+  }
+
+  private async addForeignKey(plan: TablePlan, fk: ForeignKey): Promise<void> {
+    const table = quoteQualified(plan.table);
+    const ref = await this.pool.query('SELECT (to_regclass($1) IS NOT NULL)::text AS found', [quoteQualified(fk.references)]);
+    if (ref.rows[0].found !== 'true') {
+      throw configuration(
+        `foreign key ${quoteIdent(fk.name)} of ${plan.display} references ${displayName(fk.references)}, which is not on the target: ` +
+          `add ${displayName(fk.references)} to the spec's tables (or create it on the target), or drop the foreign key on the source`,
+      );
+    }
+    const existing = await this.pool.query(
+      `SELECT convalidated::text AS valid FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2`,
+      [table, fk.name],
+    );
+    // A source FK that is itself NOT VALID may have violating rows: replay it unvalidated.
+    const sourceValid = !/\sNOT VALID$/.test(fk.definition);
+    if (existing.rowCount === 0) {
+      const add = `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.definition.replace(/\sNOT VALID$/, '')} NOT VALID`;
+      try {
+        await this.pool.query(add);
+      } catch (err) {
+        // 42830: the referenced columns' unique index is a plain index that table's own
+        // finishTable has not built yet. Build the referenced table's unique indexes now.
+        if ((err as { code?: string }).code !== '42830') throw err;
+        await this.createUniqueIndexesOf(fk.references);
+        await this.pool.query(add);
+      }
+    }
+    if (sourceValid && existing.rows[0]?.valid !== 'true') {
+      await this.pool.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
+    }
+  }
+
+  private async createUniqueIndexesOf(table: ForeignKey['references']): Promise<void> {
+    const rel = await this.source.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(table)]);
+    if (!rel.rows[0].oid) return;
+    const ddl = await readTableDdl(this.source, rel.rows[0].oid);
+    for (const index of ddl.indexes) if (/^CREATE UNIQUE INDEX /.test(index.sql)) await this.pool.query(ifNotExists(index.sql));
+  }
+
+  /**
+   * Each sequence the table's columns draw from is set to the larger of the source's last
+   * value and the largest value copied (smaller / smallest for descending sequences), so the
+   * next default on the target never collides with a copied row.
+   */
+  private async advanceSequences(plan: TablePlan): Promise<void> {
+    const table = quoteQualified(plan.table);
+    for (const s of await readColumnSequences(this.source, plan.table)) {
+      // The target's own sequence: the one its column is tied to, else the source's by name.
+      const seq = await this.pool.query(
+        `SELECT coalesce(pg_get_serial_sequence($1, $2), to_regclass($3)::text) AS name`,
+        [table, s.column, quoteQualified(s.sequence)],
+      );
+      if (!seq.rows[0].name) continue;
+      const [pick, extreme] = s.ascending ? ['greatest', 'max'] : ['least', 'min'];
+      await this.pool.query(
+        `SELECT setval($1::regclass, v, true)
+           FROM (SELECT ${pick}($2::bigint, ${extreme}(${quoteIdent(s.column)})::bigint) AS v FROM ${table}) x
+          WHERE v IS NOT NULL`,
+        [seq.rows[0].name, s.lastValue],
+      );
+    }
+  }
 
   async countRows(plan: TablePlan): Promise<number> {
     const res = await this.pool.query(`SELECT count(*)::text AS n FROM ${quoteQualified(plan.table)}`);
     return Number(res.rows[0].n);
   }
+}
+
+/** One column as the source defines it; identity columns keep the source's sequence name and options. */
+function columnDdl(c: ColumnInfo, identity: ColumnSequence | undefined): string {
+  let sql = `${quoteIdent(c.name)} ${c.type}`;
+  if (c.collation) sql += ` COLLATE ${c.collation}`;
+  if (c.generated) sql += ` GENERATED ALWAYS AS (${c.generationExpr}) STORED`;
+  else if (identity) {
+    sql += ` GENERATED ${identity.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY (SEQUENCE NAME ${quoteQualified(identity.sequence)} ${identity.options})`;
+  } else if (c.defaultExpr) sql += ` DEFAULT ${c.defaultExpr}`;
+  return sql + (c.nullable ? '' : ' NOT NULL');
+}
+
+/**
+ * PRIMARY KEY, or for a key the spec took from a unique index, a UNIQUE constraint with that
+ * index's name (so finishTable, which skips indexes that exist by name, builds no twin), unless
+ * the source's own UNIQUE constraint of that name is already among the constraints.
+ */
+function keyClause(plan: TablePlan): string | null {
+  const cols = plan.key.map(quoteIdent).join(', ');
+  if (plan.keySource === 'primary key') return `PRIMARY KEY (${cols})`;
+  const parsed = parseQualifiedName(plan.keySource.replace(/^unique index /, ''));
+  if (typeof parsed === 'string') return `UNIQUE (${cols})`;
+  const name = quoteIdent(parsed.name);
+  if (plan.ddl.constraints.some((c) => c.startsWith(`CONSTRAINT ${name} `))) return null;
+  return `CONSTRAINT ${name} UNIQUE (${cols})`;
+}
+
+/** pg_get_indexdef text → IF NOT EXISTS: an index built by an earlier run (or by keyClause) is kept. */
+function ifNotExists(sql: string): string {
+  return sql.replace(/^CREATE (UNIQUE )?INDEX /, (m) => `${m}IF NOT EXISTS `);
+}
+
+/**
+ * A type, collation or function the table's definition needs but the target lacks fails the
+ * same way on every attempt: say which and what to do. Anything else goes to the usual
+ * classification (activities/errors.ts) where the caller applies it.
+ */
+function explainMissing(err: unknown, where: string): unknown {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === '42704') {
+    return configuration(
+      `${where}: ${e.message}: create it on the target first (CREATE EXTENSION for an extension's type, CREATE COLLATION for a collation, or the type as on the source), then start again`,
+    );
+  }
+  if (e?.code === '42883') {
+    return configuration(`${where}: ${e.message}: a default, generated column or constraint calls a function the target lacks: create it on the target (as on the source), then start again`);
+  }
+  return err;
 }

@@ -2,7 +2,8 @@
 // status whether it runs, completed or failed.
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MigrationStatus } from '../../workflows/definitions';
+import type { MigrationInput, MigrationStatus } from '../../workflows/definitions';
+import type { Spec } from '../../activities/spec';
 import { backfillProgressQuery, searchAttributes, statusQuery } from '../../workflows/definitions';
 import { temporalAddress, temporalNamespace } from '../../workers/run';
 
@@ -88,7 +89,7 @@ async function withLiveProgress(client: Client, status: MigrationStatus): Promis
   const tables = status.tables.map((t) => {
     const p = answers[live.indexOf(t)];
     return p && p.table === t.table
-      ? { ...t, state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal }
+      ? { ...t, state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt }
       : t;
   });
   return {
@@ -97,6 +98,19 @@ async function withLiveProgress(client: Client, status: MigrationStatus): Promis
     rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
     rowsEstimated: tables.reduce((n, t) => n + t.estimatedRows, 0),
   };
+}
+
+/** The spec a migration was started with, from its first history event (references unresolved). */
+export async function migrationSpec(client: Client, workflowId: string): Promise<Spec> {
+  const handle = client.workflow.getHandle(workflowId);
+  const history = await handle.fetchHistory().catch((err) => {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${workflowId} (check the id printed by \`ferry start\`)`, 2);
+    throw err;
+  });
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  if (started?.workflowType?.name !== 'migration') throw new CliError(`${workflowId} is not a migration (it is a ${started?.workflowType?.name ?? 'unknown'} workflow)`, 2);
+  const input = client.options.loadedDataConverter.payloadConverter.fromPayload(started.input!.payloads![0]) as MigrationInput;
+  return input.spec;
 }
 
 /** Pending activities with attempt > 1 in the migration (already described) and its running children. */

@@ -1,5 +1,5 @@
 // Readable reports: one table per run, every step named and counted (pgcopydb-style).
-import type { MigrationStatus } from '../../workflows/definitions';
+import type { MigrationStatus, RepairResult, TablePlan, TableVerdict, VerificationResult } from '../../workflows/definitions';
 import type { RetryingActivity } from './client';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
@@ -9,11 +9,31 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
+export function formatDuration(seconds: number): string {
+  const t = Math.max(0, Math.round(seconds));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
+}
+
+/** Copy rate since the first table started copying, and the time left at that rate. */
+export function rateAndEta(s: MigrationStatus, now = Date.now()): { rowsPerSecond: number; secondsLeft: number | null } {
+  const starts = s.tables.map((t) => t.copyStartedAt).filter((x): x is string => !!x).map((x) => Date.parse(x));
+  if (!starts.length || s.phase !== 'backfill') return { rowsPerSecond: 0, secondsLeft: null };
+  const elapsed = (now - Math.min(...starts)) / 1000;
+  const rate = elapsed > 1 ? s.rowsCopied / elapsed : 0;
+  return { rowsPerSecond: rate, secondsLeft: rate > 0 ? Math.max(0, s.rowsEstimated - s.rowsCopied) / rate : null };
+}
+
 export function renderStatus(s: MigrationStatus): string {
   const out: string[] = [];
   const pct = s.rowsEstimated ? ` (${((100 * s.rowsCopied) / s.rowsEstimated).toFixed(1)}%)` : '';
+  const { rowsPerSecond, secondsLeft } = rateAndEta(s);
   out.push(`migration ${s.migrationId} (${s.name}) → ${s.targetKind ?? 'target'}`);
   out.push(`phase: ${s.phase}${s.paused ? ' [PAUSED]' : ''}   rows copied: ${s.rowsCopied}/${s.rowsEstimated}${pct}`);
+  if (s.phase === 'backfill') {
+    out.push(`rate: ${Math.round(rowsPerSecond)} rows/s   ETA: ${secondsLeft === null ? '--' : formatDuration(secondsLeft)}   throttle: ${s.throttle ? `${s.throttle} rows/s` : 'none'}`);
+  }
   out.push(`started: ${s.startedAt}${s.finishedAt ? `   finished: ${s.finishedAt}` : ''}`);
   out.push(`lag: ${s.lag ? `${s.lag.seconds.toFixed(1)} s, ${s.lag.events} events` : 'n/a (no sync phase)'}`);
   if (s.tables.length) {
@@ -23,20 +43,76 @@ export function renderStatus(s: MigrationStatus): string {
       s.tables.map((t) => [t.table, t.state, t.rowsCopied, t.estimatedRows, `${t.chunksDone}/${t.chunksTotal}`, t.chunksResumed]),
     ));
   }
-  if (s.verification) {
-    out.push('');
-    out.push(`verification (${s.verification.method}, ${s.verification.checkedAt}): ${s.verification.clean ? 'CLEAN' : 'MISMATCH'}`);
-    out.push(table(
-      ['table', 'source rows', 'target rows', 'match'],
-      s.verification.tables.map((t) => [t.table, t.sourceRows, t.targetRows, t.match ? 'yes' : 'NO']),
-    ));
-  }
+  if (s.verification) out.push('', renderVerification(s.verification));
   if (s.error) out.push('', `error: ${s.error}`);
   return out.join('\n');
+}
+
+export function tableClean(t: TableVerdict): boolean {
+  return t.missing + t.extra + t.different === 0 && t.sourceRows === t.targetRows;
+}
+
+export function renderVerification(v: VerificationResult): string {
+  const out = [`verification ${v.verifyId} (${v.method}, ${v.checkedAt}): ${v.clean ? 'CLEAN' : 'MISMATCH'}`];
+  out.push(table(
+    ['table', 'chunks', 'source rows', 'target rows', 'missing', 'extra', 'different', 'result'],
+    v.tables.map((t) => [t.table, t.chunks || '-', t.sourceRows, t.targetRows, t.missing, t.extra, t.different, tableClean(t) ? 'equal' : 'DIFFERS']),
+  ));
+  const samples = v.tables.flatMap((t) => t.sample.map((s) => `  ${t.table} ${s.kind} key (${s.key.join(', ')})`));
+  if (samples.length) out.push('', 'first keys that differ:', ...samples.slice(0, 30));
+  return out.join('\n');
+}
+
+export function renderRepair(results: RepairResult[]): string {
+  return table(
+    ['table', 'keys', 're-copied', 'deleted', 'still different'],
+    results.map((r) => [r.table, r.keys, r.written, r.deleted, r.stillDifferent]),
+  );
 }
 
 export function renderRetrying(list: RetryingActivity[]): string {
   if (!list.length) return '';
   return ['', 'retrying (the run is waiting on these; fix the cause or abort):',
     ...list.map((r) => `  ${r.workflowId} ${r.activity} attempt ${r.attempt}: ${r.lastFailure}`)].join('\n');
+}
+
+/** `ferry plan`: what would be copied, how, in what order, and what to read first. */
+export function renderPlan(targetKind: string, plans: TablePlan[], chunkCounts?: Map<string, number>): string {
+  const out: string[] = [];
+  out.push(table(
+    ['#', 'table', 'key', 'est. rows', 'est. size', 'rows/chunk', 'chunks', 'partitions'],
+    plans.map((p, i) => [
+      i + 1, p.display, `${p.key.join(', ')} (${p.keySource})`, p.estimatedRows, formatBytes(p.estimatedBytes), p.chunkRows,
+      chunkCounts?.has(p.display) ? String(chunkCounts.get(p.display)) : `~${Math.max(1, Math.ceil(p.estimatedRows / p.chunkRows))}`, p.partitions || '-',
+    ]),
+  ));
+  for (const p of plans) {
+    out.push('', `${p.display} → ${targetKind === 'mongodb' ? `collection ${p.table.name}` : p.display}`);
+    out.push(table(
+      ['column', 'type', 'null', targetKind === 'mongodb' ? 'field' : 'default', targetKind === 'mongodb' ? 'lossy' : 'generated'],
+      p.columns.map((c) => [
+        c.name, c.type, c.nullable ? 'yes' : 'no',
+        targetKind === 'mongodb' ? (c.field === null ? '(dropped)' : c.field) : (c.defaultExpr ?? ''),
+        targetKind === 'mongodb' ? c.lossy : c.generated ? (c.generationExpr ?? 'yes') : '',
+      ]),
+    ).split('\n').map((l) => `  ${l}`).join('\n'));
+    if (targetKind === 'postgres') {
+      for (const c of p.ddl.constraints) out.push(`  constraint: ${c}`);
+      for (const i of p.ddl.indexes) out.push(`  index after load: ${i.sql}`);
+      for (const f of p.ddl.foreignKeys) out.push(`  foreign key after load (NOT VALID, then validated): ${f.name} ${f.definition}`);
+    }
+    for (const e of p.embeds) out.push(`  embeds ${e.plan.display} as ${e.kind === 'many' ? 'array' : 'subdocument'} "${e.as}" on ${e.on.map(([a, b]) => `${e.plan.display}.${a} = ${b}`).join(' AND ')}`);
+    for (const w of [...p.warnings, ...p.embeds.flatMap((e) => e.plan.warnings)]) out.push(`  warning: ${w}`);
+  }
+  return out.join('\n');
+}
+
+function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }

@@ -1,14 +1,18 @@
 // `ferry signal`: operator messages to a running migration.
-import { abortSignal, pauseSignal, resumeSignal } from '../../workflows/definitions';
+import { abortSignal, pauseSignal, resumeSignal, throttleSignal } from '../../workflows/definitions';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { CliError, connectClient } from './client';
 
-export const signalVerbs = ['pause', 'resume', 'abort'] as const;
+export const signalVerbs = ['pause', 'resume', 'throttle', 'abort'] as const;
 export type SignalVerb = (typeof signalVerbs)[number];
 
-export async function signalCommand(opts: { id: string; verb: string; reason?: string }): Promise<number> {
+export async function signalCommand(opts: { id: string; verb: string; value?: string; reason?: string }): Promise<number> {
   if (!signalVerbs.includes(opts.verb as SignalVerb)) {
     throw new CliError(`unknown signal ${JSON.stringify(opts.verb)}: use one of ${signalVerbs.join(', ')}`, 2);
+  }
+  const rate = Number(opts.value);
+  if (opts.verb === 'throttle' && (opts.value === undefined || !Number.isInteger(rate) || rate < 0)) {
+    throw new CliError('throttle needs a rate: ferry signal --id ID throttle ROWS_PER_SEC (0 removes the limit)', 2);
   }
   const client = await connectClient();
   const handle = client.workflow.getHandle(opts.id);
@@ -20,7 +24,8 @@ export async function signalCommand(opts: { id: string; verb: string; reason?: s
   const verb = opts.verb as SignalVerb;
   if (verb === 'pause') await handle.signal(pauseSignal);
   else if (verb === 'resume') await handle.signal(resumeSignal);
+  else if (verb === 'throttle') await handle.signal(throttleSignal, rate);
   else await handle.signal(abortSignal, opts.reason ?? 'aborted by the operator (ferry signal abort)');
-  console.log(`sent ${verb} to ${opts.id}`);
+  console.log(`sent ${verb}${verb === 'throttle' ? ` ${rate === 0 ? '0 (unlimited)' : `${rate} rows/s`}` : ''} to ${opts.id}`);
   return 0;
 }

@@ -9,7 +9,8 @@ import { CliError } from './client';
 export async function checkSpec(file: string): Promise<{ spec: Spec; plans: TablePlan[] }> {
   try {
     const spec = loadSpecFile(file);
-    const [{ plans, problems }, targetProblems] = await Promise.all([inspectSource(spec), checkTargetReachable(spec)]);
+    const targetProblems = await checkTargetReachable(spec);
+    const { plans, problems } = await inspectSource(spec);
     const all = [...problems, ...targetProblems];
     if (all.length) throw new SpecError(all);
     return { spec, plans };

@@ -5,7 +5,7 @@ import { migration } from '../../workflows/migration';
 import { searchAttributes, taskQueues, type MigrationStatus } from '../../workflows/definitions';
 import { checkSpec } from './spec-check';
 import { CliError, connectClient, readStatus, uiLink } from './client';
-import { renderStatus } from './format';
+import { formatDuration, rateAndEta, renderStatus } from './format';
 
 export interface StartOptions {
   spec: string;
@@ -15,7 +15,8 @@ export interface StartOptions {
 }
 
 export async function startCommand(opts: StartOptions): Promise<number> {
-  const { spec } = await checkSpec(opts.spec);
+  const { spec, plans } = await checkSpec(opts.spec);
+  for (const w of plans.flatMap((p) => [...p.warnings, ...p.embeds.flatMap((e) => e.plan.warnings)])) console.error(`warning: ${w}`);
   const client = await connectClient();
   const workflowId = opts.id ?? `ferry-${spec.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   try {
@@ -46,8 +47,6 @@ export async function startCommand(opts: StartOptions): Promise<number> {
 export async function followToEnd(client: Client, workflowId: string): Promise<{ code: number; status: MigrationStatus | null }> {
   const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} rows  {percentage}%  {rate} rows/s  ETA {eta}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
   let started = false;
-  // Rate and ETA from the rows this follower has seen move (chunks report as they finish).
-  let firstSeen: { at: number; rows: number } | undefined;
   const reported = new Set<string>();
   for (;;) {
     const read = await readStatus(client, workflowId);
@@ -65,10 +64,8 @@ export async function followToEnd(client: Client, workflowId: string): Promise<{
       console.error(read.note);
     }
     if (s) {
-      if (s.phase === 'backfill' && !firstSeen) firstSeen = { at: Date.now(), rows: s.rowsCopied };
-      const elapsed = firstSeen ? (Date.now() - firstSeen.at) / 1000 : 0;
-      const rate = elapsed > 0 ? (s.rowsCopied - firstSeen!.rows) / elapsed : 0;
-      const payload = { phase: s.phase, rate: Math.round(rate), eta: rate > 0 ? formatDuration((s.rowsEstimated - s.rowsCopied) / rate) : '--' };
+      const { rowsPerSecond, secondsLeft } = rateAndEta(s);
+      const payload = { phase: s.phase, rate: Math.round(rowsPerSecond), eta: secondsLeft === null ? '--' : formatDuration(secondsLeft) };
       if (!started) bar.start(Math.max(1, s.rowsEstimated), 0, payload);
       started = true;
       bar.setTotal(Math.max(1, s.rowsEstimated, s.rowsCopied));
@@ -83,11 +80,4 @@ export async function followToEnd(client: Client, workflowId: string): Promise<{
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
-}
-
-function formatDuration(seconds: number): string {
-  const t = Math.max(0, Math.round(seconds));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }

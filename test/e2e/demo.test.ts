@@ -23,7 +23,7 @@ describe('npm run demo (end to end)', function () {
     for (const t of ['public.customers', 'public.products', 'public.orders', 'public.order_items']) {
       assert.match(run.out, new RegExp(`${t.replace('.', '\\.')}\\s+\\d+\\s+\\d+\\s+yes`));
     }
-    assert.match(run.out, /RESULT: counts agree on every table/);
+    assert.match(run.out, /RESULT: every row verified equal/);
     const id = /^workflow: (\S+)$/m.exec(run.out)?.[1];
     assert.ok(id, 'the summary names the workflow');
 

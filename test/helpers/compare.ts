@@ -25,7 +25,7 @@ export async function assertMongoEqual(sourceUrl: string, mongoUrl: string, data
   const pool = new Pool({ connectionString: sourceUrl, types: rawText, options: '-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3' });
   const mongo = await MongoClient.connect(mongoUrl);
   try {
-    const { plans, problems } = await introspectTables(pool, tables.map((t) => parseQualifiedName(t) as QualifiedName));
+    const { plans, problems } = await introspectTables(pool, tables.map((t) => ({ name: parseQualifiedName(t) as QualifiedName })));
     if (problems.length) throw new Error(JSON.stringify(problems));
     for (const plan of plans) {
       const map = documentMapper(plan);
@@ -51,7 +51,7 @@ export async function assertPostgresEqual(sourceUrl: string, targetUrl: string, 
   const src = new Pool({ connectionString: sourceUrl });
   const tgt = new Pool({ connectionString: targetUrl });
   try {
-    const { plans, problems } = await introspectTables(src, tables.map((t) => parseQualifiedName(t) as QualifiedName));
+    const { plans, problems } = await introspectTables(src, tables.map((t) => ({ name: parseQualifiedName(t) as QualifiedName })));
     if (problems.length) throw new Error(JSON.stringify(problems));
     for (const plan of plans) {
       const sql = `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY ${plan.key.map((k) => `t.${quoteIdent(k)}`).join(', ')}), '')) AS h FROM ${quoteQualified(plan.table)} t`;

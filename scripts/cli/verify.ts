@@ -1,0 +1,75 @@
+// `ferry verify` and `ferry repair`: a fresh row-by-row comparison of a migration's tables,
+// and a re-copy of exactly the keys it found different. Both run as workflows (resumable,
+// visible in the Temporal UI) under ids derived from the migration's.
+import { writeFileSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
+import { repairMigration, verifyMigration } from '../../workflows/verify';
+import { taskQueues, type VerificationResult } from '../../workflows/definitions';
+import { readMismatches } from '../../activities/verify/index';
+import { validateSpec, type Spec } from '../../activities/spec';
+import { closeAll } from '../../activities/connections';
+import { CliError, connectClient, migrationSpec, readStatus, uiLink } from './client';
+import { renderRepair, renderVerification } from './format';
+
+const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+
+/** The migration's spec, checked against this shell's environment (the CLI reads the store). */
+async function specOf(client: Client, id: string): Promise<Spec> {
+  const spec = await migrationSpec(client, id);
+  try {
+    return validateSpec(spec, process.env);
+  } catch (err) {
+    throw new CliError(`the spec of ${id} does not resolve here: ${(err as Error).message}`, 2);
+  }
+}
+
+export async function verifyCommand(opts: { id: string; json?: boolean; report?: string; limit: string }): Promise<number> {
+  const client = await connectClient();
+  const spec = await specOf(client, opts.id);
+  const verifyId = `${opts.id}/verify/${stamp()}`;
+  console.error(`verifying ${opts.id} as ${verifyId}\nTemporal UI: ${uiLink(verifyId)}`);
+  const result: VerificationResult = await client.workflow.execute(verifyMigration, {
+    workflowId: verifyId,
+    taskQueue: taskQueues.control,
+    args: [{ spec }],
+  });
+  const report = { verification: result, mismatches: result.clean ? [] : await mismatches(spec, verifyId, Number(opts.limit)) };
+  if (opts.report) writeFileSync(opts.report, JSON.stringify(report, null, 2));
+  if (opts.json) console.log(JSON.stringify(report, null, 2));
+  else console.log(renderVerification(result));
+  if (!result.clean) console.error(`\nto re-copy the differing keys: ferry repair --id ${opts.id} --verify-id ${verifyId}`);
+  return result.clean ? 0 : 1;
+}
+
+async function mismatches(spec: Spec, verifyId: string, limit: number) {
+  try {
+    return await readMismatches({ spec, verifyId, limit });
+  } finally {
+    await closeAll();
+  }
+}
+
+export async function repairCommand(opts: { id: string; verifyId?: string }): Promise<number> {
+  const client = await connectClient();
+  const spec = await specOf(client, opts.id);
+  const verifyId = opts.verifyId ?? (await latestVerification(client, opts.id));
+  const repairId = `${opts.id}/repair/${stamp()}`;
+  console.error(`repairing the keys of ${verifyId} as ${repairId}\nTemporal UI: ${uiLink(repairId)}`);
+  const results = await client.workflow.execute(repairMigration, { workflowId: repairId, taskQueue: taskQueues.control, args: [{ spec, verifyId }] });
+  console.log(renderRepair(results));
+  const left = results.reduce((n, r) => n + r.stillDifferent, 0);
+  console.log(left ? `${left} key(s) still differ: the source may be changing under the repair; run ferry verify --id ${opts.id} again` : 'every listed key now matches the source');
+  return left ? 1 : 0;
+}
+
+/** The newest completed `ferry verify` of this migration, else the migration's own verification. */
+async function latestVerification(client: Client, id: string): Promise<string> {
+  let latest: { id: string; at: number } | undefined;
+  for await (const wf of client.workflow.list({ query: `WorkflowType = 'verifyMigration' AND ExecutionStatus = 'Completed'` })) {
+    if (wf.workflowId.startsWith(`${id}/verify/`) && (!latest || wf.startTime.getTime() > latest.at)) latest = { id: wf.workflowId, at: wf.startTime.getTime() };
+  }
+  if (latest) return latest.id;
+  const own = (await readStatus(client, id)).status?.verification;
+  if (own?.method === 'checksum') return own.verifyId;
+  throw new CliError(`${id} has no checksum verification to repair from: run ferry verify --id ${id} first`, 2);
+}
