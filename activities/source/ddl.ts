@@ -66,7 +66,9 @@ export interface ColumnSequence {
   sequence: QualifiedTable;
   /** OWNED BY this column (serial, identity): the target's sequence is tied to its column too. */
   owned: boolean;
-  /** `AS bigint INCREMENT BY 1 MINVALUE 1 ...`: the options CREATE SEQUENCE and identity take. */
+  /** The sequence's type (an identity's is its column's, so only CREATE SEQUENCE names it). */
+  type: string;
+  /** `INCREMENT BY 1 MINVALUE 1 ...`: the options CREATE SEQUENCE and identity columns take. */
   options: string;
   /** Ascending sequence: setval moves past max(column); descending ones past min(column). */
   ascending: boolean;
@@ -92,8 +94,9 @@ export async function readColumnSequences(pool: Pool, table: QualifiedTable): Pr
               FROM pg_attrdef ad JOIN t ON ad.adrelid = t.oid
               JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass)
      SELECT a.attname AS column, a.attidentity AS identity, sn.nspname AS seq_schema, sc.relname AS seq_name, bool_or(u.owned) AS owned,
-            format('AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s',
-                   format_type(s.seqtypid, NULL), s.seqincrement, s.seqmin, s.seqmax, s.seqstart, s.seqcache,
+            format_type(s.seqtypid, NULL) AS type,
+            format('INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s',
+                   s.seqincrement, s.seqmin, s.seqmax, s.seqstart, s.seqcache,
                    CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END) AS options,
             s.seqincrement > 0 AS ascending,
             CASE WHEN has_sequence_privilege(s.seqrelid, 'SELECT') THEN pg_sequence_last_value(s.seqrelid)::text END AS last_value
@@ -111,6 +114,7 @@ export async function readColumnSequences(pool: Pool, table: QualifiedTable): Pr
     identity: r.identity,
     sequence: { schema: r.seq_schema, name: r.seq_name },
     owned: truthy(r.owned),
+    type: r.type,
     options: r.options,
     ascending: truthy(r.ascending),
     lastValue: r.last_value,

@@ -39,11 +39,15 @@ export async function introspectTables(
 export async function introspectTable(pool: Pool, request: TableRequest): Promise<TablePlan | string> {
   const { name } = request;
   const rel = await pool.query(
+    // A plain table is its own only leaf; a partitioned one sums its leaf partitions (its
+    // own reltuples double-counts them since PostgreSQL 14).
     `SELECT c.oid::text AS oid, c.relkind,
-            (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint::text
-               FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid) AS est_rows,
-            (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::text
-               FROM pg_partition_tree(c.oid) t) AS est_bytes,
+            CASE WHEN c.relkind = 'p'
+                 THEN (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf)
+                 ELSE greatest(c.reltuples, 0) END::bigint::text AS est_rows,
+            CASE WHEN c.relkind = 'p'
+                 THEN (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t)
+                 ELSE pg_total_relation_size(c.oid) END::text AS est_bytes,
             (SELECT count(*)::text FROM pg_partition_tree(c.oid) t WHERE t.isleaf AND t.relid <> c.oid) AS partitions
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2`,
@@ -99,7 +103,7 @@ async function checkUniqueKey(pool: Pool, oid: string, name: QualifiedName, colu
   if (nullable.length) {
     return `key column${nullable.length > 1 ? 's' : ''} ${nullable.join(', ')} of ${displayName(name)} may be NULL, so rows could share a key: add NOT NULL (ALTER TABLE ${quoteQualified(name)} ALTER COLUMN ${quoteIdent(nullable[0])} SET NOT NULL)`;
   }
-  return { columns: key, source: match.primary ? 'primary key' : `unique index ${match.name}` };
+  return { columns: key, source: match.primary === 't' ? 'primary key' : `unique index ${match.name}` };
 }
 
 async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
@@ -304,13 +308,21 @@ export async function readBatch(
 
 /** The rows with these keys (text form), in no particular order; absent keys are simply not returned. */
 export async function readKeys(db: Pool | PoolClient, plan: TablePlan, keys: string[][]): Promise<SourceRow[]> {
-  if (keys.length === 0) return [];
-  const types = keyTypes(plan);
-  const params = plan.key.map((_k, i) => keys.map((key) => key[i]));
+  return readMatching(db, plan, plan.key, keys);
+}
+
+/**
+ * The rows whose `columns` equal one of the value tuples (text form), in key order: a join
+ * against unnest() of one array per column, so any number of tuples is one statement.
+ */
+export async function readMatching(db: Pool | PoolClient, plan: TablePlan, columns: string[], tuples: string[][]): Promise<SourceRow[]> {
+  if (tuples.length === 0) return [];
+  const types = columns.map((k) => plan.columns.find((c) => c.name === k)!.type);
+  const params = columns.map((_k, i) => tuples.map((t) => t[i]));
   const sql =
     `SELECT ${plan.columns.map((c) => 't.' + quoteIdent(c.name)).join(', ')} FROM ${quoteQualified(plan.table)} t ` +
-    `JOIN unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS k(${plan.key.map((_k, i) => `k${i}`).join(', ')}) ` +
-    `ON ${plan.key.map((k, i) => `t.${quoteIdent(k)} = k.k${i}`).join(' AND ')}`;
+    `JOIN (SELECT DISTINCT * FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS k(${columns.map((_k, i) => `k${i}`).join(', ')})) k ` +
+    `ON ${columns.map((k, i) => `t.${quoteIdent(k)} = k.k${i}`).join(' AND ')} ORDER BY ${keyList(plan, 't.')}`;
   const res = await db.query({ text: sql, values: params });
   return res.rows;
 }

@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import type { Spec } from '../spec';
 import type { ChunkRange, TablePlan } from '../../workflows/definitions';
 import { keyOf, readBatch, type SourceRow } from '../source/postgres';
-import { mongoClient } from '../connections';
+import { mongoClient, pgPool } from '../connections';
 import { mongoFieldProblems } from '../mapping';
 import { buildDocuments, mapperFor } from '../documents';
 import { ApplicationFailure } from '@temporalio/common';
@@ -47,7 +47,8 @@ export class MongoTarget implements Target {
 
   async writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const docs = rows.map(mapperFor(plan));
+    // Embedded tables are read from the source like the backfill does.
+    const docs = await buildDocuments(plan, pgPool(this.spec.source.url), rows);
     const coll = await this.collection(plan);
     await coll.bulkWrite(docs.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })), { ordered: false });
   }

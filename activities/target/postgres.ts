@@ -90,7 +90,7 @@ export class PostgresTarget implements Target {
       // A nextval() default names its sequence, which must exist before the table does.
       for (const s of sequences.filter((s) => !s.identity)) {
         if (s.sequence.schema !== plan.table.schema) await this.ensureSchema(s.sequence.schema);
-        await client.query(`CREATE SEQUENCE IF NOT EXISTS ${quoteQualified(s.sequence)} ${s.options}`);
+        await client.query(`CREATE SEQUENCE IF NOT EXISTS ${quoteQualified(s.sequence)} AS ${s.type} ${s.options}`);
       }
       const defs = plan.columns.map((c) => columnDdl(c, sequences.find((s) => s.column === c.name && s.identity)));
       const key = keyClause(plan);

@@ -161,12 +161,22 @@ class PostgresStore implements MismatchStore {
 
 const mongoReady = new Map<string, Promise<void>>();
 
+interface StoredDoc {
+  _id: { v: string; t: string; k: string[] };
+  chunk: number;
+  kind: MismatchKind;
+  /** The key as JSON text: a plain string to sort and page by. */
+  s: string;
+  at: Date;
+  repairedAt: Date | null;
+}
+
 class MongoStore implements MismatchStore {
   constructor(private readonly spec: Spec) {}
 
-  private async coll(): Promise<Collection<Document>> {
+  private async coll(): Promise<Collection<StoredDoc>> {
     const client = await mongoClient(this.spec.target.url);
-    const coll = client.db(this.spec.target.database).collection('_ferry_mismatches');
+    const coll = client.db(this.spec.target.database).collection<StoredDoc>('_ferry_mismatches');
     const id = `${this.spec.target.url}|${this.spec.target.database}`;
     let ready = mongoReady.get(id);
     if (!ready) {

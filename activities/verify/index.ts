@@ -1,0 +1,101 @@
+// The verification activities the workflows call: compare one chunk, sweep a table for
+// extra documents, repair the keys a verification listed, and read the mismatch store for
+// reports. Engine-specific work lives beside this file (postgres.ts, mongodb.ts); this one
+// dispatches, records every mismatch in the store and returns counts plus a small sample.
+import { Context } from '@temporalio/activity';
+import type { Spec } from '../spec';
+import type { ChunkRange, ChunkVerdict, MismatchKind, RepairResult, TablePlan } from '../../workflows/definitions';
+import { targetKind } from '../target/target';
+import { rethrowClassified } from '../errors';
+import { verifyChunkPostgres } from './postgres';
+import { sweepExtrasMongo, verifyChunkMongo } from './mongodb';
+import { repairKeys, type RepairCursor } from './repair';
+import { mismatchStore } from './store';
+
+const SAMPLE_PER_KIND = 10;
+const HEARTBEAT_MS = 5_000;
+
+/** Heartbeats when running as an activity; a no-op when called directly (tests, scripts). */
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not inside an activity
+  }
+}
+
+function heartbeatDetails<T>(): T | undefined {
+  try {
+    return Context.current().info.heartbeatDetails as T | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Heartbeats every few seconds (with the latest details) until stopped. */
+function keepAlive(details: () => unknown = () => undefined): () => void {
+  const timer = setInterval(() => heartbeat(details()), HEARTBEAT_MS);
+  return () => clearInterval(timer);
+}
+
+export async function verifyChunk(input: { spec: Spec; plan: TablePlan; chunk: ChunkRange; verifyId: string }): Promise<ChunkVerdict> {
+  const { spec, plan, chunk, verifyId } = input;
+  const stop = keepAlive();
+  try {
+    const c = targetKind(spec) === 'mongodb' ? await verifyChunkMongo(spec, plan, chunk) : await verifyChunkPostgres(spec, plan, chunk);
+    await mismatchStore(spec).recordChunk(verifyId, plan.display, chunk.index, c.mismatches);
+    const counts: Record<MismatchKind, number> = { missing: 0, extra: 0, different: 0 };
+    const sample: ChunkVerdict['sample'] = [];
+    for (const m of c.mismatches) if (counts[m.kind]++ < SAMPLE_PER_KIND) sample.push(m);
+    return {
+      index: chunk.index,
+      sourceRows: c.sourceRows,
+      targetRows: c.targetRows,
+      sourceHash: c.sourceHash,
+      targetHash: c.targetHash,
+      ...counts,
+      sample,
+      extrasChecked: c.extrasChecked,
+    };
+  } catch (err) {
+    return rethrowClassified(err, `verifying ${plan.display} chunk ${chunk.index}`);
+  } finally {
+    stop();
+  }
+}
+
+/** Extra target documents of a table whose chunks could not look for them (MongoDB); zero on PostgreSQL. */
+export async function sweepExtras(input: { spec: Spec; plan: TablePlan; verifyId: string }): Promise<{ extra: number; sample: string[][] }> {
+  const { spec, plan, verifyId } = input;
+  if (targetKind(spec) !== 'mongodb') return { extra: 0, sample: [] };
+  const stop = keepAlive();
+  try {
+    return await sweepExtrasMongo(spec, plan, verifyId, mismatchStore(spec));
+  } catch (err) {
+    return rethrowClassified(err, `looking for extra documents of ${plan.display}`);
+  } finally {
+    stop();
+  }
+}
+
+export async function repairTable(input: { spec: Spec; plan: TablePlan; verifyId: string }): Promise<RepairResult> {
+  const { spec, plan, verifyId } = input;
+  let cursor = heartbeatDetails<RepairCursor>();
+  const stop = keepAlive(() => cursor);
+  try {
+    return await repairKeys(spec, plan, verifyId, mismatchStore(spec), cursor, (c) => heartbeat((cursor = c)));
+  } catch (err) {
+    return rethrowClassified(err, `repairing ${plan.display}`);
+  } finally {
+    stop();
+  }
+}
+
+export async function readMismatches(input: {
+  spec: Spec;
+  verifyId: string;
+  table?: string;
+  limit: number;
+}): Promise<Array<{ table: string; kind: MismatchKind; key: string[]; chunk: number; repaired: boolean }>> {
+  return mismatchStore(input.spec).list(input.verifyId, input.table, input.limit);
+}
