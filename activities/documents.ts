@@ -43,7 +43,8 @@ async function embedInto(embed: EmbedPlan, source: Pool, rows: SourceRow[], docs
   const map = mapperFor(embed.plan);
   const byTuple = new Map<string, Document[]>();
   for (const r of related) {
-    const { _id: _dropped, ...doc } = map(r);
+    const doc = map(r);
+    delete doc._id;
     const k = tupleKey(embeddedCols.map((c) => r[c]));
     const list = byTuple.get(k);
     if (list) list.push(doc);

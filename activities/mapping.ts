@@ -106,10 +106,22 @@ function byteaEscape(t: string): Buffer {
   return out.subarray(0, n);
 }
 
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[65 + i] = HEX_VALUE[97 + i] = 10 + i;
+/** Where each byte's two hex digits start in `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`. */
+const UUID_BYTE_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
 function uuid(t: string): UUID {
-  // PostgreSQL always prints the canonical 8-4-4-4-12 lowercase form.
-  const hex = t.substring(0, 8) + t.substring(9, 13) + t.substring(14, 18) + t.substring(19, 23) + t.substring(24);
-  return new UUID(Buffer.from(hex, 'hex'));
+  // PostgreSQL always prints the canonical 8-4-4-4-12 form; decoding it by hand is about
+  // twice as fast as building a 32-digit string for Buffer.from(…, 'hex').
+  if (t.length !== 36) throw new Error(`unrecognised uuid text ${JSON.stringify(t)}`);
+  const bytes = Buffer.allocUnsafe(16);
+  for (let k = 0; k < 16; k++) {
+    const p = UUID_BYTE_AT[k];
+    bytes[k] = (HEX_VALUE[t.charCodeAt(p)] << 4) | HEX_VALUE[t.charCodeAt(p + 1)];
+  }
+  return new UUID(bytes);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -278,9 +290,12 @@ function roundTo34(p: DecimalParts): DecimalParts {
     const up = (BigInt(kept) + 1n).toString();
     if (up.length > 34) { kept = up.substring(0, 34); exponent++; } else kept = up;
   }
+  // Zeros the rounding leaves at the end stay in the coefficient: the result keeps the quantum
+  // of its 34th digit (1.000…000, not 1).
   let last = kept.length;
   while (last > 1 && kept.charCodeAt(last - 1) === 48) last--;
-  return { negative: p.negative, digits: kept.substring(0, last), exponent: exponent + (kept.length - last), trailingZeros: 0 };
+  const zeros = kept.length - last;
+  return { negative: p.negative, digits: kept.substring(0, last), exponent: exponent + zeros, trailingZeros: zeros };
 }
 
 /**
@@ -469,6 +484,8 @@ interface Compiled {
   key: CompiledColumn[];
   /** How _id is built from the converted key values. */
   id: (values: unknown[]) => unknown;
+  /** True when _id is the single key column's value itself. */
+  simpleId: boolean;
 }
 
 function compile(plan: TablePlan): Compiled {
@@ -485,7 +502,8 @@ function compile(plan: TablePlan): Compiled {
   });
   const keyColumns = plan.key.map((k) => plan.columns.find((c) => c.name === k)!);
   let id: Compiled['id'];
-  if (key.length === 1 && !mayBeArray(keyColumns[0])) {
+  const simpleId = key.length === 1 && !mayBeArray(keyColumns[0]);
+  if (simpleId) {
     id = (values) => values[0];
   } else {
     // A composite key — or a single key that may be an array, which MongoDB refuses as an
@@ -501,7 +519,7 @@ function compile(plan: TablePlan): Compiled {
       return sub;
     };
   }
-  return { columns: all.filter((c) => c.field !== null || c.keyIndex >= 0), key, id };
+  return { columns: all.filter((c) => c.field !== null || c.keyIndex >= 0), key, id, simpleId };
 }
 
 /** What a failed conversion says: where, which row, and the spec option that accepts it. */
@@ -523,21 +541,25 @@ function rowKeyText(plan: TablePlan, row: SourceRow): string {
 
 /** A compiled row mapper for one table: converters are chosen once, not per row. */
 export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
-  const { columns, id } = compile(plan);
+  const { columns, id, simpleId } = compile(plan);
   const n = columns.length;
   const keyLength = plan.key.length;
   const unsafeNames = columns.some((c) => c.field === '__proto__');
   return (row) => {
+    // _id first, as MongoDB stores it; its value is set once the key columns are converted.
     const doc: Document = { _id: null };
-    const keyValues: unknown[] = new Array(keyLength);
+    const keyValues: unknown[] | null = simpleId ? null : new Array(keyLength);
     let i = 0;
     try {
       for (; i < n; i++) {
         const c = columns[i];
         const text = row[c.name];
         const value = text === null || text === undefined ? null : c.convert === null ? text : c.convert(text);
-        if (c.keyIndex >= 0) keyValues[c.keyIndex] = value;
-        if (c.field !== null) {
+        if (c.keyIndex >= 0) {
+          if (keyValues === null) doc._id = value;
+          else keyValues[c.keyIndex] = value;
+        }
+        if (c.field !== null && c.field !== '_id') {
           if (unsafeNames && c.field === '__proto__') setOwn(doc, c.field, value);
           else doc[c.field] = value;
         }
@@ -545,7 +567,7 @@ export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
     } catch (err) {
       throw mappingError(plan, columns[i].name, rowKeyText(plan, row), err);
     }
-    doc._id = id(keyValues);
+    if (keyValues !== null) doc._id = id(keyValues);
     return doc;
   };
 }

@@ -106,7 +106,8 @@ export async function verifyTable(input: VerifyTableInput): Promise<TableVerdict
     v.targetRows += swept.extra;
     addSample('extra', swept.sample);
   }
-  const { needsSweep: _done, ...verdict } = v;
+  const verdict: TableVerdict & { needsSweep?: boolean } = { ...v };
+  delete verdict.needsSweep;
   return verdict;
 }
 

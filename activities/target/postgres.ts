@@ -210,7 +210,7 @@ export class PostgresTarget implements Target {
    */
   async finishTable(plan: TablePlan): Promise<void> {
     try {
-      for (const index of plan.ddl.indexes) await this.pool.query(ifNotExists(index.sql));
+      for (const index of plan.ddl.indexes) await this.createIndex(plan.table.schema, index);
       for (const fk of plan.ddl.foreignKeys) await this.addForeignKey(plan, fk);
       await this.advanceSequences(plan);
     } catch (err) {
@@ -255,13 +255,29 @@ export class PostgresTarget implements Target {
     const rel = await this.source.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(table)]);
     if (!rel.rows[0].oid) return;
     const ddl = await readTableDdl(this.source, rel.rows[0].oid);
-    for (const index of ddl.indexes) if (/^CREATE UNIQUE INDEX /.test(index.sql)) await this.pool.query(ifNotExists(index.sql));
+    for (const index of ddl.indexes) if (/^CREATE UNIQUE INDEX /.test(index.sql)) await this.createIndex(table.schema, index);
   }
 
   /**
-   * Each sequence the table's columns draw from is set to the larger of the source's last
-   * value and the largest value copied (smaller / smallest for descending sequences), so the
-   * next default on the target never collides with a copied row.
+   * CREATE INDEX IF NOT EXISTS, also when another table's finishTable (running alongside,
+   * see createUniqueIndexesOf) builds the same index at the same moment: the loser of that
+   * race gets a duplicate error although the index it wanted now exists.
+   */
+  private async createIndex(schema: string, index: TableDdl['indexes'][number]): Promise<void> {
+    try {
+      await this.pool.query(ifNotExists(index.sql));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== '42P07' && code !== '23505') throw err;
+      const found = await this.pool.query('SELECT (to_regclass($1) IS NOT NULL)::text AS found', [quoteQualified({ schema, name: index.name })]);
+      if (found.rows[0].found !== 'true') throw err;
+    }
+  }
+
+  /**
+   * Each sequence the table's columns draw from is set to the largest of the source's last
+   * value, the largest value copied and its own value (smallest for descending sequences), so
+   * the next default on the target never collides with a copied row.
    */
   private async advanceSequences(plan: TablePlan): Promise<void> {
     const table = quoteQualified(plan.table);
@@ -272,10 +288,11 @@ export class PostgresTarget implements Target {
         [table, s.column, quoteQualified(s.sequence)],
       );
       if (!seq.rows[0].name) continue;
+      // Never backwards: a sequence several tables share keeps what an earlier table set.
       const [pick, extreme] = s.ascending ? ['greatest', 'max'] : ['least', 'min'];
       await this.pool.query(
         `SELECT setval($1::regclass, v, true)
-           FROM (SELECT ${pick}($2::bigint, ${extreme}(${quoteIdent(s.column)})::bigint) AS v FROM ${table}) x
+           FROM (SELECT ${pick}($2::bigint, ${extreme}(${quoteIdent(s.column)})::bigint, pg_sequence_last_value($1::regclass)) AS v FROM ${table}) x
           WHERE v IS NOT NULL`,
         [seq.rows[0].name, s.lastValue],
       );
