@@ -23,7 +23,7 @@ import { MappingError } from './errors';
 
 const OID = {
   bool: 16, bytea: 17, int8: 20, int2: 21, int4: 23, json: 114, float4: 700, float8: 701, box: 603,
-  boxArray: 1020, date: 1082, timestamp: 1114, timestamptz: 1184, numeric: 1700, uuid: 2950, jsonb: 3802,
+  date: 1082, timestamp: 1114, timestamptz: 1184, numeric: 1700, uuid: 2950, jsonb: 3802,
 } as const;
 
 const TWO32 = 4294967296;
@@ -433,15 +433,15 @@ function checkJsonKeys(value: unknown, text: string): void {
 // ---------------------------------------------------------------------------------------
 // Columns
 
-/** Arrays whose text uses a delimiter other than ',' (box uses ';'): kept whole as text. */
-const textOnlyArrays = new Set<number>([OID.boxArray]);
+/** box[] separates its elements with ';', not ',': such arrays are kept whole as text. */
+const delimitedOtherwise = (col: ColumnInfo) => col.elementOid === OID.box;
 
 function columnConverter(col: ColumnInfo): Convert {
   const policy: LossyPolicy = col.lossy ?? 'fail';
   if (policy === 'string') return null;
   const truncate = policy === 'truncate';
   if (col.elementOid) {
-    if (textOnlyArrays.has(col.baseOid) || col.elementOid === OID.box) return null;
+    if (delimitedOtherwise(col)) return null;
     const element = scalarConverter(col.elementOid, truncate);
     return element ? (t) => parseArray(t, element) : (t) => parseArray(t);
   }
@@ -452,7 +452,7 @@ function columnConverter(col: ColumnInfo): Convert {
 function mayBeArray(col: ColumnInfo): boolean {
   if ((col.lossy ?? 'fail') === 'string') return false;
   const oid = col.baseOid || col.typeOid;
-  return (col.elementOid !== 0 && !textOnlyArrays.has(oid) && col.elementOid !== OID.box) || oid === OID.json || oid === OID.jsonb;
+  return (col.elementOid !== 0 && !delimitedOtherwise(col)) || oid === OID.json || oid === OID.jsonb;
 }
 
 /** Types whose values `lossy: truncate` may change. */

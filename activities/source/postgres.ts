@@ -110,7 +110,7 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
   const res = await pool.query(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int::text AS oid,
             t.typtype AS category, b.oid::int::text AS base_oid,
-            (CASE WHEN b.typcategory = 'A' THEN b.typelem ELSE 0 END)::int::text AS elem_oid, (NOT a.attnotnull)::text AS nullable, (a.attgenerated <> '')::text AS generated,
+            (CASE WHEN b.typcategory = 'A' THEN (SELECT CASE WHEN e.typtype = 'd' THEN e.typbasetype ELSE e.oid END FROM pg_type e WHERE e.oid = b.typelem) ELSE 0 END)::int::text AS elem_oid, (NOT a.attnotnull)::text AS nullable, (a.attgenerated <> '')::text AS generated,
             CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END AS gen_expr,
             ut.ddl AS user_type_ddl, ut.schema AS user_type_schema, ut.name AS user_type_name,
             CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END AS default_expr,

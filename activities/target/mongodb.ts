@@ -7,8 +7,8 @@ import type { Spec } from '../spec';
 import type { ChunkRange, TablePlan } from '../../workflows/definitions';
 import { keyOf, readBatch, type SourceRow } from '../source/postgres';
 import { mongoClient, pgPool } from '../connections';
-import { mongoFieldProblems } from '../mapping';
-import { buildDocuments, mapperFor } from '../documents';
+import { documentId, mongoFieldProblems } from '../mapping';
+import { buildDocuments } from '../documents';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, Target } from './target';
 
@@ -56,7 +56,7 @@ export class MongoTarget implements Target {
   async deleteKeys(plan: TablePlan, keys: string[][]): Promise<void> {
     if (keys.length === 0) return;
     const coll = await this.collection(plan);
-    const ids = keys.map((k) => mapperFor(plan)(Object.fromEntries(plan.columns.map((c) => [c.name, null]).concat(plan.key.map((name, i) => [name, k[i]]))))._id);
+    const ids = keys.map((k) => documentId(plan, k));
     await coll.deleteMany({ _id: { $in: ids } });
   }
 

@@ -1,7 +1,9 @@
 // The key for anything compiled per table (row mappers, statements): the table's name AND
-// its columns, types and key, so a worker that outlives a schema change never reuses a stale one.
+// its columns, types, key, spec options and embeds, so a worker that outlives a schema or
+// spec change never reuses a stale one.
 import type { TablePlan } from '../../workflows/definitions';
 
 export function planShape(plan: TablePlan): string {
-  return JSON.stringify([plan.table, plan.key, plan.columns.map((c) => [c.name, c.type, c.generated])]);
+  const columns = (p: TablePlan) => p.columns.map((c) => [c.name, c.type, c.baseOid, c.elementOid, c.generated, c.lossy, c.field]);
+  return JSON.stringify([plan.table, plan.key, columns(plan), plan.embeds.map((e) => [e.kind, e.as, e.on, e.plan.table, columns(e.plan)])]);
 }

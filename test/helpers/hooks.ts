@@ -3,7 +3,7 @@
 import { MongoClient } from 'mongodb';
 import { loadStackEnv } from './stack';
 
-const testDatabase = /^(wf_|crash_|pagila_|targets_|clistart_)/;
+const testDatabase = /^(wf_|crash_|pagila_|targets_|clistart_|mapping_|verify_)/;
 
 export const mochaHooks = {
   async afterAll(): Promise<void> {

@@ -99,7 +99,9 @@ function wordsSchema(collation: string): string {
 CREATE TABLE public.words (w text COLLATE ${collation} PRIMARY KEY, n int);
 INSERT INTO public.words
 SELECT (ARRAY['apple','Apple','Äpfel','banana','Banana','çedilla','zebra','Zebra','éclair','eclair'])[1 + g % 10] || ' ' || g, g
-  FROM generate_series(1, 1200) g;
+  FROM generate_series(1, 1198) g;
+-- Keys COPY must inline as literals (COPY takes no parameters): quotes and backslashes.
+INSERT INTO public.words VALUES (E'o''brien \\\\ 1', 1199), (E'it''s \\\\n', 1200);
 CREATE TABLE public.words_c (LIKE public.words INCLUDING ALL);
 INSERT INTO public.words_c SELECT * FROM public.words;`;
 }
@@ -272,6 +274,10 @@ describe('PostgreSQL target: DDL, COPY batches, indexes and foreign keys (real P
     for (const c of chunks) total += await copyChunk(words, c, 31);
     assert.equal(total, 1200);
     for (const c of chunks.slice(0, 3)) assert.equal(await copyChunk(words, c, 31), 97, 'a replayed chunk copies the same rows');
+    // A cursor with a quote and a backslash, inlined into the source's COPY as a literal.
+    const quoted = await target.copyBatch(words, source, { index: 0, lo: null, hi: null }, ["o'brien \\ 1"], 5);
+    assert.equal(quoted.rows, 5);
+    assert.equal(await target.countRows(words), 1200);
     assert.equal(await target.countRows(words), 1200);
     await assertSame(words);
   });
@@ -363,6 +369,23 @@ describe('PostgreSQL target: DDL, COPY batches, indexes and foreign keys (real P
     assert.ok(Number(d.rows[0].n) > 800);
     // The FK now holds on the target.
     await assert.rejects(check.query(`INSERT INTO "Sales"."Line Items" (customer_id, "unit price") VALUES (100000, 1)`), /violates foreign key/);
+  });
+
+  it('a foreign key whose referenced unique index is not built yet builds it first', async () => {
+    await source.query(`CREATE TABLE public.parent_u (id int PRIMARY KEY, code text NOT NULL);
+                        CREATE UNIQUE INDEX parent_u_code ON public.parent_u (code);
+                        CREATE TABLE public.child_u (id int PRIMARY KEY, code text REFERENCES public.parent_u (code));
+                        INSERT INTO public.parent_u VALUES (1, 'a'), (2, 'b'); INSERT INTO public.child_u VALUES (1, 'b'), (2, NULL);`);
+    const parent = await plan({ schema: 'public', name: 'parent_u' });
+    const child = await plan({ schema: 'public', name: 'child_u' });
+    for (const p of [parent, child]) {
+      await target.prepareTable(p);
+      await copyChunk(p, { index: 0, lo: null, hi: null }, 10);
+    }
+    await target.finishTable(child); // before the table it references
+    await target.finishTable(parent);
+    const fk = await check.query(`SELECT conname, convalidated::text FROM pg_constraint WHERE conrelid = 'public.child_u'::regclass AND contype = 'f'`);
+    assert.deepEqual(fk.rows, [{ conname: 'child_u_code_fkey', convalidated: 'true' }]);
   });
 
   it('refuses an existing target table that cannot hold the rows, naming what to change', async () => {
