@@ -1,3 +1,4 @@
-// The worker's workflowsPath: every workflow Ferry runs.
+// Every workflow the control worker registers (its workflowsPath).
 export { migration } from './migration';
 export { backfillTable } from './backfill';
+export { verifyTable, verifyMigration, repairMigration } from './verify';
