@@ -61,6 +61,8 @@ export async function introspectTable(pool: Pool, request: TableRequest): Promis
   const columns = await readColumns(pool, oid);
   const key = request.key ? await checkUniqueKey(pool, oid, name, columns, request.key) : { columns: await readPrimaryKey(pool, oid), source: 'primary key' };
   if (typeof key === 'string') return key;
+  // A key must map to distinct _ids: a timestamp key keeps its exact text rather than be truncated.
+  for (const c of columns) if (key.columns.includes(c.name) && c.lossy === 'truncate') c.lossy = 'string';
   if (key.columns.length === 0) {
     return (
       `${displayName(name)} has no primary key: add one (ALTER TABLE ${quoteQualified(name)} ADD PRIMARY KEY (...)), ` +
@@ -246,15 +248,16 @@ export async function planChunkPage(pool: Pool, plan: TablePlan, chunkRows: numb
   const limit = `$${params.length - 1}`;
   const every = `$${params.length}`;
   const keys = keyList(plan);
+  // (Counters carry names no real column is likely to have: a key column may be called n.)
   // Row n of the scan starts a chunk when (n - 1) is a multiple of chunkRows; the extra row
   // past the page tells whether the table goes on (it starts the next page).
   const res = await pool.query({
     text:
-      `SELECT json_build_array(${plan.key.map((k) => `s.${quoteIdent(k)}::text`).join(', ')})::text AS k, s.n::text AS n, s.total::text AS total
-         FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS n, count(*) OVER () AS total
+      `SELECT json_build_array(${plan.key.map((k) => `s.${quoteIdent(k)}::text`).join(', ')})::text AS k, s.ferry_n_::text AS n, s.ferry_total_::text AS total
+         FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS ferry_n_, count(*) OVER () AS ferry_total_
                  FROM (SELECT ${keys} FROM ${quoteQualified(plan.table)}${where} ORDER BY ${keys} LIMIT ${limit}) page) s
-        WHERE (s.n - 1) % ${every} = 0
-        ORDER BY s.n`,
+        WHERE (s.ferry_n_ - 1) % ${every} = 0
+        ORDER BY s.ferry_n_`,
     values: params,
   });
   const last = res.rows.length ? Number(res.rows[0].total) : 0;

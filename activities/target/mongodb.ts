@@ -57,7 +57,7 @@ export class MongoTarget implements Target {
     if (keys.length === 0) return;
     const coll = await this.collection(plan);
     const ids = keys.map((k) => documentId(plan, k));
-    await coll.deleteMany({ _id: { $in: ids } });
+    await coll.deleteMany({ _id: { $in: ids as never[] } });
   }
 
   async finishTable(): Promise<void> {

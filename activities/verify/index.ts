@@ -46,7 +46,7 @@ export async function verifyChunk(input: { spec: Spec; plan: TablePlan; chunk: C
     await mismatchStore(spec).recordChunk(verifyId, plan.display, chunk.index, c.mismatches);
     const counts: Record<MismatchKind, number> = { missing: 0, extra: 0, different: 0 };
     const sample: ChunkVerdict['sample'] = [];
-    for (const m of c.mismatches) if (counts[m.kind]++ < SAMPLE_PER_KIND) sample.push(m);
+    for (const m of [...c.mismatches, ...(c.unreadable ?? [])]) if (counts[m.kind]++ < SAMPLE_PER_KIND) sample.push(m);
     return {
       index: chunk.index,
       sourceRows: c.sourceRows,

@@ -29,7 +29,14 @@ export function idForKey(plan: TablePlan, key: string[]): unknown {
 const INTEGER = new Set([20, 21, 23]);
 const UUID_OID = 2950;
 const TEXT = new Set([25, 1043]);
-const BYTE_ORDER = new Set(['C', 'POSIX', 'C.UTF-8', 'C.utf8', '"pg_catalog"."C"', '"pg_catalog"."POSIX"', '"pg_catalog"."ucs_basic"']);
+/** Collations (and libc locales) that order text by code point, as MongoDB orders strings. */
+const BYTE_ORDER = new Set(['C', 'POSIX', 'C.UTF-8', 'C.utf8', 'ucs_basic']);
+
+/** The bare name of a qualified, possibly quoted collation: `pg_catalog."C"` → `C`. */
+function collationName(qualified: string): string {
+  const m = /(?:"((?:[^"]|"")*)"|([^".]+))$/.exec(qualified);
+  return m ? (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]) : qualified;
+}
 
 /**
  * Whether MongoDB's _id order is the source key order, so a chunk's _id range holds
@@ -44,7 +51,14 @@ export async function idOrderMatchesKey(pool: Pool, plan: TablePlan): Promise<bo
   if (text.length === 0) return true;
   const db = await databaseCollation(pool);
   const dbByteOrder = db.provider === 'c' && BYTE_ORDER.has(db.collate);
-  return text.every((c: ColumnInfo) => (c.collation === null ? dbByteOrder : BYTE_ORDER.has(c.collation)));
+  return text.every((c: ColumnInfo) => (c.collation === null ? dbByteOrder : BYTE_ORDER.has(collationName(c.collation))));
+}
+
+/** The BSON type every _id of a range-checked table has. */
+function idType(plan: TablePlan): string {
+  if (plan.key.length > 1) return 'object';
+  const oid = plan.columns.find((c) => c.name === plan.key[0])!.baseOid;
+  return INTEGER.has(oid) ? 'number' : oid === UUID_OID ? 'binData' : 'string';
 }
 
 function idRange(plan: TablePlan, range: ChunkRange): Document {
@@ -61,6 +75,7 @@ export async function verifyChunkMongo(spec: Spec, plan: TablePlan, range: Chunk
   const sh = new ChunkHash();
   const th = new ChunkHash();
   const mismatches: Mismatch[] = [];
+  const unreadable: Mismatch[] = [];
   const sourceIds = new Set<string>();
   let next: Promise<Record<string, string | null>[]> | null = readBatch(pool, plan, range, null, BATCH);
   while (next) {
@@ -92,11 +107,20 @@ export async function verifyChunkMongo(spec: Spec, plan: TablePlan, range: Chunk
         const id = canonicalText(d._id);
         if (sourceIds.has(id)) continue;
         th.add((await documentDigests([d]))[0]);
-        mismatches.push({ kind: 'extra', key: keyFromId(plan, d._id) });
+        const key = readableKey(plan, d._id);
+        if (key) mismatches.push({ kind: 'extra', key });
+        else unreadable.push({ kind: 'extra', key: [`_id ${canonicalText(d._id)}`] });
       }
     }
   }
-  return { sourceRows: sh.rows, targetRows: th.rows, sourceHash: sh.hex(), targetHash: th.hex(), mismatches, extrasChecked: checkable };
+  if (checkable && range.lo === null) {
+    // _ids of another BSON type sort outside every chunk's range: the first chunk looks for them.
+    for await (const d of coll.find({ _id: { $not: { $type: idType(plan) } } } as Document, rawBson)) {
+      th.add((await documentDigests([d]))[0]);
+      unreadable.push({ kind: 'extra', key: [`_id ${canonicalText(d._id)}`] });
+    }
+  }
+  return { sourceRows: sh.rows, targetRows: th.rows, sourceHash: sh.hex(), targetHash: th.hex(), mismatches, unreadable, extrasChecked: checkable };
 }
 
 /** A scalar _id part as text PostgreSQL reads back as the key type (the inverse of the mapping). */
@@ -132,6 +156,25 @@ export function keyFromId(plan: TablePlan, id: unknown): string[] {
   return parts.map(partText);
 }
 
+/** Whether this key addresses exactly this _id (so repair can delete the document by key). */
+function addresses(plan: TablePlan, key: string[], id: unknown): boolean {
+  try {
+    return canonicalText(idForKey(plan, key)) === canonicalText(id);
+  } catch {
+    return false;
+  }
+}
+
+/** The key of an _id when the key's _id is that _id again; else null (e.g. a string _id in an integer-keyed table). */
+function readableKey(plan: TablePlan, id: unknown): string[] | null {
+  try {
+    const key = keyFromId(plan, id);
+    return addresses(plan, key, id) ? key : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Which of these candidate keys the source lacks, each in canonical text form (the key
  * type's own output, so the mismatch store holds the same text a source read gives).
@@ -165,8 +208,8 @@ async function absentFromSource(pool: Pool, plan: TablePlan, keys: string[][]): 
  * Table-level search for extra documents when chunks could not look by _id range: skipped
  * when the target holds no more documents than the source rows it was found to have
  * (source count − missing); otherwise every _id is streamed and looked up on the source.
- * Extras are recorded under chunk SWEEP_CHUNK. _ids that cannot be read as a key are
- * counted and sampled, not stored (no key text could repair them).
+ * Extras are recorded under chunk SWEEP_CHUNK. _ids that no source key maps to (another
+ * BSON type, another shape) are counted and sampled, not stored: repair could not address them.
  */
 export async function sweepExtrasMongo(spec: Spec, plan: TablePlan, verifyId: string, store: MismatchStore): Promise<{ extra: number; sample: string[][] }> {
   const pool = pgPool(spec.source.url);
@@ -181,13 +224,8 @@ export async function sweepExtrasMongo(spec: Spec, plan: TablePlan, verifyId: st
   let extra = 0;
   const sample: string[][] = [];
   const flush = async (ids: unknown[]) => {
-    const candidates = ids.map((id) => {
-      try {
-        return keyFromId(plan, id);
-      } catch {
-        return null;
-      }
-    });
+    // An _id no key maps to is extra whatever the source holds; the others are looked up.
+    const candidates = ids.map((id) => readableKey(plan, id));
     const readable = candidates.filter((c): c is string[] => c !== null);
     const absent = readable.length ? await absentFromSource(pool, plan, readable) : [];
     const found: Mismatch[] = [];

@@ -20,6 +20,12 @@ export interface ChunkComparison {
   sourceHash: string;
   targetHash: string;
   mismatches: Mismatch[];
+  /**
+   * Extra target documents whose _id cannot be read as a key of the source's key types:
+   * counted and sampled (key: ["_id <canonical value>"]), not stored, since repair could
+   * not address them by key.
+   */
+  unreadable?: Mismatch[];
   extrasChecked: boolean;
 }
 

@@ -29,7 +29,7 @@ import { introspectTable, type SourceRow } from '../../activities/source/postgre
 import { documentMapper } from '../../activities/mapping';
 import { migrationTimeline } from './timeline';
 import {
-  cpuDelta, cpuSnapshot, findServices, installSignalHandlers, killAllGroups, logTail, machineFacts, onPath, PeakMemory,
+  cpuDelta, cpuSnapshot, findServices, installSignalHandlers, javaMaxHeapBytes, killAllGroups, logTail, machineFacts, onPath, PeakMemory,
   startGroup, stopGroup, type ServicePids, type Started,
 } from './system';
 import {
@@ -68,6 +68,10 @@ interface Options {
   namespace: string;
   keep: boolean;
   pgcopydbSplit: boolean;
+  /** Seconds a Ferry run may take before it is stopped and reported failed. */
+  timeoutS: number;
+  /** Run the MongoDB contenders even when the server's heap looks too small. */
+  forceMongo: boolean;
 }
 
 interface Ctx {
@@ -80,6 +84,8 @@ interface Ctx {
   temporal?: { connection: Connection; client: TemporalClient };
   ferryEnv: NodeJS.ProcessEnv;
   tableBytes: number;
+  /** The Ferry migration in flight, terminated if the bench is interrupted. */
+  running?: string;
 }
 
 const log = (msg: string) => console.log(msg);
@@ -376,6 +382,28 @@ async function runInsertMany(ctx: Ctx, sourceRows: number): Promise<ContenderRes
   return r;
 }
 
+/**
+ * The stack's MongoDB is mongo-java-server with its in-memory backend: every document lives
+ * in its Java heap, about 0.9 KB per pgbench_accounts document (measured: 200,000 documents
+ * took 180 MB of heap after a full GC). A heap too small fails with OutOfMemoryError and
+ * leaves the server broken for everyone, so refuse to start instead. One collection at a
+ * time: each contender's database is dropped before the next one runs.
+ */
+const MONGO_BYTES_PER_DOC = 1_000;
+const MONGO_HEAP_RESERVE = 256 * 2 ** 20;
+
+function mongoHeapProblem(ctx: Ctx): string | null {
+  if (ctx.opts.forceMongo || !ctx.services.mongo) return null;
+  const max = javaMaxHeapBytes(ctx.services.mongo);
+  if (!max) return null;
+  const need = ctx.opts.rows * MONGO_BYTES_PER_DOC;
+  if (need + MONGO_HEAP_RESERVE <= max) return null;
+  const gib = Math.ceil((need + MONGO_HEAP_RESERVE) / 2 ** 30) + 1;
+  return `mongo-java-server's heap (${fmtMiB(max)}) cannot hold ${fmtInt(ctx.opts.rows)} documents (~${fmtMiB(need)} at ~1 KB each, in memory): ` +
+    `restart the stack's MongoDB with a larger heap (FERRY_MONGO_HEAP=-Xmx${gib}g npx ferry stack down && FERRY_MONGO_HEAP=-Xmx${gib}g npx ferry stack up; down empties MongoDB), ` +
+    'use fewer --rows, or --force-mongo to try anyway';
+}
+
 // ---- Ferry --------------------------------------------------------------------------------
 
 /** A namespace of its own, so no other worker on this Temporal server takes the bench's tasks. */
@@ -423,6 +451,40 @@ async function startWorker(ctx: Ctx, name: string): Promise<Started> {
   throw new Error(`the worker did not start polling within 300 s (log ${logFile}):\n${logTail(logFile)}`);
 }
 
+/** Terminates a migration and its children (ids start with the migration's id) in the bench namespace. */
+async function terminateRun(ctx: Ctx, workflowId: string): Promise<void> {
+  const client = ctx.temporal!.client;
+  try {
+    for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+      if (w.workflowId === workflowId || w.workflowId.startsWith(`${workflowId}/`)) {
+        await client.workflow.getHandle(w.workflowId, w.runId).terminate('ferry bench: timed out').catch(() => undefined);
+      }
+    }
+  } catch (err) {
+    console.error(`bench: could not terminate ${workflowId}: ${(err as Error).message}`);
+  }
+}
+
+/** The distinct error lines a worker logged (first line of each), for a failure report. */
+function workerErrors(file: string): string {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+  const seen = new Map<string, number>();
+  const lines = text.split('\n');
+  lines.forEach((l, i) => {
+    if (!/\[(ERROR|WARN)\]/.test(l)) return;
+    // The message that matters is often a few lines below the log header.
+    const detail = lines.slice(i, i + 12).find((x) => /Error:|error:|Failure|failed/i.test(x) && x !== l)?.trim() ?? '';
+    const key = `${l.replace(/^\S+ /, '').slice(0, 120)} ${detail.slice(0, 200)}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  });
+  return [...seen.entries()].slice(0, 8).map(([k, n]) => `    | ${k}${n > 1 ? ` (×${n})` : ''}`).join('\n');
+}
+
 async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-mongo', sourceRows: number): Promise<ContenderResult> {
   const toMongo = id === 'ferry-mongo';
   const verify = id === 'ferry-pg-verified' ? 'checksum' : 'counts';
@@ -450,31 +512,54 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
 
   const worker = await startWorker(ctx, id);
   const workflowId = `bench-${id}-${Date.now()}`;
+  ctx.running = workflowId;
   const cliLog = join(ctx.work, `${id}.cli.log`);
   let code: number;
   let t0: number;
   let t1: number;
+  let spawnedAt = 0;
+  let exitedAt = 0;
   try {
     await checkpoint(ctx);
     const mem = new PeakMemory(worker.pid);
     if (!mem.resetWorked) r.workerPeakNote = 'peak since the worker started: /proc clear_refs refused';
     const cpu0 = cpuSnapshot(ctx.services, { worker: worker.pid });
     t0 = now();
+    spawnedAt = Date.now();
     const cli = startGroup(process.execPath, [FERRY_BIN, 'start', '--spec', specFile, '--wait', '--id', workflowId], { env: ctx.ferryEnv, log: cliLog, cwd: ROOT });
-    code = await cli.exited;
+    // A workflow task that keeps failing (say, a workflow the bundle lacks) never fails the
+    // run: it retries forever. Give up after a generous limit and say what the worker logged.
+    const limitS = ctx.opts.timeoutS;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), limitS * 1000)));
+    const first = await Promise.race([cli.exited, timedOut]);
+    clearTimeout(timer);
+    if (first === 'timeout') {
+      await stopGroup(cli, 2_000);
+      await terminateRun(ctx, workflowId);
+      code = 124;
+      r.notes!.push(`no result after ${limitS} s (--timeout): ferry start stopped, the run's workflows terminated`);
+    } else code = first;
     t1 = now();
+    exitedAt = Date.now();
     r.cpu = cpuDelta(cpu0, cpuSnapshot(ctx.services, { worker: worker.pid }));
     if (r.cpu.children !== undefined) {
       r.cpu.cli = r.cpu.children;
       delete r.cpu.children;
     }
     r.workerPeakRssBytes = mem.stop().peakBytes;
+    r.workerPeakNote = [r.workerPeakNote, `RSS ${fmtMiB(mem.startBytes)} when the run started`].filter(Boolean).join('; ');
   } finally {
     await stopGroup(worker);
   }
+  ctx.running = undefined;
   r.wallS = (t1 - t0) / 1000;
   if (code !== 0) {
-    return { ...r, status: 'failed', reason: `ferry start exited ${code} (log ${cliLog}):\n${logTail(cliLog)}\n  worker log ${worker.log}:\n${logTail(worker.log, 10)}` };
+    const errors = workerErrors(worker.log);
+    return {
+      ...r, status: 'failed',
+      reason: `${code === 124 ? `timed out after ${ctx.opts.timeoutS} s` : `ferry start exited ${code}`} (log ${cliLog}):\n${logTail(cliLog, 6)}\n  worker log ${worker.log}${errors ? `, errors:\n${errors}` : `:\n${logTail(worker.log, 10)}`}`,
+    };
   }
 
   const client = ctx.temporal!.client;
@@ -482,7 +567,10 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
     const status = (await client.workflow.getHandle(workflowId).result()) as MigrationStatus;
     const tl = await migrationTimeline(client, workflowId);
     const method = status.verification?.method ?? null;
-    r.workflow = { id: workflowId, workflowS: tl.workflowS, cliOverheadS: r.wallS - tl.workflowS, steps: tl.steps, activities: tl.activities, verification: method };
+    r.workflow = {
+      id: workflowId, workflowS: tl.workflowS, cliOverheadS: r.wallS - tl.workflowS, cliBeforeS: (tl.startedAt - spawnedAt) / 1000, cliAfterS: (exitedAt - tl.closedAt) / 1000,
+      steps: tl.steps, activities: tl.activities, verification: method,
+    };
     if (verifyKey && method !== verify) r.notes!.push(`asked for verify: ${verify}, the workflow reported verification method ${method ?? 'none'}`);
   } catch (err) {
     r.notes!.push(`could not read the workflow's history: ${(err as Error).message}`);
@@ -510,7 +598,9 @@ async function main(argv: string[]): Promise<number> {
     .option('--chunk-rows <n>', "Ferry's backfill.chunkRows (default: Ferry's own sizing)", parseIntOption('--chunk-rows', 1))
     .addOption(new Option('--skip <list>', `comma-separated contenders to skip: ${CONTENDERS.join(', ')}`).default(''))
     .option('--no-pgcopydb-split', "don't give pgcopydb same-table concurrency (--split-tables-larger-than)")
+    .option('--timeout <s>', 'seconds a Ferry run may take before it is stopped (default: 120 + rows/2000)', parseIntOption('--timeout', 1))
     .option('--namespace <ns>', 'Temporal namespace for the Ferry runs (created if missing)', 'ferry-bench')
+    .option('--force-mongo', "run the MongoDB contenders even if mongo-java-server's heap looks too small for --rows", false)
     .option('--keep', 'keep the bench databases afterwards (default: drop them)', false)
     .option('--json', 'also print the results as one JSON document at the end', false)
     .showHelpAfterError();
@@ -525,6 +615,7 @@ async function main(argv: string[]): Promise<number> {
   const opts: Options = {
     rows: raw.rows, parallelism: raw.parallelism, batchRows: raw.batchRows, chunkRows: raw.chunkRows, skip: skip as ContenderId[],
     json: raw.json, namespace: raw.namespace, keep: raw.keep, pgcopydbSplit: raw.pgcopydbSplit,
+    timeoutS: raw.timeout ?? 120 + Math.ceil(raw.rows / 2_000), forceMongo: raw.forceMongo,
   };
   const selected = CONTENDERS.filter((c) => !opts.skip.includes(c));
 
@@ -562,6 +653,7 @@ async function main(argv: string[]): Promise<number> {
 
   const cleanup = async () => {
     killAllGroups('SIGTERM');
+    if (ctx.running && ctx.temporal) await terminateRun(ctx, ctx.running);
     await closeAll().catch(() => undefined);
     if (!opts.keep) {
       for (const db of [SRC_DB, ...Object.values(DST_DB)]) await dropDatabase(ctx, db).catch(() => undefined);
@@ -577,6 +669,8 @@ async function main(argv: string[]): Promise<number> {
     facts.mongodb = `${info.version} at ${mongoUrl}${ctx.services.mongo ? ' (mongo-java-server)' : ''}`;
     await m.close();
   }
+  const mongoSkip = mongoHeapProblem(ctx);
+  if (mongoSkip && selected.some((c) => c === 'insertmany' || c === 'ferry-mongo')) log(`warning: ${mongoSkip}`);
   if (selected.some((c) => c.startsWith('ferry'))) {
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', connectTimeout: '5 seconds' });
     await ensureNamespace(connection, opts.namespace);
@@ -600,6 +694,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         if (id === 'copy') r = await runCopy(ctx, sourceRows);
         else if (id === 'pgcopydb') r = await runPgcopydb(ctx, sourceRows, facts);
+        else if ((id === 'insertmany' || id === 'ferry-mongo') && mongoSkip) r = { id, label: LABELS[id], target: 'mongodb', status: 'skipped', sourceRows, reason: `skipped: ${mongoSkip}` };
         else if (id === 'insertmany') r = await runInsertMany(ctx, sourceRows);
         else r = await runFerry(ctx, id, sourceRows);
       } catch (err) {
@@ -621,7 +716,8 @@ async function main(argv: string[]): Promise<number> {
   log('time × = Ferry wall / peer wall (goal ≤ limit); speed × = Ferry rows/s ÷ peer rows/s (goal ≥ limit). Ferry wall = `ferry start --wait` from launch to exit, workers already polling.');
   const ok = results.every((r) => r.status === 'ok' || r.status === 'skipped');
   if (opts.json) {
-    console.log(JSON.stringify({ facts, options: opts, results, ratios: rr, ok }, null, 2));
+    const round = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
+    console.log(JSON.stringify({ facts, options: opts, results, ratios: rr, ok }, round, 2));
   }
   return ok ? 0 : 1;
 }

@@ -130,6 +130,8 @@ export class PeakMemory {
   private maxSampled = 0;
   private timer: NodeJS.Timeout;
   readonly resetWorked: boolean;
+  /** RSS when the window opened. */
+  readonly startBytes: number;
 
   constructor(private readonly pid: number, everyMs = 200) {
     let reset = false;
@@ -140,6 +142,7 @@ export class PeakMemory {
       // not permitted: VmHWM keeps the peak since the process started
     }
     this.resetWorked = reset;
+    this.startBytes = statusField(pid, 'VmRSS') ?? 0;
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
@@ -252,6 +255,16 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): Record<string
   const d: Record<string, number> = {};
   for (const [k, v] of Object.entries(after)) if (k in before) d[k] = Math.max(0, v - before[k]);
   return d;
+}
+
+/** A JVM's maximum heap: `jcmd PID VM.flags`, else the -Xmx on its command line; null if unknown. */
+export function javaMaxHeapBytes(pid: number): number | null {
+  const r = spawnSync('jcmd', [String(pid), 'VM.flags'], { encoding: 'utf8', timeout: 15_000 });
+  const flag = /MaxHeapSize=(\d+)/.exec(r.stdout ?? '');
+  if (flag) return Number(flag[1]);
+  const xmx = /-Xmx(\d+)([kKmMgG]?)/.exec(cmdline(pid));
+  if (!xmx) return null;
+  return Number(xmx[1]) * ({ k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[xmx[2].toLowerCase()] ?? 1);
 }
 
 // ---- machine facts ------------------------------------------------------------------------

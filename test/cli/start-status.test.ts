@@ -48,7 +48,7 @@ describe('ferry start --wait, status, signal (CLI against real services)', funct
     assert.equal(run.code, 0, run.err + run.out);
     assert.match(run.out, new RegExp(`started migration ${id}`));
     assert.match(run.out, /Temporal UI: http:\/\/.*\/workflows\//);
-    assert.match(run.out, /verification \(counts.*\): CLEAN/);
+    assert.match(run.out, /verification .* \(checksum.*\): CLEAN/);
 
     const status = await ferryAsync(['status', '--id', id, '--json']);
     assert.equal(status.code, 0, status.err);
@@ -69,6 +69,6 @@ describe('ferry start --wait, status, signal (CLI against real services)', funct
   it('refuses an unknown signal verb as bad input', () => {
     const r = ferry(['signal', '--id', 'x', 'explode']);
     assert.equal(r.code, 2);
-    assert.match(r.err, /unknown signal "explode": use one of pause, resume, abort/);
+    assert.match(r.err, /unknown signal "explode": use one of pause, resume, throttle, abort/);
   });
 });

@@ -1,9 +1,10 @@
 // Root hooks: the stack's MongoDB server keeps databases in memory, so every run drops the
-// databases its tests created (named by uniqueName with these prefixes) when it ends.
+// databases its tests created (named by uniqueName: a prefix and this run's token) when it ends.
 import { MongoClient } from 'mongodb';
-import { loadStackEnv } from './stack';
+import { loadStackEnv, runToken } from './stack';
 
-const testDatabase = /^(wf_|crash_|pagila_|targets_|clistart_|mapping_|verify_)/;
+// Only this process's: a second mocha run at the same time keeps its databases.
+const testDatabase = new RegExp(`^(wf|crash|pagila|targets|clistart|mapping|verify)_${runToken}`);
 
 export const mochaHooks = {
   async afterAll(): Promise<void> {

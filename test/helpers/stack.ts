@@ -46,6 +46,9 @@ export async function dropDatabase(url: string): Promise<void> {
   }
 }
 
+/** Names this test process's databases, so its cleanup never drops another run's. */
+export const runToken = `r${process.pid.toString(36)}`;
+
 export function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  return `${prefix}_${runToken}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }

@@ -41,6 +41,10 @@ const SCHEMA = `
   CREATE TABLE public.ukey (code text NOT NULL, v int);
   CREATE UNIQUE INDEX ukey_code ON public.ukey (code);
   INSERT INTO public.ukey SELECT 'code-' || g, g FROM generate_series(1, 300) g;
+  CREATE TABLE public.authors (id int PRIMARY KEY, name text);
+  INSERT INTO public.authors SELECT g, 'author ' || g FROM generate_series(1, 40) g;
+  CREATE TABLE public.books (id int PRIMARY KEY, author_id int REFERENCES public.authors, title text);
+  INSERT INTO public.books SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE g % 37 + 1 END, 'book ' || g FROM generate_series(1, 300) g;
   ANALYZE;
 `;
 
@@ -162,6 +166,38 @@ describe('edge cases end to end (real Temporal, PostgreSQL, MongoDB wire server)
       const clean = await ferryAsync(['verify', '--id', id]);
       assert.equal(clean.code, 0, clean.err + clean.out);
       assert.match(clean.out, /CLEAN/);
+    } finally {
+      await mongo.close();
+    }
+  });
+
+  it('embeds related tables (1:N array, N:1 subdocument) and verifies the embedded copies too', async () => {
+    const database = uniqueName('wf_edge');
+    const id = uniqueName('edge-embed');
+    const spec = testSpec({
+      name: 'edge-embed',
+      source: { url: '${FERRY_EDGE_SOURCE_URL}' },
+      target: { url: '${FERRY_MONGO_URL}', database },
+      tables: [
+        { table: 'public.authors', embed: [{ table: 'public.books', as: 'books', on: { author_id: 'id' } }] },
+        { table: 'public.books', embed: [{ table: 'public.authors', as: 'author', kind: 'one', on: { id: 'author_id' } }] },
+      ],
+      backfill: { chunkRows: 13, batchRows: 5, parallelism: 2 },
+    });
+    const status: MigrationStatus = await (await startMigration(harness.client, spec, id)).result();
+    assert.equal(status.verification?.clean, true, JSON.stringify(status.verification));
+    const mongo = await MongoClient.connect(process.env.FERRY_MONGO_URL!);
+    try {
+      const db = mongo.db(database);
+      const author = await db.collection('authors').findOne({ _id: 5 as never });
+      assert.deepEqual(author?.books.map((b: { id: number }) => b.id), [4, 41, 78, 115, 152, 189, 226, 263, 300].filter((n) => n % 10 !== 0));
+      assert.equal((await db.collection('books').findOne({ _id: 4 as never }))?.author.name, 'author 5');
+      assert.equal((await db.collection('books').findOne({ _id: 10 as never }))?.author, null);
+      // An embedded copy edited behind Ferry's back is a difference of its parent document.
+      await db.collection('authors').updateOne({ _id: 5 as never }, { $set: { 'books.0.title': 'edited' } });
+      const found = await ferryAsync(['verify', '--id', id, '--json']);
+      assert.equal(found.code, 1, found.err);
+      assert.deepEqual(JSON.parse(found.out).mismatches.map((m: { table: string; kind: string; key: string[] }) => [m.table, m.kind, m.key]), [['public.authors', 'different', ['5']]]);
     } finally {
       await mongo.close();
     }

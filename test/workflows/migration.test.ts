@@ -173,7 +173,7 @@ describe('migration workflow (real Temporal, PostgreSQL, MongoDB wire server)', 
     const spec = testSpec({ ...mongoSpec('x'), target: { url: '${FERRY_TEST_READONLY_URL}' }, tables: ['public.customers'] });
     const err = await (await startMigration(harness.client, spec, uniqueName('wf-perm'))).result().then(() => null, (e) => e);
     assert.ok(err instanceof WorkflowFailedError);
-    assert.match(String((err.cause as Error).message), /creating public\.customers on the target: permission denied for schema public \(SQLSTATE 42501\): grant the privilege/);
+    assert.match(String((err.cause as Error).message), /(creating public\.customers on the target: permission denied for schema public|copying public\.customers: permission denied for table customers) \(SQLSTATE 42501\): grant the privilege/);
   });
 
   it('fails fast, without retrying, when a table is missing at prepare time', async () => {
