@@ -153,9 +153,9 @@ async function generateSource(ctx: Ctx): Promise<number> {
     await c.query(`INSERT INTO public.${TABLE} (aid, bid, abalance, filler) SELECT aid, (aid - 1) / 100000 + 1, 0, '' FROM generate_series(1, $1::int) aid`, [ctx.opts.rows]);
     await c.query(`ALTER TABLE public.${TABLE} ADD PRIMARY KEY (aid)`);
     await c.query(`VACUUM ANALYZE public.${TABLE}`);
-    const size = await c.query(`SELECT pg_relation_size('public.${TABLE}')::bigint AS heap, pg_total_relation_size('public.${TABLE}')::bigint AS total`);
+    const size = await c.query(`SELECT pg_table_size('public.${TABLE}')::bigint AS heap, pg_total_relation_size('public.${TABLE}')::bigint AS total`);
     ctx.tableBytes = Number(size.rows[0].heap);
-    log(`source: ${SRC_DB}.public.${TABLE}, ${fmtInt(ctx.opts.rows)} rows, heap ${fmtMiB(Number(size.rows[0].heap))}, with PK ${fmtMiB(Number(size.rows[0].total))} (generated in ${fmtS((now() - t0) / 1000)} s)`);
+    log(`source: ${SRC_DB}.public.${TABLE}, ${fmtInt(ctx.opts.rows)} rows, table ${fmtMiB(Number(size.rows[0].heap))}, with PK ${fmtMiB(Number(size.rows[0].total))} (generated in ${fmtS((now() - t0) / 1000)} s)`);
   });
   return ctx.opts.rows;
 }
@@ -290,7 +290,7 @@ async function runPgcopydb(ctx: Ctx, sourceRows: number, facts: Record<string, u
   const have = ensurePgcopydb(ctx);
   if (!have.ok) {
     facts.pgcopydb = `not available (${have.reason})`;
-    return { ...r, label: `${LABELS.pgcopydb}`, status: 'skipped', reason: `skipped: pgcopydb not available (${have.reason})` };
+    return { ...r, label: `${LABELS.pgcopydb}`, status: 'skipped', reason: `pgcopydb not available (${have.reason})` };
   }
   const version = pgcopydbVersion();
   facts.pgcopydb = version;
@@ -306,7 +306,8 @@ async function runPgcopydb(ctx: Ctx, sourceRows: number, facts: Record<string, u
   const args = ['clone', '--source', dbUrl(ctx.adminUrl, SRC_DB), '--target', dst, '--dir', dir, '--table-jobs', P, '--index-jobs', P];
   if (ctx.opts.pgcopydbSplit && ctx.opts.parallelism > 1 && helpText.includes('--split-tables-larger-than')) {
     // Same-table concurrency, like Ferry's chunks: about `parallelism` parts of the table.
-    const kB = Math.floor(ctx.tableBytes / ctx.opts.parallelism / 1024) + 1;
+    // pgcopydb makes ceil(table size / threshold) parts: 1% over size/P gives exactly P.
+    const kB = Math.ceil((ctx.tableBytes * 1.01) / ctx.opts.parallelism / 1024);
     args.push('--split-tables-larger-than', `${kB}kB`);
     r.notes!.push(`same-table concurrency: --split-tables-larger-than ${kB}kB (≈${ctx.opts.parallelism} parts)`);
   }
@@ -323,6 +324,12 @@ async function runPgcopydb(ctx: Ctx, sourceRows: number, facts: Record<string, u
   const code = await p.exited;
   const t1 = now();
   r.cpu = cpuDelta(cpu0, cpuSnapshot(ctx.services));
+  if (r.cpu.children !== undefined) {
+    r.cpu.pgcopydb = r.cpu.children; // pgcopydb and the pg_dump/pg_restore it ran
+    delete r.cpu.children;
+  }
+  const parts = /(\d+) COPY processes will be used/.exec(readFileSync(logFile, 'utf8'))?.[1];
+  if (parts) r.notes!.push(`pgcopydb split the table into ${parts} COPY processes`);
   r.wallS = (t1 - t0) / 1000;
   r.peerSummary = pgcopydbSummary(logFile);
   if (code !== 0) return { ...r, status: 'failed', reason: `pgcopydb exited ${code} (log ${logFile}):\n${logTail(logFile)}` };
@@ -476,7 +483,7 @@ function workerErrors(file: string): string {
   const seen = new Map<string, number>();
   const lines = text.split('\n');
   lines.forEach((l, i) => {
-    if (!/\[(ERROR|WARN)\]/.test(l)) return;
+    if (!/\[(ERROR|WARN)\]/.test(l) || l.includes('No workflows registered')) return;
     // The message that matters is often a few lines below the log header.
     const detail = lines.slice(i, i + 12).find((x) => /Error:|error:|Failure|failed/i.test(x) && x !== l)?.trim() ?? '';
     const key = `${l.replace(/^\S+ /, '').slice(0, 120)} ${detail.slice(0, 200)}`;
@@ -490,7 +497,7 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
   const verify = id === 'ferry-pg-verified' ? 'checksum' : 'counts';
   const r: ContenderResult = { id, label: LABELS[id], target: toMongo ? 'mongodb' : 'postgres', status: 'ok', sourceRows, notes: [] };
   const verifyKey = 'verify' in specSchema.shape;
-  if (!verifyKey && verify === 'checksum') return { ...r, status: 'skipped', reason: 'skipped: the spec has no `verify` key yet (activities/spec.ts)' };
+  if (!verifyKey && verify === 'checksum') return { ...r, status: 'skipped', reason: 'the spec has no `verify` key yet (activities/spec.ts)' };
   if (!verifyKey) r.notes!.push('the spec has no `verify` key yet: ran with the workflow\'s default verification');
 
   const targetVar = toMongo ? 'BENCH_MONGO' : id === 'ferry-pg' ? 'BENCH_DST_FERRY' : 'BENCH_DST_FERRY_VERIFIED';
@@ -529,16 +536,26 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
     const cli = startGroup(process.execPath, [FERRY_BIN, 'start', '--spec', specFile, '--wait', '--id', workflowId], { env: ctx.ferryEnv, log: cliLog, cwd: ROOT });
     // A workflow task that keeps failing (say, a workflow the bundle lacks) never fails the
     // run: it retries forever. Give up after a generous limit and say what the worker logged.
+    // Three failed workflow activations in the worker's log mean the same will happen forever.
     const limitS = ctx.opts.timeoutS;
     let timer: NodeJS.Timeout | undefined;
+    let watch: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), limitS * 1000)));
-    const first = await Promise.race([cli.exited, timedOut]);
+    const stuck = new Promise<'stuck'>((res) => {
+      watch = setInterval(() => {
+        const failures = readFileSync(worker.log, 'utf8').split('Failed to process Workflow Activation').length - 1;
+        if (failures >= 3) res('stuck');
+      }, 2_000);
+    });
+    const first = await Promise.race([cli.exited, timedOut, stuck]);
     clearTimeout(timer);
-    if (first === 'timeout') {
+    clearInterval(watch);
+    if (first === 'timeout' || first === 'stuck') {
       await stopGroup(cli, 2_000);
       await terminateRun(ctx, workflowId);
       code = 124;
-      r.notes!.push(`no result after ${limitS} s (--timeout): ferry start stopped, the run's workflows terminated`);
+      r.reason = first === 'timeout' ? `no result after ${limitS} s (--timeout)` : 'workflow tasks keep failing on the worker (they would retry forever)';
+      r.notes!.push(`${r.reason}: ferry start stopped, the run's workflows terminated`);
     } else code = first;
     t1 = now();
     exitedAt = Date.now();
@@ -558,7 +575,7 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
     const errors = workerErrors(worker.log);
     return {
       ...r, status: 'failed',
-      reason: `${code === 124 ? `timed out after ${ctx.opts.timeoutS} s` : `ferry start exited ${code}`} (log ${cliLog}):\n${logTail(cliLog, 6)}\n  worker log ${worker.log}${errors ? `, errors:\n${errors}` : `:\n${logTail(worker.log, 10)}`}`,
+      reason: `${code === 124 ? r.reason : `ferry start exited ${code}`} (log ${cliLog}):\n${logTail(cliLog, 6)}\n  worker log ${worker.log}${errors ? `, errors:\n${errors}` : `:\n${logTail(worker.log, 10)}`}`,
     };
   }
 
@@ -694,7 +711,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         if (id === 'copy') r = await runCopy(ctx, sourceRows);
         else if (id === 'pgcopydb') r = await runPgcopydb(ctx, sourceRows, facts);
-        else if ((id === 'insertmany' || id === 'ferry-mongo') && mongoSkip) r = { id, label: LABELS[id], target: 'mongodb', status: 'skipped', sourceRows, reason: `skipped: ${mongoSkip}` };
+        else if ((id === 'insertmany' || id === 'ferry-mongo') && mongoSkip) r = { id, label: LABELS[id], target: 'mongodb', status: 'skipped', sourceRows, reason: `${mongoSkip}` };
         else if (id === 'insertmany') r = await runInsertMany(ctx, sourceRows);
         else r = await runFerry(ctx, id, sourceRows);
       } catch (err) {
@@ -714,6 +731,9 @@ async function main(argv: string[]): Promise<number> {
   log('');
   log(rr.length ? ratioTable(rr, new Map(Object.entries(LABELS) as Array<[ContenderId, string]>)) : 'no Ferry/peer pair ran on both sides: no ratios');
   log('time × = Ferry wall / peer wall (goal ≤ limit); speed × = Ferry rows/s ÷ peer rows/s (goal ≥ limit). Ferry wall = `ferry start --wait` from launch to exit, workers already polling.');
+  log('CPU s counts every process of the stack, so other work on this machine shows up in it too.');
+  if (opts.rows < 500_000) log(`with ${fmtInt(opts.rows)} rows, fixed costs (process start-up, schema steps, Temporal round trips) dominate: the ratios say little about throughput below a few hundred thousand rows.`);
+  log(`logs, specs and pgcopydb's work dir: ${work}`);
   const ok = results.every((r) => r.status === 'ok' || r.status === 'skipped');
   if (opts.json) {
     const round = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v);
