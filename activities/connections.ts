@@ -1,7 +1,7 @@
 // Connection pools, opened where the work happens. Specs carry `${VAR}` references; they are
 // resolved here, from this process's environment, so URLs and passwords never travel through
 // Temporal. One pool per resolved URL per process, shared by every activity it runs.
-import { Pool, types as pgTypes } from 'pg';
+import { Pool, types as pgTypes, type PoolClient } from 'pg';
 import { MongoClient } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/common';
 import { interpolate, redact } from './spec';
@@ -53,6 +53,22 @@ export function mongoClient(ref: string, what = 'target.url'): Promise<MongoClie
     mongoClients.set(url, client);
   }
   return client;
+}
+
+/** Runs fn in one transaction on a dedicated client: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 export async function closeAll(): Promise<void> {

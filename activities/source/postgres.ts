@@ -220,7 +220,8 @@ function keyList(plan: TablePlan, alias = ''): string {
   return plan.key.map((k) => alias + quoteIdent(k)).join(', ');
 }
 
-function keyTypes(plan: TablePlan): string[] {
+/** The key columns' types, as format_type prints them (usable in casts). */
+export function keyTypes(plan: TablePlan): string[] {
   return plan.key.map((k) => plan.columns.find((c) => c.name === k)!.type);
 }
 

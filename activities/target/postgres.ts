@@ -15,9 +15,9 @@ import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
 import type { ChunkRange, ColumnInfo, TableDdl, TablePlan } from '../../workflows/definitions';
-import type { SourceRow } from '../source/postgres';
+import { keyTypes, type SourceRow } from '../source/postgres';
 import { readColumnSequences, readTableDdl, type ColumnSequence } from '../source/ddl';
-import { pgPool } from '../connections';
+import { inTransaction, pgPool } from '../connections';
 import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from '../identifiers';
 import { rethrowClassified } from '../errors';
 import type { BatchCopied, Target } from './target';
@@ -84,9 +84,7 @@ export class PostgresTarget implements Target {
 
   /** Sequences, table, ownership: one transaction, so a failure leaves nothing half made. */
   private async createTable(plan: TablePlan, sequences: ColumnSequence[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       // A nextval() default names its sequence, which must exist before the table does.
       for (const s of sequences.filter((s) => !s.identity)) {
         if (s.sequence.schema !== plan.table.schema) await this.ensureSchema(s.sequence.schema);
@@ -100,13 +98,7 @@ export class PostgresTarget implements Target {
       for (const s of sequences.filter((s) => s.owned && !s.identity)) {
         await client.query(`ALTER SEQUENCE ${quoteQualified(s.sequence)} OWNED BY ${quoteQualified(plan.table)}.${quoteIdent(s.column)}`);
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**
@@ -194,7 +186,7 @@ export class PostgresTarget implements Target {
 
   async deleteKeys(plan: TablePlan, keys: string[][]): Promise<void> {
     if (keys.length === 0) return;
-    const types = plan.key.map((k) => plan.columns.find((c) => c.name === k)!.type);
+    const types = keyTypes(plan);
     await this.pool.query(
       `DELETE FROM ${quoteQualified(plan.table)} t USING unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')}) AS k(${plan.key.map((_k, i) => `k${i}`).join(', ')}) ` +
         `WHERE ${plan.key.map((k, i) => `t.${quoteIdent(k)} = k.k${i}`).join(' AND ')}`,

@@ -11,7 +11,7 @@ import { documentId } from '../mapping';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import { buildDocuments } from '../documents';
-import { keyOf, readBatch } from '../source/postgres';
+import { keyOf, keyTypes, readBatch } from '../source/postgres';
 import { MongoTarget } from '../target/mongodb';
 import { ChunkHash, canonicalText, documentDigests } from '../checksum';
 import { databaseCollation, type ChunkComparison } from './postgres';
@@ -181,7 +181,7 @@ function readableKey(plan: TablePlan, id: unknown): string[] | null {
  * A candidate the key type cannot even read is reported as null.
  */
 async function absentFromSource(pool: Pool, plan: TablePlan, keys: string[][]): Promise<Array<string[] | null | undefined>> {
-  const types = plan.key.map((k) => plan.columns.find((c) => c.name === k)!.type);
+  const types = keyTypes(plan);
   const cols = plan.key.map((_k, i) => `k${i}`);
   const sql =
     `SELECT u.ord::int AS ord, json_build_array(${types.map((ty, i) => `(u.k${i}::${ty})::text`).join(', ')})::text AS k, ` +

@@ -12,6 +12,7 @@ import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import { ChunkHash, chunkSumSql, rowMd5Sql } from '../checksum';
 import type { Mismatch } from './store';
+import { keyTypes } from '../source/postgres';
 
 /** What one chunk comparison found, before the activity turns it into a ChunkVerdict. */
 export interface ChunkComparison {
@@ -35,10 +36,6 @@ const DRILL_BATCH = 5_000;
 export interface KeySql {
   exprs: string[];
   types: string[];
-}
-
-function keyTypes(plan: TablePlan): string[] {
-  return plan.key.map((k) => plan.columns.find((c) => c.name === k)!.type);
 }
 
 export function keySql(plan: TablePlan, collations: Array<string | null>, alias = 't.'): KeySql {

@@ -7,7 +7,7 @@ import type { Collection, Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
 import type { MismatchKind } from '../../workflows/definitions';
-import { mongoClient, pgPool } from '../connections';
+import { inTransaction, mongoClient, pgPool } from '../connections';
 import { targetKind } from '../target/target';
 
 export interface Mismatch {
@@ -86,18 +86,10 @@ class PostgresStore implements MismatchStore {
 
   async recordChunk(verifyId: string, table: string, chunk: number, entries: Mismatch[]): Promise<void> {
     await this.ready();
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       await client.query('DELETE FROM _ferry.mismatches WHERE verify_id = $1 AND table_name = $2 AND chunk = $3', [verifyId, table, chunk]);
       for (let i = 0; i < entries.length; i += WRITE_BATCH) await this.insert(client, verifyId, table, chunk, entries.slice(i, i + WRITE_BATCH));
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async add(verifyId: string, table: string, chunk: number, entries: Mismatch[]): Promise<void> {
