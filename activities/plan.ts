@@ -161,13 +161,13 @@ export async function prepareMigration(input: { spec: Spec }): Promise<Migration
   for (const plan of plans) {
     await target.prepareTable(plan).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
   }
-  return { targetKind: target.kind, tables: plans };
+  return { targetKind: target.kind, tables: plans, capture: null };
 }
 
 /** Activity: the plan alone, for verification and repair runs started after the migration. */
 export async function planTables(input: { spec: Spec }): Promise<MigrationPlan> {
   const { spec, plans } = await planOrFail(input);
-  return { targetKind: targetKind(spec), tables: plans };
+  return { targetKind: targetKind(spec), tables: plans, capture: null };
 }
 
 /** Activity: indexes and foreign keys once every table is loaded. */

@@ -48,7 +48,12 @@ export const specSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _ (it names workflows and consumer groups)'),
-  mode: z.enum(['offline'], { error: 'must be "offline" (prepare → backfill → verify); the online mode (CDC sync) is not available yet' }).default('offline'),
+  /**
+   * offline: prepare → backfill → verify, for a source nobody writes to. online: the same with
+   * change data capture started before the backfill, then the sync phase replays every change
+   * and keeps the target following the source (needs the `sync` section).
+   */
+  mode: z.enum(['offline', 'online'], { error: 'must be "offline" (prepare → backfill → verify) or "online" (the same, plus CDC sync)' }).default('offline'),
   source: z.strictObject({ url: urlString }),
   target: z.strictObject({
     url: urlString,
@@ -57,6 +62,30 @@ export const specSchema = z.strictObject({
   tables: z.array(tableEntry).min(1, 'lists no table: name at least one, as schema.table'),
   /** After the backfill: `checksum` compares every row by per-chunk hashes (default); `counts` only counts rows. */
   verify: z.enum(['checksum', 'counts'], { error: 'must be checksum (compare every row) or counts (row counts only)' }).default('checksum'),
+  sync: z
+    .strictObject({
+      /** Kafka Connect REST URL, where Ferry registers its Debezium connector. */
+      connect: urlString,
+      /** Kafka bootstrap brokers, comma-separated host:port (or a ${VAR}). */
+      kafka: z.string().min(1, 'is empty: give host:port[,host:port] or a ${VAR} reference'),
+      /**
+       * How Kafka Connect reaches the source when that differs from source.url (Connect in
+       * another network); user and password still come from source.url.
+       */
+      sourceHost: z.string().min(1).optional(),
+      sourcePort: z.number().int().min(1).max(65535).optional(),
+      /** Hours the change topics must keep events: at least the whole backfill plus a margin. */
+      retentionHours: z.number().int().min(1).default(168),
+      /** Partitions of the change topics Ferry creates (order is kept per key). */
+      partitions: z.number().int().min(1).max(64).default(1),
+      /** An event that cannot be decoded, mapped or written goes to the dead-letter store; then: */
+      onPoison: z.enum(['continue', 'halt'], { error: 'must be continue (count it and go on) or halt (stop the sync until resumed)' }).default('continue'),
+      /** Seconds between heartbeat rows written to the source and timed until applied. */
+      heartbeatSeconds: z.number().min(1).max(300).default(5),
+      /** Most events applied to the target in one write. */
+      batchEvents: z.number().int().min(1).max(100_000).default(5_000),
+    })
+    .optional(),
   backfill: z
     .strictObject({
       /** Rows per chunk; by default sized from each table's estimated row width (about 32 MB a chunk). */
@@ -141,6 +170,7 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
   if (kind === 'postgres' && spec.target.database) {
     problems.push({ path: 'target.database', message: "applies to MongoDB targets only: a PostgreSQL target writes into the database named in target.url; remove this key" });
   }
+  if (spec.mode === 'online') checkSync(spec, env, problems);
   const seen = new Map<string, number>();
   const collections = new Map<string, number>();
   spec.tables.forEach((entry, i) => {
@@ -174,6 +204,25 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
   });
   if (problems.length) throw new SpecError(problems);
   return spec;
+}
+
+/** The online mode needs a Connect URL and brokers that resolve; embedding cannot follow changes yet. */
+function checkSync(spec: Spec, env: NodeJS.ProcessEnv, problems: SpecProblem[]): void {
+  if (!spec.sync) {
+    problems.push({ path: 'sync', message: 'is missing: mode online needs sync.connect (Kafka Connect REST URL) and sync.kafka (brokers); or set mode: offline' });
+    return;
+  }
+  for (const [path, raw] of [['sync.connect', spec.sync.connect], ['sync.kafka', spec.sync.kafka]] as const) {
+    const { value, missing } = interpolate(raw, env);
+    for (const name of missing) problems.push({ path, message: `environment variable ${name} is not set: export it before running ferry (or on the worker)` });
+    if (!missing.length && path === 'sync.connect' && !/^https?:\/\/[^/]+/i.test(value)) problems.push({ path, message: `${describeRef(raw)} is not an http(s):// URL of the Kafka Connect REST API` });
+    if (!missing.length && path === 'sync.kafka' && !value.split(',').every((b) => /^[^\s:/]+:\d+$/.test(b.trim()))) problems.push({ path, message: `${describeRef(raw)} is not a host:port[,host:port] broker list` });
+  }
+  spec.tables.forEach((entry, i) => {
+    if (typeof entry === 'object' && entry.embed?.length) {
+      problems.push({ path: `tables[${i}].embed`, message: 'embedding cannot follow changes yet (mode online): migrate the tables as separate collections, or use mode: offline' });
+    }
+  });
 }
 
 function issueToProblem(issue: z.core.$ZodIssue): SpecProblem {

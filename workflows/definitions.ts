@@ -12,7 +12,7 @@ export const taskQueues = {
 } as const;
 export type QueueName = keyof typeof taskQueues;
 
-export type Phase = 'prepare' | 'backfill' | 'indexes' | 'verify' | 'completed' | 'failed' | 'aborted';
+export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'completed' | 'failed' | 'aborted';
 
 /** Workflow input: the spec as written, `${VAR}` references unresolved. */
 export interface MigrationInput {
@@ -134,6 +134,75 @@ export interface TablePlan {
 export interface MigrationPlan {
   targetKind: TargetKind;
   tables: TablePlan[];
+  /** Change capture set up by prepare (mode online), else null. */
+  capture: CaptureInfo | null;
+}
+
+/** A Kafka position: offsets are strings (64-bit). */
+export interface TopicOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** The start marker: a row written to the source and seen on its topic before any chunk was read. */
+export interface StartMarker {
+  token: string;
+  /** When the row was written (source clock) and when Ferry saw its event on Kafka. */
+  writtenAt: string;
+  seenAt: string;
+  /** The marker event's own position, and the source LSN Debezium reported for it. */
+  position: TopicOffset;
+  lsn: string | null;
+}
+
+/** What prepare set up for change capture; every name Ferry owns is `name`. */
+export interface CaptureInfo {
+  /** Connector, replication slot, publication, topic prefix and consumer group name. */
+  name: string;
+  /** One change topic per table. */
+  topics: Array<{ table: QualifiedTable; topic: string }>;
+  /** The topic of Ferry's marker table (start marker and heartbeats). */
+  markerTopic: string;
+  marker: StartMarker;
+  /** Where the sync replays from: every partition of every topic, as it was once the marker was seen. */
+  startOffsets: TopicOffset[];
+  /** Retention (hours) the topics were created or checked with. */
+  retentionHours: number;
+}
+
+/** Health of the source's replication slot, read by the sync. */
+export interface SlotHealth {
+  slot: string;
+  exists: boolean;
+  active: boolean;
+  /** confirmed_flush_lsn, and WAL the slot holds back on the source (bytes). */
+  confirmedLsn: string | null;
+  retainedBytes: number;
+  /** pg_replication_slots.wal_status (reserved, extended, unreserved, lost). */
+  walStatus: string | null;
+  /** Seconds since confirmed_flush_lsn last moved while the source's WAL did. */
+  stalledSeconds: number;
+}
+
+/** The sync's live figures: the apply activity reports them to the sync workflow every few seconds. */
+export interface SyncProgress {
+  state: 'replaying' | 'caught-up' | 'halted' | 'stopped';
+  eventsApplied: number;
+  eventsPerSecond: number;
+  /** Source commit → applied, seconds: the older of the oldest unapplied heartbeat and lagging partitions. */
+  lagSeconds: number;
+  /** Kafka consumer lag: events on the topics not yet applied. */
+  lagEvents: number;
+  /** The last heartbeat's trip from the source to applied, seconds. */
+  heartbeatSeconds: number | null;
+  deadLetters: number;
+  slot: SlotHealth | null;
+  /** Things an operator must look at (slot inactive or stalled, halted on a poison event). */
+  alerts: string[];
+  /** Columns added on the source and followed, as `table.column`. */
+  columnsAdded: string[];
+  updatedAt: string;
 }
 
 /** A key range in PostgreSQL text form: lo inclusive, hi exclusive; null = unbounded. */
@@ -266,8 +335,12 @@ export interface MigrationStatus {
   tables: TableProgress[];
   /** The operator's copy limit, rows per second for the whole migration (0 = unlimited). */
   throttle: number;
-  /** CDC lag; null until the sync phase exists and runs. */
+  /** CDC lag; null until the sync phase runs. */
   lag: { seconds: number; events: number } | null;
+  /** The sync child's figures as last reported (ferry status asks the child for fresh ones). */
+  sync: SyncProgress | null;
+  /** The sync child workflow, once started. */
+  syncWorkflowId: string | null;
   verification: VerificationResult | null;
   error: string | null;
 }
@@ -316,7 +389,17 @@ export const searchAttributes = {
   rowsTotal: defineSearchAttributeKey('FerryRowsTotal', SearchAttributeType.INT),
   progress: defineSearchAttributeKey('FerryProgress', SearchAttributeType.DOUBLE),
   verify: defineSearchAttributeKey('FerryVerify', SearchAttributeType.KEYWORD),
+  lagSeconds: defineSearchAttributeKey('FerryLagSeconds', SearchAttributeType.DOUBLE),
 };
+
+/** The sync child's live figures (queries cost no history). */
+export const syncProgressQuery = defineQuery<SyncProgress>('syncProgress');
+/** The apply activity → its sync workflow, every few seconds. */
+export const syncProgressSignal = defineSignal<[SyncProgress]>('syncProgress');
+
+export function syncWorkflowId(migrationId: string): string {
+  return `${migrationId}/sync`;
+}
 
 export function backfillWorkflowId(migrationId: string, table: QualifiedTable): string {
   return `${migrationId}/backfill/${table.schema}.${table.name}`;

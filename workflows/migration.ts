@@ -64,6 +64,8 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     tables: [],
     throttle: spec.backfill.maxRowsPerSecond,
     lag: null,
+    sync: null,
+    syncWorkflowId: null,
     verification: null,
     error: null,
   };
