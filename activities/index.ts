@@ -3,3 +3,6 @@ export { prepareMigration, planTables, finishTable } from './plan';
 export { planChunks, copyChunk } from './copy';
 export { countTable } from './counts';
 export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify/index';
+export { recheckMismatches } from './verify/recheck';
+export { prepareCapture, releaseCapture } from './cdc/capture';
+export { applyChanges } from './cdc/apply';

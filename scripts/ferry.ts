@@ -7,6 +7,7 @@ import { signalCommand, signalVerbs } from './cli/signal';
 import { stackCommand } from './cli/stack';
 import { planCommand } from './cli/plan';
 import { repairCommand, verifyCommand } from './cli/verify';
+import { waitCommand } from './cli/wait';
 import type { QueueName } from '../workflows/definitions';
 
 const program = new Command('ferry')
@@ -45,6 +46,15 @@ program
   .requiredOption('--id <id>', 'migration workflow id')
   .option('--json', 'machine-readable output')
   .action(async (opts) => finish(await statusCommand(opts)));
+
+program
+  .command('wait')
+  .description('block until an online migration has caught up (exit 0), or it ends or times out (exit 1)')
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--caught-up', 'wait until the sync has replayed the backlog')
+  .option('--max-lag <seconds>', 'caught up means lag at or under this many seconds (default: the sync says caught-up)')
+  .option('--timeout <seconds>', 'give up after this long (exit 1)')
+  .action(async (opts) => finish(await waitCommand(opts)));
 
 program
   .command('signal')

@@ -341,6 +341,8 @@ export interface MigrationStatus {
   sync: SyncProgress | null;
   /** The sync child workflow, once started. */
   syncWorkflowId: string | null;
+  /** Change capture (mode online): connector/slot name and the start marker. */
+  capture: { name: string; marker: StartMarker } | null;
   verification: VerificationResult | null;
   error: string | null;
 }
@@ -396,6 +398,24 @@ export const searchAttributes = {
 export const syncProgressQuery = defineQuery<SyncProgress>('syncProgress');
 /** The apply activity → its sync workflow, every few seconds. */
 export const syncProgressSignal = defineSignal<[SyncProgress]>('syncProgress');
+
+/** What the sync child tells the migration: on every state or alert change, and once a minute. */
+export interface SyncReport {
+  progress: SyncProgress;
+  /** The tables' plans when one changed (a column added on the source), else null. */
+  plans: TablePlan[] | null;
+}
+export const syncReportSignal = defineSignal<[SyncReport]>('syncReport');
+
+/** Input of the sync child; `carried` is set when it continues-as-new. */
+export interface SyncInput {
+  spec: Spec;
+  plans: TablePlan[];
+  capture: CaptureInfo;
+  parentId: string;
+  paused: boolean;
+  carried?: { progress: SyncProgress; skip: TopicOffset[] };
+}
 
 export function syncWorkflowId(migrationId: string): string {
   return `${migrationId}/sync`;

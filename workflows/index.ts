@@ -2,3 +2,4 @@
 export { migration } from './migration';
 export { backfillTable } from './backfill';
 export { verifyTable, verifyMigration, repairMigration } from './verify';
+export { syncChanges } from './sync';

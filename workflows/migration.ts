@@ -4,6 +4,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   ParentClosePolicy,
   getExternalWorkflowHandle,
   isCancellation,
@@ -26,9 +27,14 @@ import {
   resumeSignal,
   searchAttributes,
   statusQuery,
+  syncReportSignal,
+  syncWorkflowId,
   taskQueues,
   throttleSignal,
+  type CaptureInfo,
+  type VerificationResult,
 } from './definitions';
+import { syncChanges } from './sync';
 import { backfillTable } from './backfill';
 import { verifyTables } from './verify';
 import { inWindow } from './window';
@@ -46,7 +52,17 @@ const { finishTable } = proxyActivities<typeof activities>({
   retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
 });
 
+// Change capture set-up waits for the connector and the start marker; the re-check waits for the sync.
+const { prepareCapture, releaseCapture, recheckMismatches } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+});
+
 const SEARCH_ATTRIBUTE_EVERY_MS = 60_000;
+/** Rounds of re-checking keys that differed while the source kept changing (online verification). */
+const RECHECK_ROUNDS = 3;
 
 export async function migration(input: MigrationInput): Promise<MigrationStatus> {
   const { spec } = input;
@@ -66,6 +82,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     lag: null,
     sync: null,
     syncWorkflowId: null,
+    capture: null,
     verification: null,
     error: null,
   };
@@ -83,6 +100,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       { key: searchAttributes.rowsCopied, value: status.rowsCopied },
       { key: searchAttributes.rowsTotal, value: status.rowsEstimated },
       { key: searchAttributes.progress, value: status.rowsEstimated ? Math.min(1, status.rowsCopied / status.rowsEstimated) : 0 },
+      ...(status.lag ? [{ key: searchAttributes.lagSeconds, value: status.lag.seconds }] : []),
     ]);
   };
   const setPhase = (phase: Phase) => {
@@ -118,7 +136,17 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     publish(p.state === 'done');
   });
 
+  let plans: TablePlan[] = [];
+  setHandler(syncReportSignal, (r) => {
+    status.sync = r.progress;
+    status.lag = { seconds: r.progress.lagSeconds, events: r.progress.lagEvents };
+    // A column added on the source: verification must compare it too.
+    if (r.plans) plans = r.plans;
+    publish(true);
+  });
+
   const work = new CancellationScope();
+  let capture: CaptureInfo | null = null;
   setHandler(abortSignal, (reason) => {
     abortReason = reason || 'aborted by the operator';
     work.cancel();
@@ -133,6 +161,14 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
         table: t.display, workflowId: backfillWorkflowId(id, t.table), state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0, copyStartedAt: null,
       }));
       status.rowsEstimated = plan.tables.reduce((n, t) => n + t.estimatedRows, 0);
+      plans = plan.tables;
+
+      if (spec.mode === 'online') {
+        // Capture must be running, and its start recorded, before the first chunk is read.
+        const prepared = await prepareCapture({ spec, plans: plan.tables, migrationId: id });
+        capture = prepared;
+        status.capture = { name: prepared.name, marker: prepared.marker };
+      }
 
       setPhase('backfill');
       await inWindow(plan.tables, spec.backfill.tableParallelism, async (table: TablePlan) => {
@@ -155,18 +191,47 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       setPhase('indexes');
       await inWindow(plan.tables, spec.backfill.tableParallelism, (table) => finishTable({ spec, plan: table }));
 
-      setPhase('verify');
-      status.verification = await verifyTables(spec, plan.tables, `${id}/verify`, () => status.paused, (h) => children.add(h.workflowId));
-      upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
-      if (!status.verification.clean) {
-        const diff = status.verification.tables
-          .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
-          .map((t) => `${t.table}: ${t.missing} missing, ${t.extra} extra, ${t.different} different (source ${t.sourceRows} rows, target ${t.targetRows})`);
-        throw ApplicationFailure.nonRetryable(`verification found differences: ${diff.join('; ')}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
+      if (!capture) {
+        setPhase('verify');
+        status.verification = await verifyTables(spec, plans, `${id}/verify`, () => status.paused, (h) => children.add(h.workflowId));
+        upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
+        if (!status.verification.clean) {
+          throw ApplicationFailure.nonRetryable(`verification found differences: ${describeDifferences(status.verification)}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
+        }
+        return;
       }
+
+      // Online: replay every change since the start marker over the finished backfill.
+      setPhase('catch-up');
+      const sync = await startChild(syncChanges, {
+        workflowId: syncWorkflowId(id),
+        taskQueue: taskQueues.control,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        args: [{ spec, plans, capture, parentId: id, paused: status.paused }],
+      });
+      children.add(sync.workflowId);
+      status.syncWorkflowId = sync.workflowId;
+      let syncEnded = false;
+      const syncResult = sync.result().finally(() => void (syncEnded = true));
+      await Promise.race([condition(() => status.sync?.state === 'caught-up'), syncResult]);
+
+      // Verify while writes go on; keys that differ are re-checked once the sync has passed them.
+      setPhase('verify');
+      const verifyId = `${id}/verify`;
+      let verification = await verifyTables(spec, plans, verifyId, () => status.paused, (h) => children.add(h.workflowId));
+      for (let round = 0; round < RECHECK_ROUNDS && !verification.clean && !syncEnded; round++) {
+        verification = await recheck(verification, verifyId, sync.workflowId);
+      }
+      status.verification = verification;
+      upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
+
+      // From here the target follows the source until the operator aborts (cutover comes later).
+      setPhase('sync');
+      await syncResult;
     });
   } catch (err) {
     status.finishedAt = new Date(Date.now()).toISOString();
+    if (capture) await release(capture);
     if (abortReason !== null && isCancellation(err)) {
       status.error = abortReason;
       setPhase('aborted');
@@ -177,8 +242,37 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     throw ApplicationFailure.create({ message: status.error, type: 'MigrationFailed', nonRetryable: true, details: [status], cause: err as Error });
   }
   status.finishedAt = new Date(Date.now()).toISOString();
+  if (capture) await release(capture);
   setPhase('completed');
   return status;
+
+  /** The connector and the replication slot must not outlive the migration: a slot left behind holds WAL forever. */
+  async function release(c: CaptureInfo): Promise<void> {
+    await CancellationScope.nonCancellable(() => releaseCapture({ spec, captureName: c.name, migrationId: id })).catch(() => {
+      status.error = `${status.error ?? ''} (could not release change capture ${c.name}: delete the connector and drop the replication slot by hand)`.trim();
+    });
+  }
+
+  /** One re-check round over every table that still has differing keys. */
+  async function recheck(v: VerificationResult, verifyId: string, syncId: string): Promise<VerificationResult> {
+    const tables = await Promise.all(
+      v.tables.map(async (t) => {
+        if (t.missing + t.extra + t.different === 0) return t;
+        const plan = plans.find((p) => p.display === t.table)!;
+        const r = await recheckMismatches({ spec, plan, verifyId, syncWorkflowId: syncId });
+        return { ...t, ...r.remaining, sample: r.sample };
+      }),
+    );
+    // Row counts were taken while rows kept arriving; every differing key is in the per-key figures.
+    return { ...v, tables, clean: tables.every((t) => t.missing + t.extra + t.different === 0), checkedAt: new Date(Date.now()).toISOString() };
+  }
+}
+
+function describeDifferences(v: VerificationResult): string {
+  return v.tables
+    .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
+    .map((t) => `${t.table}: ${t.missing} missing, ${t.extra} extra, ${t.different} different (source ${t.sourceRows} rows, target ${t.targetRows})`)
+    .join('; ');
 }
 
 /** The innermost message: a child or activity failure wraps the reason that matters. */

@@ -4,7 +4,7 @@ import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type Wo
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, MigrationStatus } from '../../workflows/definitions';
 import type { Spec } from '../../activities/spec';
-import { backfillProgressQuery, searchAttributes, statusQuery } from '../../workflows/definitions';
+import { backfillProgressQuery, searchAttributes, statusQuery, syncProgressQuery } from '../../workflows/definitions';
 import { temporalAddress, temporalNamespace } from '../../workers/run';
 
 export async function connectClient(): Promise<Client> {
@@ -92,8 +92,11 @@ async function withLiveProgress(client: Client, status: MigrationStatus): Promis
       ? { ...t, state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt }
       : t;
   });
+  // The sync's figures as of seconds ago, not as of its last report to the migration.
+  const sync = status.syncWorkflowId && status.phase !== 'completed' ? await client.workflow.getHandle(status.syncWorkflowId).query(syncProgressQuery).catch(() => undefined) : undefined;
   return {
     ...status,
+    ...(sync ? { sync, lag: { seconds: sync.lagSeconds, events: sync.lagEvents } } : {}),
     tables,
     rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
     rowsEstimated: tables.reduce((n, t) => n + t.estimatedRows, 0),

@@ -1,5 +1,5 @@
 // Readable reports: one table per run, every step named and counted (pgcopydb-style).
-import type { MigrationStatus, RepairResult, TablePlan, TableVerdict, VerificationResult } from '../../workflows/definitions';
+import type { MigrationStatus, RepairResult, SyncProgress, TablePlan, TableVerdict, VerificationResult } from '../../workflows/definitions';
 import type { RetryingActivity } from './client';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
@@ -36,6 +36,8 @@ export function renderStatus(s: MigrationStatus): string {
   }
   out.push(`started: ${s.startedAt}${s.finishedAt ? `   finished: ${s.finishedAt}` : ''}`);
   out.push(`lag: ${s.lag ? `${s.lag.seconds.toFixed(1)} s, ${s.lag.events} events` : 'n/a (no sync phase)'}`);
+  if (s.capture) out.push(`capture: connector/slot ${s.capture.name}, start marker at ${s.capture.marker.position.topic}/${s.capture.marker.position.partition}@${s.capture.marker.position.offset} (LSN ${s.capture.marker.lsn ?? '?'}, ${s.capture.marker.seenAt})`);
+  if (s.sync) out.push(...renderSync(s.sync));
   if (s.tables.length) {
     out.push('');
     out.push(table(
@@ -46,6 +48,16 @@ export function renderStatus(s: MigrationStatus): string {
   if (s.verification) out.push('', renderVerification(s.verification));
   if (s.error) out.push('', `error: ${s.error}`);
   return out.join('\n');
+}
+
+export function renderSync(p: SyncProgress): string[] {
+  const out = [
+    `sync: ${p.state}   applied: ${p.eventsApplied} events (${Math.round(p.eventsPerSecond)}/s)   heartbeat trip: ${p.heartbeatSeconds === null ? '--' : `${p.heartbeatSeconds.toFixed(1)} s`}   dead letters: ${p.deadLetters}`,
+  ];
+  if (p.slot) out.push(`slot: ${p.slot.slot} ${p.slot.exists ? (p.slot.active ? 'active' : 'INACTIVE') : 'MISSING'}, confirmed LSN ${p.slot.confirmedLsn ?? '-'}, holds ${formatBytes(p.slot.retainedBytes)} of WAL${p.slot.walStatus ? ` (${p.slot.walStatus})` : ''}`);
+  if (p.columnsAdded.length) out.push(`columns added on the source and followed: ${p.columnsAdded.join(', ')}`);
+  for (const a of p.alerts) out.push(`ALERT: ${a}`);
+  return out;
 }
 
 export function tableClean(t: TableVerdict): boolean {

@@ -6,6 +6,14 @@
 #   bash scripts/stack/stack.sh status    one line per service; exit 0 only if all run
 #   bash scripts/stack/stack.sh env       export lines for Ferry (eval "$(bash scripts/stack/stack.sh env)")
 #   bash scripts/stack/stack.sh logs [NAME]   log paths, or tail -f one service's log
+#   bash scripts/stack/stack.sh stop NAME     stop one service the way `down` does (data is kept)
+#   bash scripts/stack/stack.sh start NAME    start one service the way `up` does, wait until ready
+#   bash scripts/stack/stack.sh restart NAME  stop, then start; after kafka or connect, also waits until
+#                                             every registered connector and task is RUNNING again
+#   bash scripts/stack/stack.sh kill NAME     SIGKILL the service's process group, no cleanup (a crash);
+#                                             `start NAME` brings it back
+#   NAME is one of postgres, temporal, kafka, connect, mongo. mongo runs in memory: stopping it
+#   empties it. Kafka Connect reconnects to a restarted broker on its own (its REST API stays up).
 #
 # Services (all bound to 127.0.0.1 only):
 #   postgres  PostgreSQL 15 (Debian package), own cluster, wal_level=logical     FERRY_PG_PORT=55432
@@ -593,22 +601,113 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# Stop one service the way `down` does; prints one line. Caller holds the lock (prepare_dirs).
+stop_service() {
+  local s="$1" pid
+  pid="$(service_pid "$s")"
+  if ! pid_alive "$pid"; then printf '%-9s %s\n' "$s" "not running"; return 0; fi
+  if [[ "$s" == postgres ]]; then
+    pg_setup_user; stop_postgres
+    pid_alive "$pid" && stop_pid "$pid" 5
+  else
+    stop_pid "$pid" 30
+    rm -f "$(pidfile_of "$s")"
+  fi
+  printf '%-9s %s\n' "$s" "stopped (pid $pid)"
+}
+
 cmd_down() {
   prepare_dirs
-  local s pid
+  local s
   # Reverse dependency order: Connect before its broker.
-  for s in connect kafka mongo temporal postgres; do
-    pid="$(service_pid "$s")"
-    if ! pid_alive "$pid"; then printf '%-9s %s\n' "$s" "not running"; continue; fi
-    if [[ "$s" == postgres ]]; then
-      pg_setup_user; stop_postgres
-      pid_alive "$pid" && stop_pid "$pid" 5
-    else
-      stop_pid "$pid" 30
-      rm -f "$(pidfile_of "$s")"
+  for s in connect kafka mongo temporal postgres; do stop_service "$s"; done
+}
+
+service_arg() {
+  [[ -n "${1:-}" ]] || die "name a service (one of: ${SERVICES[*]})"
+  [[ " ${SERVICES[*]} " == *" $1 "* ]] || die "unknown service '$1' (one of: ${SERVICES[*]})"
+}
+
+# Connectors registered in Connect, and whether they and all their tasks run:
+# prints "N connectors, all RUNNING" or the ones that do not; exit 0 only if all run.
+connectors_running() {
+  local body
+  body="$(curl -fsS --max-time 5 "http://$HOST:$CONNECT_PORT/connectors?expand=status")" || { echo "Connect REST not answering"; return 1; }
+  python3 -c '
+import json, sys
+d = json.loads(sys.argv[1] or "{}")
+bad = []
+for name, v in sorted(d.items()):
+    st = v.get("status", {})
+    states = [st.get("connector", {}).get("state", "?")] + [t.get("state", "?") for t in st.get("tasks", [])]
+    if not st.get("tasks"): states.append("NO-TASKS")
+    if any(s != "RUNNING" for s in states): bad.append("%s %s" % (name, "/".join(states)))
+print("%d connector(s), %s" % (len(d), "all RUNNING" if not bad else "not running: " + ", ".join(bad)))
+sys.exit(1 if bad else 0)
+' "$body"
+}
+
+# After Kafka or Connect came back: Connect answers and every connector it had is RUNNING again.
+wait_connectors() {
+  local t0 deadline out; t0="$(now)"; deadline=$(( t0 + ${FERRY_CONNECT_RECOVERY_TIMEOUT:-120} ))
+  if ! pid_alive "$(service_pid connect)"; then printf '%-9s %s\n' connect "not running (not checked)"; return 0; fi
+  while (( $(now) < deadline )); do
+    if connect_ready >/dev/null 2>&1 && out="$(connectors_running 2>&1)"; then
+      printf '%-9s %s\n' connect "answers; $out (after $(( $(now) - t0 ))s)"; return 0
     fi
-    printf '%-9s %s\n' "$s" "stopped (pid $pid)"
+    sleep 1
   done
+  out="$(connectors_running 2>&1 || true)"
+  printf '%-9s %s\n' connect "FAILED to recover within $(( $(now) - t0 ))s: $out"
+  log_tail connect
+  return 1
+}
+
+cmd_stop() {
+  service_arg "${1:-}"
+  prepare_dirs
+  stop_service "$1"
+}
+
+cmd_start() {
+  service_arg "${1:-}"
+  local s="$1"
+  prepare_dirs
+  "install_$s"
+  [[ -n "$PG_OS_USER" ]] || pg_setup_user
+  if [[ "$s" == connect ]] && ! pid_alive "$(service_pid kafka)"; then
+    printf '%-9s %s\n' connect "failed: kafka is not running (start kafka first)"; return 1
+  fi
+  begin_service "$s"
+  finish_service "$s" || return 1
+  if [[ "$s" == kafka || "$s" == connect ]]; then wait_connectors || return 1; fi
+}
+
+cmd_restart() {
+  service_arg "${1:-}"
+  local t0; t0="$(now)"
+  cmd_stop "$1"
+  # prepare_dirs again in cmd_start: the lock fd is simply reopened.
+  cmd_start "$1" || { say "restart $1 FAILED after $(( $(now) - t0 ))s"; return 1; }
+  say "restart $1: $(( $(now) - t0 ))s"
+}
+
+# A crash: SIGKILL the whole process group (postgres: the postmaster and its backends), no cleanup.
+cmd_kill() {
+  service_arg "${1:-}"
+  local s="$1" pid pgid
+  prepare_dirs
+  pid="$(service_pid "$s")"
+  if ! pid_alive "$pid"; then printf '%-9s %s\n' "$s" "not running"; return 0; fi
+  pgid="$(ps -o pgid= -p "$pid" | tr -d ' ')"
+  if [[ "$pgid" =~ ^[0-9]+$ && "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" && "$pgid" != 1 ]]; then
+    kill -KILL -- "-$pgid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  else
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  local i
+  for ((i = 0; i < 50; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+  printf '%-9s %s\n' "$s" "killed (SIGKILL, pid $pid, process group $pgid)"
 }
 
 cmd_status() {
@@ -649,7 +748,7 @@ cmd_logs() {
 }
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^# Services/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -661,6 +760,10 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     logs) cmd_logs "$@" ;;
+    stop) cmd_stop "$@" ;;
+    start) cmd_start "$@" ;;
+    restart) cmd_restart "$@" ;;
+    kill) cmd_kill "$@" ;;
     *) usage ;;
   esac
 }

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { createWorker, workerConnection } from '../../workers/run';
 import { connectClient, readStatus } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
-import { taskQueues, type MigrationStatus } from '../../workflows/definitions';
+import { taskQueues, type MigrationStatus, type QueueName } from '../../workflows/definitions';
 import type { Spec } from '../../activities/spec';
 import { validateSpec } from '../../activities/spec';
 
@@ -13,9 +13,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startWorkers(): Promise<Harness> {
+export async function startWorkers(queues: QueueName[] = ['control', 'copy']): Promise<Harness> {
   const connection = await workerConnection();
-  const workers: Worker[] = await Promise.all([createWorker('control', connection), createWorker('copy', connection)]);
+  const workers: Worker[] = await Promise.all(queues.map((q) => createWorker(q, connection)));
   const running = workers.map((w) => w.run());
   const client = await connectClient();
   return {

@@ -91,3 +91,27 @@ describe('table names', () => {
     assert.equal(typeof parseQualifiedName('"open'), 'string');
   });
 });
+
+describe('spec validation: mode online (pure)', () => {
+
+    const online = (sync?: unknown) => ({ ...base(), mode: 'online', ...(sync === undefined ? {} : { sync }) });
+    it('needs the sync section and says what goes in it', () => {
+      assert.deepEqual(problems(online()), ['sync: is missing: mode online needs sync.connect (Kafka Connect REST URL) and sync.kafka (brokers); or set mode: offline']);
+    });
+    it('fills the sync defaults and keeps references unresolved', () => {
+      const spec = validateSpec(online({ connect: '${CONNECT}', kafka: '${BROKERS}' }), { ...env, CONNECT: 'http://127.0.0.1:8083', BROKERS: '127.0.0.1:9092' });
+      assert.equal(spec.sync?.connect, '${CONNECT}');
+      assert.equal(spec.sync?.onPoison, 'continue');
+      assert.equal(spec.sync?.retentionHours, 168);
+    });
+    it('checks the Connect URL and the broker list', () => {
+      const p = problems(online({ connect: 'localhost:8083', kafka: 'broker-without-port' }));
+      assert.equal(p.length, 2);
+      assert.match(p[0], /^sync.connect: .* is not an http\(s\):\/\/ URL/);
+      assert.match(p[1], /^sync.kafka: .* is not a host:port/);
+    });
+    it('refuses embedding, which the sync cannot follow yet', () => {
+      const spec = { ...online({ connect: 'http://c:8083', kafka: 'k:9092' }), tables: [{ table: 'public.orders', embed: [{ table: 'public.items', as: 'items', on: { order_id: 'id' } }] }] };
+      assert.match(problems(spec)[0], /^tables\[0\]\.embed: embedding cannot follow changes yet/);
+    });
+});

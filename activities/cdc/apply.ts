@@ -1,0 +1,249 @@
+// The sync activity (task queue ferry-cdc): consumes a migration's change topics in its own
+// consumer group and applies them to the target, for `runForMs`, then returns so its workflow
+// can continue-as-new. Offsets are committed only after the target write (and any dead
+// letters) succeeded, and heartbeated, so a crash replays at most the batch in hand — which is
+// harmless, because every write is an idempotent upsert or delete by key. Every few seconds it
+// writes a heartbeat row to the source, measures lag, checks the replication slot and the
+// connector, and reports to its workflow by signal.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Spec } from '../spec';
+import { syncProgressSignal, type CaptureInfo, type SlotHealth, type SyncProgress, type TablePlan, type TopicOffset } from '../../workflows/definitions';
+import { pgPool } from '../connections';
+import { quoteQualified } from '../identifiers';
+import { rethrowClassified } from '../errors';
+import { ChangeApplier, positionId } from './applier';
+import { LagTracker } from './lag';
+import { openSink } from './sink';
+import { deadLetterStore } from './dead-letters';
+import { followAddedColumns } from './schema-change';
+import { kafkaFor } from './topics';
+import { writeHeartbeat } from './marker';
+import { readSlotHealth } from './slot';
+import { connectorHealth } from './connect';
+import { resumeOffsets } from './offsets';
+import type { EventPosition } from './types';
+
+export interface ApplyInput {
+  spec: Spec;
+  plans: TablePlan[];
+  capture: CaptureInfo;
+  migrationId: string;
+  runForMs: number;
+  /** Dead-lettered positions to go past (the operator resumed after a halt). */
+  skip: EventPosition[];
+  /** Figures carried from earlier runs, so totals keep counting. */
+  totals: { eventsApplied: number; columnsAdded: string[] };
+}
+
+export interface ApplyResult {
+  progress: SyncProgress;
+  /** The plans as they are now (a table may have gained columns). */
+  plans: TablePlan[];
+  halted: { position: EventPosition; reason: string } | null;
+}
+
+/** Heartbeat details: where each partition is committed, so a new attempt resumes there. */
+export interface ApplyCursor {
+  offsets: TopicOffset[];
+  eventsApplied: number;
+}
+
+const REPORT_MS = 3_000;
+const SLOT_CHECK_MS = 10_000;
+const SLOT_INACTIVE_ALERT_S = 30;
+const SLOT_STALLED_ALERT_S = 120;
+
+export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
+  const ctx = Context.current();
+  const { spec, capture, migrationId } = input;
+  const sync = spec.sync!;
+  const source = pgPool(spec.source.url);
+  const sink = openSink(spec);
+  const deadLetters = deadLetterStore(spec);
+  const lag = new LagTracker();
+  const startedAt = Date.now();
+  const topics = [...capture.topics.map((t) => t.topic), capture.markerTopic];
+  const plans = new Map<string, TablePlan>(capture.topics.map((t) => [t.topic, input.plans.find((p) => p.table.schema === t.table.schema && p.table.name === t.table.name)!]));
+  const columnsAdded = [...input.totals.columnsAdded];
+  let eventsApplied = input.totals.eventsApplied;
+  let halted: ApplyResult['halted'] = null;
+
+  const applier = new ChangeApplier(
+    {
+      spec,
+      migrationId,
+      sink,
+      deadLetters,
+      skip: new Set(input.skip.map(positionId)),
+      replan: async (plan, unknown) => {
+        const r = await followAddedColumns(spec, source, sink, plan, unknown);
+        columnsAdded.push(...r.added);
+        return r.plan;
+      },
+      sourceColumns: async (plan) => {
+        const r = await source.query(`SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, [quoteQualified(plan.table)]);
+        return new Set(r.rows.map((x: { attname: string }) => x.attname));
+      },
+      onMarker: (event) => {
+        const row = event.after;
+        if (!row || row.migration !== migrationId || row.kind !== 'heartbeat') return;
+        lag.seen(String(row.seq), Date.parse(String(row.written_at)), Date.now());
+      },
+    },
+    plans,
+    capture.markerTopic,
+  );
+
+  const kafka = kafkaFor(spec);
+  const admin = kafka.admin();
+  await admin.connect();
+  const committed = new Map<string, TopicOffset>();
+  const saved = ctx.info.heartbeatDetails as ApplyCursor | undefined;
+  for (const o of await resumeOffsets(admin, capture, topics, saved?.offsets ?? [])) committed.set(`${o.topic}/${o.partition}`, o);
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: capture.name,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxWaitTimeInMs: 250,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    allowAutoTopicCreation: false,
+    retry: { retries: 30, maxRetryTime: 10_000 },
+  });
+  let crashed: Error | null = null;
+  consumer.on(consumer.events.CRASH, (e) => {
+    // kafkajs restarts itself after retriable errors; a crash it will not restart from ends this attempt.
+    if (!e.payload.restart) crashed = e.payload.error;
+  });
+
+  let slot: SlotHealth | null = null;
+  let slotSample: Parameters<typeof readSlotHealth>[2];
+  let inactiveSince: number | null = null;
+  let connectorProblem: string | null = null;
+  let lastSlotCheck = 0;
+  let lastHeartbeatWrite = 0;
+  let lagEvents = 0;
+  let lagging: string[] = [];
+
+  const progress = (state?: SyncProgress['state']): SyncProgress => {
+    const now = Date.now();
+    const lagSeconds = lag.lagSeconds(now, lagging);
+    const alerts: string[] = [];
+    if (slot && !slot.exists) alerts.push(`replication slot ${capture.name} is gone: changes made since are lost to Ferry; restart the migration`);
+    if (slot?.exists && inactiveSince !== null && now - inactiveSince > SLOT_INACTIVE_ALERT_S * 1000) {
+      alerts.push(`replication slot ${capture.name} inactive for ${Math.round((now - inactiveSince) / 1000)} s: is Kafka Connect running? (GET /connectors/${capture.name}/status)`);
+    }
+    if (slot && slot.stalledSeconds > SLOT_STALLED_ALERT_S) alerts.push(`replication slot ${capture.name}: confirmed LSN not advancing for ${Math.round(slot.stalledSeconds)} s while the source writes WAL`);
+    if (slot?.walStatus === 'unreserved' || slot?.walStatus === 'lost') alerts.push(`replication slot ${capture.name}: wal_status ${slot.walStatus}, WAL it needs is (about to be) removed`);
+    if (connectorProblem) alerts.push(connectorProblem);
+    if (halted) alerts.push(`halted on a poison event at ${positionId(halted.position)}: ${halted.reason}; it is in the dead-letter store; ferry signal resume goes past it`);
+    const caughtUp = lag.heartbeatCameBack() && lagSeconds <= Math.max(10, 3 * sync.heartbeatSeconds);
+    return {
+      state: state ?? (halted ? 'halted' : caughtUp ? 'caught-up' : 'replaying'),
+      eventsApplied,
+      eventsPerSecond: lag.rate(now),
+      lagSeconds,
+      lagEvents,
+      heartbeatSeconds: lag.heartbeatSeconds(),
+      deadLetters: 0,
+      slot,
+      alerts,
+      columnsAdded,
+      updatedAt: new Date(now).toISOString(),
+    };
+  };
+
+  const workflowId = ctx.info.workflowExecution?.workflowId ?? '';
+  const report = async () => {
+    const now = Date.now();
+    if (now - lastHeartbeatWrite >= sync.heartbeatSeconds * 1000) {
+      lastHeartbeatWrite = now;
+      const hb = await writeHeartbeat(source, migrationId);
+      lag.wrote(hb.seq, now);
+    }
+    if (now - lastSlotCheck >= SLOT_CHECK_MS) {
+      lastSlotCheck = now;
+      const read = await readSlotHealth(source, capture.name, slotSample);
+      const health = read.health;
+      slot = health;
+      slotSample = read.sample;
+      inactiveSince = health.active ? null : (inactiveSince ?? now);
+      connectorProblem = await connectorHealth(spec, capture.name).catch((err: Error) => `Kafka Connect cannot be asked about connector ${capture.name}: ${err.message}`);
+    }
+    let behind = 0;
+    const nowLagging: string[] = [];
+    for (const topic of topics) {
+      const high = await admin.fetchTopicOffsets(topic);
+      for (const p of high) {
+        const at = committed.get(`${topic}/${p.partition}`);
+        const n = Number(BigInt(p.high) - BigInt(at?.offset ?? p.low));
+        if (n > 0 && topic !== capture.markerTopic) {
+          behind += n;
+          nowLagging.push(`${topic}/${p.partition}`);
+        }
+      }
+    }
+    lagEvents = behind;
+    lagging = nowLagging;
+    const p = progress();
+    p.deadLetters = await deadLetters.count(migrationId);
+    ctx.heartbeat({ offsets: [...committed.values()], eventsApplied } satisfies ApplyCursor);
+    await ctx.client.workflow.getHandle(workflowId).signal(syncProgressSignal, p);
+    return p;
+  };
+
+  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    if (halted || !isRunning() || isStale() || !batch.messages.length) return;
+    const outcome = await applier.applyBatch({ topic: batch.topic, partition: batch.partition, messages: batch.messages }).catch((err) => {
+      if (err instanceof ApplicationFailure) throw err;
+      return rethrowClassified(err, `applying changes from ${batch.topic}`);
+    });
+    if (outcome.commitOffset !== null) {
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
+      committed.set(`${batch.topic}/${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset });
+    }
+    eventsApplied += outcome.applied;
+    lag.appliedEvents(`${batch.topic}/${batch.partition}`, outcome.applied, outcome.newestSourceTsMs, Date.now());
+    if (outcome.halted) halted = outcome.halted;
+    await heartbeat();
+  };
+
+  let fatal: unknown = null;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.min(4, topics.length),
+      eachBatch: (payload) =>
+        eachBatch(payload).catch((err) => {
+          // Non-retryable failures end the activity; everything else kafkajs retries (re-reading from the commit).
+          if (err instanceof ApplicationFailure && err.nonRetryable) fatal = err;
+          throw err;
+        }),
+    });
+    let last = 0;
+    while (Date.now() - startedAt < input.runForMs && !halted && !fatal && !crashed) {
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('sync cancelled');
+      if (Date.now() - last >= REPORT_MS) {
+        last = Date.now();
+        await report().catch((err) => {
+          // A missing workflow (it ended) or a busy source must not stop the apply loop; the next report retries.
+          ctx.log.warn(`sync report failed: ${(err as Error).message}`);
+        });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+  if (fatal) throw fatal;
+  if (crashed) throw crashed;
+  const final = progress(halted ? 'halted' : undefined);
+  final.deadLetters = await deadLetters.count(migrationId);
+  return { progress: final, plans: input.plans.map((p) => [...plans.values()].find((n) => n.table.schema === p.table.schema && n.table.name === p.table.name) ?? p), halted };
+}

@@ -1,0 +1,47 @@
+// A column added on the source (ALTER TABLE … ADD COLUMN) shows up as an unknown field in
+// change events. Ferry re-reads the table's plan, checks that the only difference is added
+// columns, gives the target the same columns, and carries on with the new plan. Anything else
+// (a type change, a dropped or renamed column) is a change the mapping cannot follow: the sync
+// stops and says which table and column.
+import type { Pool } from 'pg';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Spec } from '../spec';
+import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import { inspectSource } from '../plan';
+import { quoteQualified } from '../identifiers';
+import type { ChangeSink } from './sink';
+
+const unfollowable = (message: string) => ApplicationFailure.nonRetryable(message, 'UnfollowableChange');
+
+/** What existing rows hold in an added column: the stored "missing value" of a fast default, else NULL. */
+async function existingValues(pool: Pool, plan: TablePlan, added: ColumnInfo[]): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const c of added) {
+    const r = await pool.query(
+      `SELECT CASE WHEN a.atthasmissing THEN (a.attmissingval::text::${c.type}[])[1]::text END AS v
+         FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2`,
+      [quoteQualified(plan.table), c.name],
+    );
+    out[c.name] = r.rows[0]?.v ?? null;
+  }
+  return out;
+}
+
+export async function followAddedColumns(spec: Spec, pool: Pool, sink: ChangeSink, old: TablePlan, unknownFields: string[]): Promise<{ plan: TablePlan; added: string[] }> {
+  const { plans } = await inspectSource(spec);
+  const plan = plans.find((p) => p.table.schema === old.table.schema && p.table.name === old.table.name);
+  if (!plan) throw unfollowable(`${old.display}: the table can no longer be read on the source, after change events showing ${unknownFields.join(', ')}`);
+  for (const c of old.columns) {
+    const now = plan.columns.find((n) => n.name === c.name);
+    if (!now) throw unfollowable(`${old.display}: column ${c.name} is gone on the source (dropped or renamed): the sync cannot follow; recreate the target table's column to match and restart the migration of this table`);
+    if (now.type !== c.type) throw unfollowable(`${old.display}: column ${c.name} changed type on the source (${c.type} → ${now.type}): the sync cannot follow; change the target column the same way and restart the migration of this table`);
+  }
+  const added = plan.columns.filter((c) => !old.columns.some((o) => o.name === c.name));
+  const stillUnknown = unknownFields.filter((f) => !plan.columns.some((c) => c.name === f));
+  if (stillUnknown.length) throw unfollowable(`${old.display}: change events carry ${stillUnknown.join(', ')}, which the source table does not have: the sync cannot map them`);
+  if (plan.key.join() !== old.key.join()) throw unfollowable(`${old.display}: the key changed on the source (${old.key.join(', ')} → ${plan.key.join(', ')}): the sync cannot follow`);
+  // Keep what the spec and the backfill decided for the old columns (policies, names, chunking).
+  const merged: TablePlan = { ...old, columns: [...old.columns, ...added] };
+  await sink.addColumns(merged, added, await existingValues(pool, merged, added));
+  return { plan: merged, added: added.map((c) => `${old.display}.${c.name}`) };
+}

@@ -1,0 +1,46 @@
+// Shared by the online-migration tests: a spec with sync settings, "has the sync caught up
+// past this moment", and cleanup that leaves no connector, slot, topic or group behind.
+import { Kafka, logLevel } from 'kafkajs';
+import type { Client } from '@temporalio/client';
+import { testSpec } from './temporal';
+import { abortSignal, type MigrationStatus } from '../../workflows/definitions';
+import type { Spec } from '../../activities/spec';
+
+/** True once the sync has applied everything committed on the source before `sinceMs`. */
+export function syncedPast(s: MigrationStatus, sinceMs: number): boolean {
+  const p = s.sync;
+  return !!p && p.state !== 'halted' && p.lagEvents === 0 && Date.parse(p.updatedAt) - p.lagSeconds * 1000 > sinceMs;
+}
+
+export function onlineSpec(name: string, sourceRef: string, target: Record<string, unknown>, tables: unknown[], extra: Record<string, unknown> = {}): Spec {
+  return testSpec({
+    name,
+    mode: 'online',
+    source: { url: sourceRef },
+    target,
+    tables,
+    sync: { connect: '${FERRY_CONNECT_URL}', kafka: '${FERRY_KAFKA_BROKERS}', heartbeatSeconds: 1, ...((extra.sync as object) ?? {}) },
+    // Slow enough that the writes below land while chunks are being copied.
+    backfill: { chunkRows: 400, batchRows: 100, parallelism: 2, maxRowsPerSecond: 1_500, ...((extra.backfill as object) ?? {}) },
+  });
+}
+
+/** Aborts a migration (which releases its connector and slot) and deletes its topics and group. */
+export async function cleanUpMigration(client: Client, id: string): Promise<void> {
+  const handle = client.workflow.getHandle(id);
+  const desc = await handle.describe().catch(() => null);
+  if (desc?.status.name === 'RUNNING') {
+    await handle.signal(abortSignal, 'test cleanup');
+    await handle.result().catch(() => undefined);
+  }
+  const status = desc ? ((await handle.query('status').catch(() => null)) as MigrationStatus | null) : null;
+  const name = status?.capture?.name;
+  if (!name) return;
+  const admin = new Kafka({ clientId: 'ferry-test', brokers: process.env.FERRY_KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${name}.`));
+  await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.deleteGroups([name]).catch(() => undefined);
+  await admin.disconnect();
+}
+

@@ -1,0 +1,127 @@
+// The sync child of an online migration: runs the apply activity on the cdc queue over and
+// over (each run consumes for a few minutes, then returns), keeps the live figures the
+// activity signals for queries, tells the migration what changed, and continues-as-new before
+// its history grows large. Row data never passes through here: only offsets and counts.
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activities from '../activities';
+import {
+  SyncInput,
+  SyncProgress,
+  TopicOffset,
+  pauseSignal,
+  resumeSignal,
+  searchAttributes,
+  syncProgressQuery,
+  syncProgressSignal,
+  syncReportSignal,
+  taskQueues,
+} from './definitions';
+
+const RUN_FOR_MS = 5 * 60_000;
+const REPORT_EVERY_MS = 60_000;
+const HISTORY_LIMIT = 8_000;
+
+const { applyChanges } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.cdc,
+  startToCloseTimeout: RUN_FOR_MS + 10 * 60_000,
+  // The activity heartbeats every few seconds; a dead worker is noticed within this.
+  heartbeatTimeout: '30 seconds',
+  // The consumer leaves its group and stops writing before the sync counts as stopped, so the
+  // migration releases the connector and slot only after the last write.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnfollowableChange', 'EventsLost', 'ConfigurationError', 'SpecError'] },
+});
+
+function initialProgress(): SyncProgress {
+  return { state: 'replaying', eventsApplied: 0, eventsPerSecond: 0, lagSeconds: 0, lagEvents: 0, heartbeatSeconds: null, deadLetters: 0, slot: null, alerts: [], columnsAdded: [], updatedAt: new Date(Date.now()).toISOString() };
+}
+
+export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
+  const { spec, capture, parentId } = input;
+  let plans = input.plans;
+  let progress: SyncProgress = input.carried?.progress ?? initialProgress();
+  const skip: TopicOffset[] = [...(input.carried?.skip ?? [])];
+  let paused = input.paused;
+  let resumed = false;
+  let run: CancellationScope | null = null;
+  let stoppedByPause = false;
+  const parent = getExternalWorkflowHandle(parentId);
+  let lastReport = 0;
+  let lastKey = '';
+
+  const report = async (plansChanged = false) => {
+    const key = `${progress.state}|${progress.alerts.join('|')}|${progress.deadLetters}`;
+    if (!plansChanged && key === lastKey && Date.now() - lastReport < REPORT_EVERY_MS) return;
+    lastKey = key;
+    lastReport = Date.now();
+    upsertSearchAttributes([
+      { key: searchAttributes.phase, value: `sync:${progress.state}` },
+      { key: searchAttributes.lagSeconds, value: progress.lagSeconds },
+    ]);
+    await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null }).catch(() => undefined);
+  };
+
+  setHandler(syncProgressQuery, () => progress);
+  setHandler(syncProgressSignal, (p) => {
+    progress = { ...p, state: paused ? 'stopped' : p.state };
+    void report();
+  });
+  setHandler(pauseSignal, () => {
+    paused = true;
+    stoppedByPause = true;
+    run?.cancel();
+  });
+  setHandler(resumeSignal, () => {
+    paused = false;
+    resumed = true;
+  });
+
+  for (;;) {
+    if (paused) {
+      progress = { ...progress, state: 'stopped' };
+      await report();
+      await condition(() => !paused);
+    }
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
+      await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip } });
+    }
+    stoppedByPause = false;
+    run = new CancellationScope();
+    const scope = run;
+    let result;
+    try {
+      result = await scope.run(() =>
+        applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: RUN_FOR_MS, skip, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded } }),
+      );
+    } catch (err) {
+      // A pause stops the consumer between batches; anything else (the migration ending) ends the sync.
+      if (isCancellation(err) && stoppedByPause) continue;
+      throw err;
+    } finally {
+      run = null;
+    }
+    const plansChanged = JSON.stringify(result.plans.map((p) => p.columns.length)) !== JSON.stringify(plans.map((p) => p.columns.length));
+    plans = result.plans;
+    progress = result.progress;
+    await report(plansChanged);
+    if (result.halted) {
+      // spec sync.onPoison = halt: wait for the operator; resume goes past the dead-lettered event.
+      resumed = false;
+      await condition(() => resumed);
+      skip.push(result.halted.position);
+      progress = { ...progress, state: 'replaying', alerts: [] };
+    }
+  }
+}
