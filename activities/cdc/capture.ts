@@ -241,6 +241,22 @@ function classifyConnect(err: unknown, hint = ''): never {
   throw err;
 }
 
+/**
+ * Events wait in Kafka for the whole backfill before the sync replays them. With a throttle
+ * the backfill's length can be estimated: retention must outlast it with room to spare
+ * (verification and a stalled day included). Unthrottled, the copy runs far faster than any
+ * sensible retention; the sync checks on resume that no event expired (EventsLost).
+ */
+export function retentionForBackfill(spec: Spec, plans: TablePlan[]): string | null {
+  const rate = spec.backfill.maxRowsPerSecond;
+  if (!rate || !spec.sync) return null;
+  const rows = plans.reduce((n, p) => n + p.estimatedRows, 0);
+  const hours = rows / rate / 3600;
+  const needed = Math.ceil(hours * 2 + 24);
+  if (needed <= spec.sync.retentionHours) return null;
+  return `sync.retentionHours ${spec.sync.retentionHours} is too short: at backfill.maxRowsPerSecond ${rate} the ${rows} estimated rows take about ${hours.toFixed(1)} h to copy, and the change events must outlast that with a margin: set sync.retentionHours to at least ${needed} (or raise the throttle)`;
+}
+
 export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; migrationId: string }): Promise<CaptureInfo> {
   const { spec, plans, migrationId } = input;
   if (!spec.sync) throw ApplicationFailure.nonRetryable('mode online needs the sync section (sync.connect, sync.kafka)', 'SpecError');
@@ -258,6 +274,8 @@ export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; mi
     const { topics, problems } = planTopics(name, plans);
     const markerTopic = markerTopicFor(name);
     problems.push(...(await checkSource(pool, plans, name)));
+    const backfillProblem = retentionForBackfill(spec, plans);
+    if (backfillProblem) problems.push(backfillProblem);
     // Connect answering (an unreachable one is retryable) and able to run Debezium's connector.
     if (!(await connect.plugins().catch((err) => classifyConnect(err))).includes(CONNECTOR_CLASS)) {
       problems.push(`Kafka Connect (sync.connect ${describeRef(sync.connect)}) has no ${CONNECTOR_CLASS} plugin: install Debezium's PostgreSQL connector (debezium-connector-postgres) in its plugin.path and restart it`);

@@ -9,9 +9,9 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { testSpec } from '../helpers/temporal';
 import { inspectSource } from '../../activities/plan';
 import { closeAll } from '../../activities/connections';
-import type { Spec } from '../../activities/spec';
+import { validateSpec, type Spec } from '../../activities/spec';
 import type { CaptureInfo, TablePlan } from '../../workflows/definitions';
-import { captureName, prepareCapture, releaseCapture, tableRegex } from '../../activities/cdc/capture';
+import { captureName, prepareCapture, releaseCapture, retentionForBackfill, tableRegex } from '../../activities/cdc/capture';
 import { identityProblem, walLevelProblem } from '../../activities/cdc/source-checks';
 import { retentionProblem, topicForTable } from '../../activities/cdc/topics';
 import { stalledSince } from '../../activities/cdc/slot';
@@ -187,6 +187,15 @@ describe('change capture set-up (prepareCapture / releaseCapture)', function () 
       assert.equal(retentionProblem('t', { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' }, 24), null);
       assert.match(retentionProblem('t', { 'cleanup.policy': 'compact', 'retention.ms': '-1', 'retention.bytes': '-1' }, 24)!, /cleanup.policy is compact/);
       assert.match(retentionProblem('t', { 'cleanup.policy': 'delete', 'retention.ms': '86400000', 'retention.bytes': '1000' }, 24)!, /retention.bytes is 1000/);
+    });
+
+    it('asks for retention that outlasts a throttled backfill', () => {
+      const spec = validateSpec({ name: 'r', mode: 'online', source: { url: 'postgres://u@h:1/s' }, target: { url: 'postgres://u@h:1/t' }, tables: ['public.t'],
+        sync: { connect: 'http://c:1', kafka: 'k:1', retentionHours: 48 }, backfill: { maxRowsPerSecond: 100 } }, {});
+      const plan = (rows: number) => ({ estimatedRows: rows }) as TablePlan;
+      assert.equal(retentionForBackfill(spec, [plan(3_600_000)]), null, '10 h of copying: twice that plus a day fits in 48 h');
+      assert.match(retentionForBackfill(spec, [plan(7_200_000)])!, /about 20\.0 h to copy.*set sync.retentionHours to at least 64/);
+      assert.equal(retentionForBackfill({ ...spec, backfill: { ...spec.backfill, maxRowsPerSecond: 0 } }, [plan(1e12)]), null, 'unthrottled: not estimated');
     });
 
     it('calls a slot stalled only while the WAL moves and the confirmed LSN does not', () => {

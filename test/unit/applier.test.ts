@@ -122,6 +122,15 @@ describe('change applier (pure, recording sink)', () => {
     assert.deepEqual(change.unavailable, ['color']);
   });
 
+  it('writes what came before a truncate first, then empties the table, then goes on', async () => {
+    const h = harness('continue');
+    const out = await h.applier.applyBatch({ topic: 'p.public.items', partition: 0, messages: [
+      msg(ev('c', null, { id: 1, name: 'a' })), msg({ op: 't', before: null, after: null, source: { schema: 'public', table: 'items', ts_ms: 5 } }), msg(ev('c', null, { id: 2, name: 'b' })),
+    ] });
+    assert.deepEqual(h.applied.map((b) => b.map((c) => c.key[0])), [['1'], [], ['2']]);
+    assert.equal(out.commitOffset, '103');
+  });
+
   it('hands marker-topic events to the lag tracker instead of the target', async () => {
     const h = harness('continue');
     const out = await h.applier.applyBatch({ topic: 'p._ferry.cdc_marker', partition: 0, messages: [msg({ ...ev('u', null, { migration: 'm', kind: 'heartbeat', seq: 3 }), source: { schema: '_ferry', table: 'cdc_marker', ts_ms: 1 } })] });

@@ -12,6 +12,7 @@ import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
 import { createLoadTables, startLoad } from '../../scripts/bench/cdc-load';
 import { closeAll } from '../../activities/connections';
 import { deadLetterStore } from '../../activities/cdc/dead-letters';
+import { ferryAsync } from '../helpers/cli';
 
 describe('online migration: backfill + CDC sync with writes that never stop (real Debezium, Kafka, Temporal)', function () {
   this.timeout(15 * 60_000);
@@ -110,6 +111,11 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     await producer.disconnect();
     await pool.query(`UPDATE public.items SET qty = 999 WHERE sku = 'sku-4'`);
 
+    // What a runbook does: block until caught up, then read the status.
+    const wait = await ferryAsync(['wait', '--id', id, '--caught-up', '--max-lag', '30', '--timeout', '180']);
+    assert.equal(wait.code, 0, wait.out + wait.err);
+    assert.match(wait.out, /caught up: lag \d+\.\d s/);
+
     const since = Date.now();
     const done = await waitForStatus(harness.client, id, (s) => syncedPast(s, since) && (s.sync?.deadLetters ?? 0) >= 1, 'caught up with the poison event dead-lettered', 3 * 60_000);
     assert.equal(done.sync?.deadLetters, 1);
@@ -126,6 +132,10 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     assert.equal(letters[0].topic, topic);
     assert.equal(letters[0].key, '{"sku":"poison"}');
     assert.match(letters[0].reason, /JSON|decode|envelope/i);
+    const status = await ferryAsync(['status', '--id', id]);
+    assert.match(status.out, /sync: caught-up .*dead letters: 1/);
+    assert.match(status.out, /slot: ferry_\S+ active, confirmed LSN/);
+    assert.match(status.out, /columns added on the source and followed: public\.items\.color/);
     await pool.end();
   });
 });
