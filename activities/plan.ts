@@ -12,6 +12,7 @@ import { mongoFieldProblems } from './mapping';
 import type { MigrationPlan, TablePlan } from '../workflows/definitions';
 import { sizeChunks } from './chunk-size';
 import { lossWarnings } from './loss';
+import { debeziumLimits } from './cdc/values';
 
 type TableOptions = Exclude<TableEntry, string>;
 
@@ -32,6 +33,7 @@ export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; p
       const issues = applyTableOptions(plan, options, kind);
       if (options?.embed?.length) issues.push(...(await planEmbeds(pool, plan, options, kind)));
       if (kind === 'mongodb') issues.push(...mongoFieldProblems(plan).map((message) => ({ path: '', message })));
+      if (spec.mode === 'online') issues.push(...captureLimits(plan));
       plan.chunkRows = sizeChunks(plan, spec);
       problems.push(...issues.map((p) => ({ path: p.path ? `${path}.${p.path}` : path, message: p.message })));
       plans.push(plan);
@@ -40,6 +42,20 @@ export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; p
     problems.push({ path: 'source.url', message: `cannot read the source (${connectionError(err)}): check the host, port, database, user and that ferry may read pg_catalog` });
   }
   return { plans: loadOrder(plans), problems };
+}
+
+/**
+ * Online, every value also travels through Debezium, which cannot carry some types exactly:
+ * those are refused before anything starts (each of their changes would be dead-lettered);
+ * the ones it may alter without a trace are warnings in the plan.
+ */
+function captureLimits(plan: TablePlan): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  for (const l of debeziumLimits(plan)) {
+    if (l.refused) problems.push({ path: `columns.${l.column}`, message: `${l.type} cannot be followed by change capture: ${l.reason}; change the column's type on the source, leave the table out, or use mode: offline` });
+    else plan.warnings.push(`${l.column} (${l.type}), online sync: ${l.reason}`);
+  }
+  return problems;
 }
 
 /**

@@ -18,7 +18,7 @@ import { LagTracker } from './lag';
 import { openSink } from './sink';
 import { deadLetterStore } from './dead-letters';
 import { followAddedColumns } from './schema-change';
-import { kafkaFor } from './topics';
+import { MAX_EVENT_BYTES, kafkaFor } from './topics';
 import { writeHeartbeat } from './marker';
 import { readSlotHealth } from './slot';
 import { connectorHealth } from './connect';
@@ -108,7 +108,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     maxWaitTimeInMs: 250,
-    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytesPerPartition: MAX_EVENT_BYTES,
+    maxBytes: 2 * MAX_EVENT_BYTES,
     allowAutoTopicCreation: false,
     retry: { retries: 30, maxRetryTime: 10_000 },
   });

@@ -17,7 +17,7 @@ import { connectorValueConfig } from './debezium-config';
 import { ConnectClient, ConnectError, connectFor, sourcePassword, traceSummary } from './connect';
 import { checkSource, jsonRows } from './source-checks';
 import { connectorHeartbeatQuery, deleteMarkers, ensureMarkerTable, markerFromEvent, markerTable, writeStartMarker } from './marker';
-import { connectAdmin, createMissingTopics, endOffsets, existingTopicProblems, heartbeatTopicFor, kafkaFor, markerTopicFor, planTopics } from './topics';
+import { MAX_EVENT_BYTES, connectAdmin, createMissingTopics, endOffsets, existingTopicProblems, heartbeatTopicFor, kafkaFor, markerTopicFor, planTopics } from './topics';
 
 const CONNECTOR_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';
 const HEARTBEAT_MS = 5_000;
@@ -113,6 +113,9 @@ export function connectorConfig(spec: Spec, plans: TablePlan[], name: string, mi
     // The backfill is the snapshot: Debezium only streams what happens from now on.
     'snapshot.mode': 'no_data',
     'heartbeat.interval.ms': String(CONNECTOR_HEARTBEAT_MS),
+    // Large rows: the producer must send what the topics accept (needs Connect's default
+    // connector.client.config.override.policy=All).
+    'producer.override.max.request.size': String(MAX_EVENT_BYTES),
     'heartbeat.action.query': connectorHeartbeatQuery(migrationId),
     // Tables keyed by a unique index (no primary key, or another key chosen in the spec):
     // without this their events would carry no key, or a key the sync does not use.

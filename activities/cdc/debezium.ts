@@ -49,7 +49,7 @@ function envelope(body: unknown): ChangeEvent {
     throw new PoisonMessage(`Debezium event without source.schema and source.table: ${preview(source)}`);
   }
   for (const [name, v] of [['before', before], ['after', after]] as const) {
-    if (v !== undefined && v !== null && !isObject(v)) throw new PoisonMessage(`Debezium event whose ${name} is a ${kindOf(v)}, not a row object`);
+    if (v !== undefined && v !== null && !isObject(v)) throw new PoisonMessage(`Debezium event whose ${name} is not a row object (a JSON ${kindOf(v)})`);
   }
   const tsMs = numberOf(source.ts_ms) ?? numberOf(body.ts_ms);
   if (tsMs === null) throw new PoisonMessage(`Debezium event without source.ts_ms or ts_ms: ${preview(source)}`);

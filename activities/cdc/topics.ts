@@ -69,8 +69,14 @@ export function planTopics(prefix: string, plans: TablePlan[]): { topics: Array<
 
 /** The settings Ferry's change topics need: time-based deletion only, never compaction or size limits. */
 export function topicConfig(retentionHours: number): Record<string, string> {
-  return { 'cleanup.policy': 'delete', 'retention.ms': String(retentionHours * 3_600_000), 'retention.bytes': '-1' };
+  return { 'cleanup.policy': 'delete', 'retention.ms': String(retentionHours * 3_600_000), 'retention.bytes': '-1', 'max.message.bytes': String(MAX_EVENT_BYTES) };
 }
+
+/**
+ * The largest change event Ferry's topics and connector accept. Kafka's 1 MB default would
+ * fail the connector on the first large row (a row over the limit stops Debezium's task).
+ */
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
 /** The kafka-configs command that gives a topic those settings, with the brokers as the spec names them. */
 function fixCommand(spec: Spec, topic: string, retentionHours: number): string {

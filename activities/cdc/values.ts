@@ -6,6 +6,7 @@
 // test/integration/debezium-values.test.ts. Where Debezium loses information we can see, the
 // event is refused (PoisonMessage naming table, column and type) rather than written wrong;
 // what it loses invisibly is listed by debeziumLimits() so prepare can warn or refuse.
+import { createHash } from 'node:crypto';
 import { isLosslessNumber } from 'lossless-json';
 import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
 import type { SourceRow } from '../source/postgres';
@@ -53,7 +54,8 @@ export function debeziumLimits(plan: TablePlan): Array<{ column: string; type: s
     if (refused) add(true, refused);
     else if (col.elementOid) {
       const e = col.elementOid;
-      if (e === OID.numeric) add(false, 'Debezium sends a numeric[] holding NaN or ±Infinity, or an unchanged TOASTed numeric[], as NULL');
+      if (e === OID.numeric) add(false, 'Debezium sends a numeric[] holding NaN or ±Infinity as NULL');
+      if (e === OID.numeric || e === OID.inet || e === OID.float8) add(false, `Debezium sends an unchanged TOASTed ${col.type} in an update as NULL, not as unavailable`);
       if (e === OID.date || e === OID.timestamp || e === OID.timestamptz) add(false, 'Debezium sends BC elements of date/timestamp arrays as AD (those before 1582-10-15 are refused)');
       add(false, 'Debezium drops non-default array lower bounds ([2:3]={…} arrives as {…})');
     } else if (col.baseOid === OID.money) {
@@ -104,16 +106,27 @@ const UNAVAILABLE_HEX = Buffer.from(UNAVAILABLE_PLACEHOLDER).toString('hex');
 const UNAVAILABLE_HSTORE = JSON.stringify({ [UNAVAILABLE_PLACEHOLDER]: UNAVAILABLE_PLACEHOLDER });
 
 const UNAVAILABLE_CODES = [...UNAVAILABLE_PLACEHOLDER].map((ch) => ch.charCodeAt(0));
+/** uuid[] carries the name-based (v3) UUID of the placeholder's bytes: Java's UUID.nameUUIDFromBytes. */
+const UNAVAILABLE_UUID = nameUuid(UNAVAILABLE_PLACEHOLDER);
+
+function nameUuid(name: string): string {
+  const b = createHash('md5').update(name).digest();
+  b[6] = (b[6] & 0x0f) | 0x30;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 /**
  * An unchanged TOASTed value. Debezium writes the placeholder as text, as hex bytes, as a
- * one-element array, as an hstore map, or — for arrays of numbers and dates — as an array of
- * the placeholder's character codes.
+ * one-element array, as an hstore map, as a uuid[] of one made-up UUID, or — for arrays of
+ * numbers and dates — as an array of the placeholder's character codes. (numeric[], inet[]
+ * and float8[] arrive as NULL instead: see debeziumLimits.)
  */
 function isUnavailable(v: unknown): boolean {
   if (typeof v === 'string') return v === UNAVAILABLE_PLACEHOLDER || v === UNAVAILABLE_HEX || v === UNAVAILABLE_HSTORE;
   if (!Array.isArray(v)) return false;
-  if (v.length === 1) return v[0] === UNAVAILABLE_PLACEHOLDER || v[0] === UNAVAILABLE_HEX;
+  if (v.length === 1) return v[0] === UNAVAILABLE_PLACEHOLDER || v[0] === UNAVAILABLE_HEX || v[0] === UNAVAILABLE_UUID;
   return v.length === UNAVAILABLE_CODES.length && v.every((e, i) => (isLosslessNumber(e) ? Number(e.value) : e) === UNAVAILABLE_CODES[i]);
 }
 
@@ -312,9 +325,10 @@ function timestampConverter(col: ColumnInfo, inArray: boolean): Convert {
   const unit = p && Number(p[1]) <= 3 ? 1000n : 1n;
   return (v) => {
     const t = integer(v);
-    const special = TS_INF.get(t);
-    if (special) return special;
     const us = BigInt(t) * unit;
+    // Both precisions send ±infinity as the same microsecond constants (milliseconds / 1000).
+    const special = TS_INF.get(us.toString());
+    if (special) return special;
     if (us < BigInt(DATE_MIN) * US_PER_DAY) throw new Refused(`timestamp ${t} is outside PostgreSQL's range: Debezium overflowed (values after 294247 AD do not fit its 64-bit microseconds)`);
     if (inArray && us < BigInt(GREGORIAN_DAY) * US_PER_DAY) throw new Refused('Debezium converts timestamp[] elements before 1582-10-15 with the Julian calendar and drops BC');
     return formatTimestamp(us);

@@ -222,11 +222,11 @@ describe('change capture set-up (prepareCapture / releaseCapture)', function () 
       assert.equal(first.markerTopic, `${name}._ferry.cdc_marker`);
       const configs = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [...expected, first.markerTopic].map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t, configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy'] })),
+        resources: [...expected, first.markerTopic].map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t, configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy', 'max.message.bytes'] })),
       });
       for (const r of configs.resources) {
         const c = Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue]));
-        assert.deepEqual(c, { 'retention.ms': String(24 * 3_600_000), 'retention.bytes': '-1', 'cleanup.policy': 'delete' }, r.resourceName);
+        assert.deepEqual(c, { 'retention.ms': String(24 * 3_600_000), 'retention.bytes': '-1', 'cleanup.policy': 'delete', 'max.message.bytes': String(16 * 1024 * 1024) }, r.resourceName);
       }
       const meta = await admin.fetchTopicMetadata({ topics: expected });
       for (const t of meta.topics) assert.equal(t.partitions.length, 2, t.name);
