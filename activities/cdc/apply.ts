@@ -195,7 +195,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     return p;
   };
 
-  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+  const eachBatch = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
     if (halted || !isRunning() || isStale() || !batch.messages.length) return;
     const outcome = await applier.applyBatch({ topic: batch.topic, partition: batch.partition, messages: batch.messages }).catch((err) => {
       if (err instanceof ApplicationFailure) throw err;
@@ -204,6 +204,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     if (outcome.commitOffset !== null) {
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
       committed.set(`${batch.topic}/${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset });
+      // The consumer's own position: without it the next fetch starts where this run began.
+      if (BigInt(outcome.commitOffset) > 0n) resolveOffset((BigInt(outcome.commitOffset) - 1n).toString());
     }
     eventsApplied += outcome.applied;
     lag.appliedEvents(`${batch.topic}/${batch.partition}`, outcome.applied, outcome.newestSourceTsMs, Date.now());

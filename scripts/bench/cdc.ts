@@ -285,23 +285,28 @@ interface Window {
   cpu: Record<string, number>;
 }
 
-/** Newest updated_at (ms since epoch) over the load tables of one side; null when empty. */
-type Probe = () => Promise<number | null>;
+/** Newest updated_at (ms since epoch) of each load table on one side; null for an empty table. */
+type Probe = () => Promise<Array<number | null>>;
 
 function pgProbe(pool: Pool, tables: string[]): Probe {
-  const sql = `SELECT (extract(epoch FROM max(m)) * 1000)::float8 AS ms FROM (${tables.map((t) => `SELECT max(updated_at) AS m FROM ${t}`).join(' UNION ALL ')}) x`;
+  const sql = `SELECT ${tables.map((t, i) => `(SELECT (extract(epoch FROM max(updated_at)) * 1000)::float8 FROM ${t}) AS t${i}`).join(', ')}`;
   return async () => {
-    const r = await pool.query<{ ms: number | null }>(sql);
-    return r.rows[0]?.ms ?? null;
+    const r = await pool.query<Record<string, number | null>>(sql);
+    return tables.map((_t, i) => r.rows[0]?.[`t${i}`] ?? null);
   };
 }
 
 function mongoProbe(db: Db, collections: string[]): Probe {
   return async () => {
     const docs = await Promise.all(collections.map((c) => db.collection(c).find({}, { projection: { _id: 0, updated_at: 1 } }).sort({ updated_at: -1 }).limit(1).next()));
-    const ms = docs.map((d) => (d?.updated_at instanceof Date ? d.updated_at.getTime() : null)).filter((x): x is number => x !== null);
-    return ms.length ? Math.max(...ms) : null;
+    return docs.map((d) => (d?.updated_at instanceof Date ? d.updated_at.getTime() : null));
   };
+}
+
+/** The newest of all tables. */
+function newest(v: Array<number | null> | null): number | null {
+  const xs = (v ?? []).filter((x): x is number => x !== null);
+  return xs.length ? Math.max(...xs) : null;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
@@ -530,7 +535,7 @@ async function releaseFerry(ctx: Ctx, id: string, captureName: string | undefine
   return notes;
 }
 
-/** Connector, slot and publication `name`; topics `name.*`; consumer group `name`. */
+/** Connector and slot `name`; topics `name.*` and `__debezium-heartbeat.name`; consumer group `name`. */
 async function releaseCapture(ctx: Ctx, name: string, by: string): Promise<string[]> {
   const notes: string[] = [];
   const res = await fetch(`${ctx.connectUrl}/connectors/${encodeURIComponent(name)}`).catch(() => null);
@@ -554,7 +559,8 @@ async function releaseCapture(ctx: Ctx, name: string, by: string): Promise<strin
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${name}.`));
+    // Change and marker topics `name.*`, and Debezium's heartbeat topic.
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${name}.`) || t === `__debezium-heartbeat.${name}`);
     if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.deleteGroups([name]).catch(() => undefined);
   } finally {
@@ -680,20 +686,23 @@ async function runWindow(
     const wake = t0 + i * 1000;
     await sleep(Math.max(0, wake - Date.now()));
     const at = Date.now();
-    const [f, fm, pm] = await Promise.all([
+    const [f, fmAll, pmAll] = await Promise.all([
       migrationId ? readSync(ctx, migrationId) : Promise.resolve(null),
       probes.ferry ? withTimeout(probes.ferry(), 900) : Promise.resolve(null),
       probes.peer ? withTimeout(probes.peer(), 900) : Promise.resolve(null),
     ]);
     const st = load.stats();
+    const fm = newest(fmAll);
+    const pm = newest(pmAll);
     samples.push({
       t: (at - t0) / 1000,
       at,
       produced: st.inserts + st.updates + st.deletes,
       ferry: f,
-      ferryE2e: fm === null ? null : Math.max(0, (at - fm) / 1000),
+      // Nothing of this window applied yet: the oldest unapplied write is the window's first.
+      ferryE2e: fm === null ? null : Math.max(0, (at - Math.max(fm, t0)) / 1000),
       peerApplied: peer ? peer.applied : null,
-      peerE2e: pm === null ? null : Math.max(0, (at - pm) / 1000),
+      peerE2e: pm === null ? null : Math.max(0, (at - Math.max(pm, t0)) / 1000),
     });
   }
   const stats = await load.stop();
@@ -705,18 +714,27 @@ async function runWindow(
   };
 }
 
-/** Seconds until the side's newest updated_at reaches the source's, or null after `limitS`. */
+/** Seconds until every table's newest updated_at on the side reaches the source's, or null after `limitS`. */
 async function drain(source: Probe, side: Probe, limitS: number): Promise<number | null> {
   const target = await source();
   const t0 = Date.now();
-  if (target === null) return 0;
   while (Date.now() - t0 < limitS * 1000) {
     const v = await side().catch(() => null);
     // MongoDB keeps milliseconds: compare whole milliseconds.
-    if (v !== null && Math.floor(v) >= Math.floor(target)) return (Date.now() - t0) / 1000;
+    if (v && target.every((x, i) => x === null || (v[i] !== null && Math.floor(v[i]!) >= Math.floor(x)))) return (Date.now() - t0) / 1000;
     await sleep(200);
   }
   return null;
+}
+
+/** Row counts of one side, polled until they equal the source's (deletes leave no updated_at to wait for). */
+async function settleCounts(read: () => Promise<number[]>, src: number[], limitS: number): Promise<{ counts: number[]; afterS: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const c = await read();
+    if (c.every((n, i) => n === src[i]) || Date.now() - t0 > limitS * 1000) return { counts: c, afterS: (Date.now() - t0) / 1000 };
+    await sleep(1_000);
+  }
 }
 
 const round = (x: number | null, d = 2) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
@@ -864,8 +882,14 @@ async function runTarget(ctx: Ctx, kind: Kind, mongo: MongoClient | null): Promi
     ]);
     const src = await counts(ctx, kind, 'source', mongo);
     const eq = (xs: number[]) => xs.every((n, i) => n === src[i]);
-    const fCounts = opts.ferry ? await counts(ctx, kind, 'ferry', mongo) : null;
-    const pCounts = opts.peer ? await counts(ctx, kind, 'peer', mongo) : null;
+    const [fSettled, pSettled] = await Promise.all([
+      opts.ferry ? settleCounts(() => counts(ctx, kind, 'ferry', mongo), src, 30) : Promise.resolve(null),
+      opts.peer ? settleCounts(() => counts(ctx, kind, 'peer', mongo), src, 30) : Promise.resolve(null),
+    ]);
+    const fCounts = fSettled?.counts ?? null;
+    const pCounts = pSettled?.counts ?? null;
+    if (fSettled && eq(fSettled.counts) && fSettled.afterS > 1) notesF.push(`row counts equal only ${fSettled.afterS.toFixed(0)} s after the newest rows arrived`);
+    if (pSettled && eq(pSettled.counts) && pSettled.afterS > 1) notesP.push(`row counts equal only ${pSettled.afterS.toFixed(0)} s after the newest rows arrived`);
 
     const all = windows.flatMap((w) => w.samples);
     const last = windows[windows.length - 1];
@@ -905,7 +929,7 @@ async function runTarget(ctx: Ctx, kind: Kind, mongo: MongoClient | null): Promi
       if (rep.some((p) => p.deadLetters > 0)) notesF.push(`${Math.max(...rep.map((p) => p.deadLetters))} dead letters`);
       const alerts = [...new Set(rep.flatMap((p) => p.alerts))];
       if (alerts.length) notesF.push(`alerts: ${alerts.join('; ')}`);
-      if (fCounts && !eq(fCounts)) notesF.push(`row counts differ: source ${src.join('/')}, Ferry's target ${fCounts.join('/')}`);
+      if (fCounts && !eq(fCounts)) notesF.push(`row counts still differ 30 s after the drain: source ${src.join('/')}, Ferry's target ${fCounts.join('/')}`);
       if (drainF === null) notesF.push(`did not catch up within ${opts.drainS} s after the load stopped`);
       if (opts.max) {
         r.ferry.steps = windows.map((w) => ({ rate: w.rate, produced: Math.round(w.load.achievedPerSecond), ...stepVerdict(w, 'ferry') }));
@@ -929,7 +953,7 @@ async function runTarget(ctx: Ctx, kind: Kind, mongo: MongoClient | null): Promi
       if (lastP !== null && lastP !== undefined && windows[0].peerApplied0 !== null) r.peer.appliedPerS = (lastP - windows[0].peerApplied0) / totalS;
       if (peer?.redelivered) notesP.push(`kafkajs handed over ${peer.redelivered} already-applied messages again (skipped, not counted)`);
       if (peer?.errors) notesP.push(`${peer.errors} failed batches (retried by kafkajs); last: ${peer.lastError}`);
-      if (pCounts && !eq(pCounts)) notesP.push(`row counts differ: source ${src.join('/')}, peer's target ${pCounts.join('/')}`);
+      if (pCounts && !eq(pCounts)) notesP.push(`row counts still differ 30 s after the drain: source ${src.join('/')}, peer's target ${pCounts.join('/')}`);
       if (drainP === null) notesP.push(`did not catch up within ${opts.drainS} s after the load stopped`);
       if (opts.max) {
         r.peer.steps = windows.map((w) => ({ rate: w.rate, produced: Math.round(w.load.achievedPerSecond), ...stepVerdict(w, 'peer') }));

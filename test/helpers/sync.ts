@@ -38,7 +38,7 @@ export async function cleanUpMigration(client: Client, id: string): Promise<void
   if (!name) return;
   const admin = new Kafka({ clientId: 'ferry-test', brokers: process.env.FERRY_KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${name}.`));
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${name}.`) || t === `__debezium-heartbeat.${name}`);
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.deleteGroups([name]).catch(() => undefined);
   await admin.disconnect();
