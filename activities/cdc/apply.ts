@@ -101,7 +101,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   await admin.connect();
   const committed = new Map<string, TopicOffset>();
   const saved = ctx.info.heartbeatDetails as ApplyCursor | undefined;
-  for (const o of await resumeOffsets(admin, capture, topics, saved?.offsets ?? [])) committed.set(`${o.topic}/${o.partition}`, o);
+  const resume = await resumeOffsets(admin, capture, topics, saved?.offsets ?? []);
+  for (const o of resume.offsets) committed.set(`${o.topic}/${o.partition}`, o);
+  ctx.log.info(`sync: resuming ${capture.name} at ${[...committed.values()].map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ')} (${Date.now() - startedAt} ms)`);
 
   const consumer: Consumer = kafka.consumer({
     groupId: capture.name,
@@ -228,12 +230,15 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
           throw err;
         }),
     });
+    // Applied before the first fetch of each partition once it is assigned to this member.
+    for (const o of resume.seeks) consumer.seek(o);
+    ctx.log.info(`sync: consumer ${capture.name} running (${Date.now() - startedAt} ms)`);
     let last = 0;
     while (Date.now() - startedAt < input.runForMs && !halted && !fatal && !crashed) {
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('sync cancelled');
       if (Date.now() - last >= REPORT_MS) {
         last = Date.now();
-        await report().catch((err) => {
+        await report().then((p) => last === 0 || ctx.log.debug(`sync: ${p.state}, lag ${p.lagSeconds} s`)).catch((err) => {
           // A missing workflow (it ended) or a busy source must not stop the apply loop; the next report retries.
           ctx.log.warn(`sync report failed: ${(err as Error).message}`);
         });

@@ -8,12 +8,17 @@ import type { CaptureInfo, TopicOffset } from '../../workflows/definitions';
 
 const id = (o: { topic: string; partition: number }) => `${o.topic}/${o.partition}`;
 
-export async function resumeOffsets(admin: Admin, capture: CaptureInfo, topics: string[], heartbeat: TopicOffset[]): Promise<TopicOffset[]> {
+/**
+ * Where each partition resumes (`offsets`), and the ones where that differs from the group's
+ * committed offset (`seeks`): the consumer seeks those once it runs. (Setting group offsets
+ * through the admin API would join the group with a throwaway consumer first: seconds lost.)
+ */
+export async function resumeOffsets(admin: Admin, capture: CaptureInfo, topics: string[], heartbeat: TopicOffset[]): Promise<{ offsets: TopicOffset[]; seeks: TopicOffset[] }> {
   const start = new Map(capture.startOffsets.map((o) => [id(o), o.offset]));
   const saved = new Map(heartbeat.map((o) => [id(o), o.offset]));
   const committed = await admin.fetchOffsets({ groupId: capture.name, topics });
   const result: TopicOffset[] = [];
-  const toSet = new Map<string, Array<{ partition: number; offset: string }>>();
+  const seeks: TopicOffset[] = [];
   for (const t of committed) {
     const earliest = new Map((await admin.fetchTopicOffsets(t.topic)).map((p) => [p.partition, p.low]));
     for (const p of t.partitions) {
@@ -29,10 +34,8 @@ export async function resumeOffsets(admin: Admin, capture: CaptureInfo, topics: 
         );
       }
       result.push({ topic: t.topic, partition: p.partition, offset });
-      if (offset !== p.offset) toSet.set(t.topic, [...(toSet.get(t.topic) ?? []), { partition: p.partition, offset }]);
+      if (offset !== p.offset) seeks.push({ topic: t.topic, partition: p.partition, offset });
     }
   }
-  // Only possible while no member is in the group (the first run, or after the old member timed out).
-  for (const [topic, partitions] of toSet) await admin.setOffsets({ groupId: capture.name, topic, partitions });
-  return result;
+  return { offsets: result, seeks };
 }
