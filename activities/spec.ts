@@ -84,6 +84,10 @@ export const specSchema = z.strictObject({
       heartbeatSeconds: z.number().min(1).max(300).default(5),
       /** Most events applied to the target in one write. */
       batchEvents: z.number().int().min(1).max(100_000).default(5_000),
+      /** Seconds each apply activity consumes before returning to its workflow (which starts the next). */
+      runSeconds: z.number().int().min(10, "must be at least 10: joining the consumer group alone takes seconds").max(3_600).default(300),
+      /** Apply runs a sync workflow makes before it continues-as-new (bounds history, like chunksPerRun). */
+      runsPerWorkflow: z.number().int().min(1).max(1_000).default(12),
     })
     .optional(),
   backfill: z

@@ -28,13 +28,14 @@ import {
   taskQueues,
 } from './definitions';
 
-const RUN_FOR_MS = 5 * 60_000;
 const REPORT_EVERY_MS = 60_000;
+/** The activity's own limit: its longest run (sync.runSeconds ≤ 1 h) plus time to stop cleanly. */
+const START_TO_CLOSE_MS = 70 * 60_000;
 const HISTORY_LIMIT = 8_000;
 
 const { applyChanges } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.cdc,
-  startToCloseTimeout: RUN_FOR_MS + 10 * 60_000,
+  startToCloseTimeout: START_TO_CLOSE_MS,
   // The activity heartbeats every few seconds; a dead worker is noticed within this.
   heartbeatTimeout: '30 seconds',
   // The consumer leaves its group and stops writing before the sync counts as stopped, so the
@@ -59,6 +60,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   const parent = getExternalWorkflowHandle(parentId);
   let lastReport = 0;
   let lastKey = '';
+  let runs = 0;
 
   const report = async (plansChanged = false) => {
     const key = `${progress.state}|${progress.alerts.join('|')}|${progress.deadLetters}`;
@@ -94,7 +96,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       await condition(() => !paused);
     }
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
+    if (runs >= spec.sync!.runsPerWorkflow || info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
       await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip } });
     }
     stoppedByPause = false;
@@ -103,7 +105,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
     let result;
     try {
       result = await scope.run(() =>
-        applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: RUN_FOR_MS, skip, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded } }),
+        applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, skip, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded, caughtUp: progress.state === 'caught-up' } }),
       );
     } catch (err) {
       // A pause stops the consumer between batches; anything else (the migration ending) ends the sync.
@@ -111,6 +113,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       throw err;
     } finally {
       run = null;
+      runs += 1;
     }
     const plansChanged = JSON.stringify(result.plans.map((p) => p.columns.length)) !== JSON.stringify(plans.map((p) => p.columns.length));
     plans = result.plans;

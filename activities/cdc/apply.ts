@@ -34,7 +34,7 @@ export interface ApplyInput {
   /** Dead-lettered positions to go past (the operator resumed after a halt). */
   skip: EventPosition[];
   /** Figures carried from earlier runs, so totals keep counting. */
-  totals: { eventsApplied: number; columnsAdded: string[] };
+  totals: { eventsApplied: number; columnsAdded: string[]; caughtUp: boolean };
 }
 
 export interface ApplyResult {
@@ -54,6 +54,8 @@ const REPORT_MS = 3_000;
 const SLOT_CHECK_MS = 10_000;
 const SLOT_INACTIVE_ALERT_S = 30;
 const SLOT_STALLED_ALERT_S = 120;
+/** A new run keeps the last run's caught-up state this long while its first heartbeat travels. */
+const CARRY_CAUGHT_UP_MS = 60_000;
 
 export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const ctx = Context.current();
@@ -142,7 +144,11 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     if (slot?.walStatus === 'unreserved' || slot?.walStatus === 'lost') alerts.push(`replication slot ${capture.name}: wal_status ${slot.walStatus}, WAL it needs is (about to be) removed`);
     if (connectorProblem) alerts.push(connectorProblem);
     if (halted) alerts.push(`halted on a poison event at ${positionId(halted.position)}: ${halted.reason}; it is in the dead-letter store; ferry signal resume goes past it`);
-    const caughtUp = lag.heartbeatCameBack() && lagSeconds <= Math.max(10, 3 * sync.heartbeatSeconds);
+    const bound = Math.max(10, 3 * sync.heartbeatSeconds);
+    // Until this run's first heartbeat is back, the previous run's verdict stands (briefly).
+    const caughtUp = lag.heartbeatCameBack()
+      ? lagSeconds <= bound
+      : input.totals.caughtUp && now - startedAt < CARRY_CAUGHT_UP_MS && lagSeconds <= bound;
     return {
       state: state ?? (halted ? 'halted' : caughtUp ? 'caught-up' : 'replaying'),
       eventsApplied,

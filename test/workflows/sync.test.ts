@@ -90,7 +90,8 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     await pool.query(`INSERT INTO public.items SELECT 'sku-' || g, g FROM generate_series(1, 200) g`);
     const big = 'x'.repeat(1_000_000);
     await pool.query(`INSERT INTO public.docs VALUES (1, 'first', $1), (2, 'second', 'small')`, [big]);
-    const spec = onlineSpec('sync-edge', '${FERRY_SYNC_EDGE_SRC}', { url: '${FERRY_SYNC_EDGE_TGT}' }, ['public.items', 'public.docs']);
+    // Short apply runs and continue-as-new every two: every change below crosses activity restarts and new runs.
+    const spec = onlineSpec('sync-edge', '${FERRY_SYNC_EDGE_SRC}', { url: '${FERRY_SYNC_EDGE_TGT}' }, ['public.items', 'public.docs'], { sync: { runSeconds: 10, runsPerWorkflow: 2 } });
     const id = uniqueName('sync-edge');
     migrations.push(id);
     await startMigration(harness.client, spec, id);
@@ -132,6 +133,15 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     assert.equal(letters[0].topic, topic);
     assert.equal(letters[0].key, '{"sku":"poison"}');
     assert.match(letters[0].reason, /JSON|decode|envelope/i);
+    // runsPerWorkflow 2 × runSeconds 10: within a minute the sync has continued-as-new, and goes on.
+    const sync = harness.client.workflow.getHandle(`${id}/sync`);
+    const continued = async () => !!(await sync.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    for (let i = 0; i < 120 && !(await continued()); i++) await new Promise((r) => setTimeout(r, 1_000));
+    assert.ok(await continued(), 'the sync workflow has continued-as-new');
+    await pool.query(`UPDATE public.items SET qty = 1000 WHERE sku = 'sku-5'`);
+    const later = Date.now();
+    await waitForStatus(harness.client, id, (s) => syncedPast(s, later), 'caught up after continue-as-new', 2 * 60_000);
+    await assertPostgresEqual(sourceUrl, targetUrl, ['public.items', 'public.docs']);
     const status = await ferryAsync(['status', '--id', id]);
     assert.match(status.out, /sync: caught-up .*dead letters: 1/);
     assert.match(status.out, /slot: ferry_\S+ active, confirmed LSN/);
