@@ -17,9 +17,9 @@ const program = new Command('ferry')
 
 program
   .command('stack')
-  .description('local services: up | down | status | env | logs [NAME]')
-  .argument('<action>', 'up, down, status, env or logs')
-  .argument('[name]', 'service name (logs)')
+  .description('local services: up | down | status | env | logs [NAME] | stop | start | restart | kill NAME')
+  .argument('<action>', 'up, down, status, env, logs, stop, start, restart or kill')
+  .argument('[name]', 'service name (logs, stop, start, restart, kill)')
   .action(async (action: string, name?: string) => finish(stackCommand(name ? [action, name] : [action])));
 
 program
