@@ -2,6 +2,7 @@
 // by query, the Temporal UI by search attributes). Row data never passes through here:
 // only the plan (names, columns, keys), counts and the verification summary.
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -57,6 +58,8 @@ const { prepareCapture, releaseCapture, recheckMismatches } = proxyActivities<ty
   taskQueue: taskQueues.control,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
+  // An abort waits for prepareCapture to stop, so nothing it creates appears after the release.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
@@ -147,6 +150,10 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
 
   const work = new CancellationScope();
   let capture: CaptureInfo | null = null;
+  /** Set before prepareCapture starts: an abort during it must still release what it made. */
+  let captureStarted = false;
+  let syncScope: CancellationScope | null = null;
+  let syncRun: Promise<unknown> | null = null;
   setHandler(abortSignal, (reason) => {
     abortReason = reason || 'aborted by the operator';
     work.cancel();
@@ -165,6 +172,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
 
       if (spec.mode === 'online') {
         // Capture must be running, and its start recorded, before the first chunk is read.
+        captureStarted = true;
         const prepared = await prepareCapture({ spec, plans: plan.tables, migrationId: id });
         capture = prepared;
         status.capture = { name: prepared.name, marker: prepared.marker };
@@ -203,35 +211,43 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
 
       // Online: replay every change since the start marker over the finished backfill.
       setPhase('catch-up');
-      const sync = await startChild(syncChanges, {
-        workflowId: syncWorkflowId(id),
-        taskQueue: taskQueues.control,
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        args: [{ spec, plans, capture, parentId: id, paused: status.paused }],
-      });
-      children.add(sync.workflowId);
-      status.syncWorkflowId = sync.workflowId;
+      // Its own scope: on any failure the sync is stopped (and awaited) before capture is released.
+      syncScope = new CancellationScope();
+      const started = capture;
       let syncEnded = false;
-      const syncResult = sync.result().finally(() => void (syncEnded = true));
-      await Promise.race([condition(() => status.sync?.state === 'caught-up'), syncResult]);
+      const syncResult = syncScope.run(async () => {
+        const handle = await startChild(syncChanges, {
+          workflowId: syncWorkflowId(id),
+          taskQueue: taskQueues.control,
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          args: [{ spec, plans, capture: started, parentId: id, paused: status.paused }],
+        });
+        children.add(handle.workflowId);
+        status.syncWorkflowId = handle.workflowId;
+        return handle.result();
+      });
+      syncRun = syncResult.finally(() => void (syncEnded = true));
+      const sync = { workflowId: syncWorkflowId(id) };
+      await Promise.race([condition(() => status.sync?.state === 'caught-up'), syncRun]);
 
       // Verify while writes go on; keys that differ are re-checked once the sync has passed them.
       setPhase('verify');
       const verifyId = `${id}/verify`;
       let verification = await verifyTables(spec, plans, verifyId, () => status.paused, (h) => children.add(h.workflowId));
       for (let round = 0; round < RECHECK_ROUNDS && !verification.clean && !syncEnded; round++) {
-        verification = await recheck(verification, verifyId, sync.workflowId);
+        // A sync that fails meanwhile fails the migration instead of leaving the re-check waiting.
+        verification = await Promise.race([recheck(verification, verifyId, sync.workflowId), syncRun.then(() => verification)]);
       }
       status.verification = verification;
       upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
 
       // From here the target follows the source until the operator aborts (cutover comes later).
       setPhase('sync');
-      await syncResult;
+      await syncRun;
     });
   } catch (err) {
     status.finishedAt = new Date(Date.now()).toISOString();
-    if (capture) await release(capture);
+    if (captureStarted) await release();
     if (abortReason !== null && isCancellation(err)) {
       status.error = abortReason;
       setPhase('aborted');
@@ -242,14 +258,21 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     throw ApplicationFailure.create({ message: status.error, type: 'MigrationFailed', nonRetryable: true, details: [status], cause: err as Error });
   }
   status.finishedAt = new Date(Date.now()).toISOString();
-  if (capture) await release(capture);
+  if (captureStarted) await release();
   setPhase('completed');
   return status;
 
-  /** The connector and the replication slot must not outlive the migration: a slot left behind holds WAL forever. */
-  async function release(c: CaptureInfo): Promise<void> {
-    await CancellationScope.nonCancellable(() => releaseCapture({ spec, captureName: c.name, migrationId: id })).catch(() => {
-      status.error = `${status.error ?? ''} (could not release change capture ${c.name}: delete the connector and drop the replication slot by hand)`.trim();
+  /**
+   * The connector and the replication slot must not outlive the migration: a slot left behind
+   * holds WAL forever. The sync stops first (its consumer leaves the group), then capture goes.
+   */
+  async function release(): Promise<void> {
+    syncScope?.cancel();
+    await CancellationScope.nonCancellable(async () => {
+      await syncRun?.catch(() => undefined);
+      await releaseCapture({ spec, captureName: capture?.name, migrationId: id });
+    }).catch(() => {
+      status.error = `${status.error ?? ''} (could not release change capture${capture ? ` ${capture.name}` : ''}: delete the connector and drop the replication slot by hand)`.trim();
     });
   }
 

@@ -28,7 +28,8 @@ import {
   taskQueues,
 } from './definitions';
 
-const REPORT_EVERY_MS = 60_000;
+/** Unchanged figures reach the migration this often; a state, alert or dead-letter change at once. */
+const REPORT_EVERY_MS = 5 * 60_000;
 /** The activity's own limit: its longest run (sync.runSeconds ≤ 1 h) plus time to stop cleanly. */
 const START_TO_CLOSE_MS = 70 * 60_000;
 const HISTORY_LIMIT = 8_000;
@@ -63,7 +64,9 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   let runs = 0;
 
   const report = async (plansChanged = false) => {
-    const key = `${progress.state}|${progress.alerts.join('|')}|${progress.deadLetters}`;
+    // Alerts carry running counters ("inactive for 42 s"): compare them without digits, or
+    // every report would count as a change and fill the migration's history.
+    const key = `${progress.state}|${progress.alerts.map((a) => a.replace(/\d+/g, '#')).join('|')}|${progress.deadLetters}`;
     if (!plansChanged && key === lastKey && Date.now() - lastReport < REPORT_EVERY_MS) return;
     lastKey = key;
     lastReport = Date.now();

@@ -43,6 +43,8 @@ export interface ApplierOptions {
   skip: Set<string>;
   /** The table's column names on the source now (asked when events lack a planned column). */
   sourceColumns: (plan: TablePlan) => Promise<Set<string>>;
+  /** What rows that existed before these columns were added hold in them (text form; null = NULL). */
+  valuesBeforeAdd: (plan: TablePlan, columns: string[]) => Promise<Record<string, string | null>>;
   /** Called for events of the marker topic (heartbeats), which are not applied to the target. */
   onMarker: (event: ChangeEvent) => void;
 }
@@ -131,10 +133,11 @@ export class ChangeApplier {
           row = rowFromDebezium(plan, values);
         }
         if (event.op !== 'd' && row.missing.length) {
-          // An event from before a column was added (a replay after the plan gained it) lacks
-          // that column: the target keeps its value. A column gone from the source is a drop.
+          // An event from before a column was added (replayed, or read late from another
+          // partition) lacks it: the row then held what existing rows got when the column was
+          // added, so it is written with that, as a full row. A column gone from the source is a drop.
           await this.checkColumnsExist(plan, row.missing, event.sourceTsMs);
-          row.unavailable.push(...row.missing);
+          Object.assign(row.row, await this.valuesBeforeAdd(plan, row.missing));
         }
         const missingKey = plan.key.filter((k) => row.row[k] === undefined || row.row[k] === null);
         if (missingKey.length) throw new PoisonMessage(`${plan.display}: the event carries no value for key column ${missingKey.join(', ')}`);
@@ -163,6 +166,17 @@ export class ChangeApplier {
     }
     if (!out.halted) await flush(batch.messages.length ? batch.messages[batch.messages.length - 1] : null);
     return out;
+  }
+
+  private readonly addedValues = new Map<string, string | null>();
+
+  private async valuesBeforeAdd(plan: TablePlan, columns: string[]): Promise<Record<string, string | null>> {
+    const unknown = columns.filter((c) => !this.addedValues.has(`${plan.display}\u0000${c}`));
+    if (unknown.length) {
+      const read = await this.opts.valuesBeforeAdd(plan, unknown);
+      for (const c of unknown) this.addedValues.set(`${plan.display}\u0000${c}`, read[c] ?? null);
+    }
+    return Object.fromEntries(columns.map((c) => [c, this.addedValues.get(`${plan.display}\u0000${c}`) ?? null]));
   }
 
   /** When each table's columns were last seen on the source (ms), to check a drop once, not per event. */

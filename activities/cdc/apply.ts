@@ -17,7 +17,7 @@ import { ChangeApplier, positionId } from './applier';
 import { LagTracker } from './lag';
 import { openSink } from './sink';
 import { deadLetterStore } from './dead-letters';
-import { followAddedColumns } from './schema-change';
+import { existingValues, followAddedColumns } from './schema-change';
 import { MAX_EVENT_BYTES, kafkaFor } from './topics';
 import { writeHeartbeat } from './marker';
 import { readSlotHealth } from './slot';
@@ -88,6 +88,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
         const r = await source.query(`SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, [quoteQualified(plan.table)]);
         return new Set(r.rows.map((x: { attname: string }) => x.attname));
       },
+      valuesBeforeAdd: (plan, columns) => existingValues(source, plan, plan.columns.filter((c) => columns.includes(c.name))),
       onMarker: (event) => {
         const row = event.after;
         if (!row || row.migration !== migrationId || row.kind !== 'heartbeat') return;
@@ -100,11 +101,19 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   const kafka = kafkaFor(spec);
   const admin = kafka.admin();
-  await admin.connect();
   const committed = new Map<string, TopicOffset>();
   const saved = ctx.info.heartbeatDetails as ApplyCursor | undefined;
-  const resume = await resumeOffsets(admin, capture, topics, saved?.offsets ?? []);
+  let resume: Awaited<ReturnType<typeof resumeOffsets>>;
+  try {
+    await admin.connect();
+    resume = await resumeOffsets(admin, capture, topics, saved?.offsets ?? []);
+  } catch (err) {
+    await admin.disconnect().catch(() => undefined);
+    throw err;
+  }
   for (const o of resume.offsets) committed.set(`${o.topic}/${o.partition}`, o);
+  /** Partitions this attempt has committed: their position no longer depends on a seek. */
+  const committedHere = new Set<string>();
   ctx.log.info(`sync: resuming ${capture.name} at ${[...committed.values()].map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ')} (${Date.now() - startedAt} ms)`);
 
   const consumer: Consumer = kafka.consumer({
@@ -146,9 +155,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     if (halted) alerts.push(`halted on a poison event at ${positionId(halted.position)}: ${halted.reason}; it is in the dead-letter store; ferry signal resume goes past it`);
     const bound = Math.max(10, 3 * sync.heartbeatSeconds);
     // Until this run's first heartbeat is back, the previous run's verdict stands (briefly).
-    const caughtUp = lag.heartbeatCameBack()
-      ? lagSeconds <= bound
-      : input.totals.caughtUp && now - startedAt < CARRY_CAUGHT_UP_MS && lagSeconds <= bound;
+    // A backlog larger than a few seconds of applying is not caught up, whatever the heartbeat says.
+    const smallBacklog = lagEvents <= Math.max(sync.batchEvents, lag.rate(now) * bound);
+    const caughtUp = smallBacklog && lagSeconds <= bound && (lag.heartbeatCameBack() || (input.totals.caughtUp && now - startedAt < CARRY_CAUGHT_UP_MS));
     return {
       state: state ?? (halted ? 'halted' : caughtUp ? 'caught-up' : 'replaying'),
       eventsApplied,
@@ -196,15 +205,15 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     }
     lagEvents = behind;
     lagging = nowLagging;
+    lag.lagging(nowLagging, Date.now());
     const p = progress();
     p.deadLetters = await deadLetters.count(migrationId);
-    ctx.heartbeat({ offsets: [...committed.values()], eventsApplied } satisfies ApplyCursor);
     await ctx.client.workflow.getHandle(workflowId).signal(syncProgressSignal, p);
     return p;
   };
 
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
-    if (halted || !isRunning() || isStale() || !batch.messages.length) return;
+    if (halted || fatal || !isRunning() || isStale() || !batch.messages.length) return;
     const outcome = await applier.applyBatch({ topic: batch.topic, partition: batch.partition, messages: batch.messages }).catch((err) => {
       if (err instanceof ApplicationFailure) throw err;
       return rethrowClassified(err, `applying changes from ${batch.topic}`);
@@ -212,6 +221,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     if (outcome.commitOffset !== null) {
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset }]);
       committed.set(`${batch.topic}/${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: outcome.commitOffset });
+      committedHere.add(`${batch.topic}/${batch.partition}`);
       // The consumer's own position: without it the next fetch starts where this run began.
       if (BigInt(outcome.commitOffset) > 0n) resolveOffset((BigInt(outcome.commitOffset) - 1n).toString());
     }
@@ -224,7 +234,15 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   let fatal: unknown = null;
   try {
     await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: false });
+    // A partition with no committed offset and no seek (lost in a rejoin) starts at the beginning:
+    // replaying more is always safe, skipping never is.
+    await consumer.subscribe({ topics, fromBeginning: true });
+    // kafkajs keeps a seek only until the next rebalance or restart: seek again after every join
+    // for partitions this attempt has not committed yet.
+    const seekUncommitted = () => {
+      for (const o of resume.seeks) if (!committedHere.has(`${o.topic}/${o.partition}`)) consumer.seek(o);
+    };
+    consumer.on(consumer.events.GROUP_JOIN, seekUncommitted);
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -237,20 +255,27 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
         }),
     });
     // Applied before the first fetch of each partition once it is assigned to this member.
-    for (const o of resume.seeks) consumer.seek(o);
+    seekUncommitted();
     ctx.log.info(`sync: consumer ${capture.name} running (${Date.now() - startedAt} ms)`);
     let last = 0;
+    let reporting: Promise<unknown> | null = null;
     while (Date.now() - startedAt < input.runForMs && !halted && !fatal && !crashed) {
+      // The Temporal heartbeat never waits on a report: a slow source or Connect must not
+      // make this attempt look dead (a second consumer would start while this one writes).
+      ctx.heartbeat({ offsets: [...committed.values()], eventsApplied } satisfies ApplyCursor);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('sync cancelled');
-      if (Date.now() - last >= REPORT_MS) {
+      if (!reporting && Date.now() - last >= REPORT_MS) {
         last = Date.now();
-        await report().then((p) => last === 0 || ctx.log.debug(`sync: ${p.state}, lag ${p.lagSeconds} s`)).catch((err) => {
-          // A missing workflow (it ended) or a busy source must not stop the apply loop; the next report retries.
-          ctx.log.warn(`sync report failed: ${(err as Error).message}`);
-        });
+        reporting = report()
+          .catch((err) => {
+            // A busy source or an ended workflow must not stop the apply loop; the next report retries.
+            ctx.log.warn(`sync report failed: ${(err as Error).message}`);
+          })
+          .finally(() => (reporting = null));
       }
       await new Promise((r) => setTimeout(r, 250));
     }
+    await reporting;
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);

@@ -112,6 +112,8 @@ export function connectorConfig(spec: Spec, plans: TablePlan[], name: string, mi
     'publication.autocreate.mode': 'disabled',
     // The backfill is the snapshot: Debezium only streams what happens from now on.
     'snapshot.mode': 'no_data',
+    // Debezium skips truncates unless told otherwise; the sync applies them in order.
+    'skipped.operations': 'none',
     'heartbeat.interval.ms': String(CONNECTOR_HEARTBEAT_MS),
     // Large rows: the producer must send what the topics accept (needs Connect's default
     // connector.client.config.override.policy=All).
@@ -326,8 +328,10 @@ export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; mi
  * gone", so it can run any number of times. Topics are kept on purpose: they may still be
  * read (reports, a reverse sync), and they expire by their retention.
  */
-export async function releaseCapture(input: { spec: Spec; captureName: string; migrationId: string }): Promise<void> {
-  const { spec, captureName: name, migrationId } = input;
+export async function releaseCapture(input: { spec: Spec; captureName?: string; migrationId: string }): Promise<void> {
+  // Without a name (prepare was cut short), the one prepare would have used.
+  const { spec, migrationId } = input;
+  const name = input.captureName ?? captureName(migrationId);
   const pool = pgPool(spec.source.url);
   const stop = keepAlive();
   try {

@@ -34,8 +34,19 @@ export class LagTracker {
     }
   }
 
+  /** When each partition was first seen holding unapplied events with nothing applied since. */
+  private readonly waitingSince = new Map<string, number>();
+
+  /** The partitions that hold unapplied events now (from the Kafka offsets). */
+  lagging(partitions: string[], nowMs: number): void {
+    const now = new Set(partitions);
+    for (const p of [...this.waitingSince.keys()]) if (!now.has(p)) this.waitingSince.delete(p);
+    for (const p of partitions) if (!this.waitingSince.has(p)) this.waitingSince.set(p, nowMs);
+  }
+
   /** Events applied to the target from one partition; `sourceTsMs` is the newest commit time among them. */
   appliedEvents(partition: string, events: number, sourceTsMs: number, nowMs: number): void {
+    this.waitingSince.delete(partition);
     if (sourceTsMs > 0) this.lastApplied.set(partition, Math.max(sourceTsMs, this.lastApplied.get(partition) ?? 0));
     this.applied.push({ at: nowMs, events });
   }
@@ -63,6 +74,9 @@ export class LagTracker {
     for (const p of lagging) {
       const ts = this.lastApplied.get(p);
       if (ts !== undefined) lag = Math.max(lag, nowMs - ts);
+      // Nothing applied there yet in this run: at least as old as the wait so far.
+      const since = this.waitingSince.get(p);
+      if (since !== undefined) lag = Math.max(lag, nowMs - since);
     }
     return Math.max(0, lag) / 1000;
   }

@@ -14,7 +14,7 @@ import type { ChangeSink } from './sink';
 const unfollowable = (message: string) => ApplicationFailure.nonRetryable(message, 'UnfollowableChange');
 
 /** What existing rows hold in an added column: the stored "missing value" of a fast default, else NULL. */
-async function existingValues(pool: Pool, plan: TablePlan, added: ColumnInfo[]): Promise<Record<string, string | null>> {
+export async function existingValues(pool: Pool, plan: TablePlan, added: ColumnInfo[]): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};
   for (const c of added) {
     const r = await pool.query(

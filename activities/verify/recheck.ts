@@ -6,6 +6,7 @@
 // equal are marked resolved in the mismatch store (the same mark repair uses), so `ferry
 // repair` never re-copies them.
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
 import { syncProgressQuery, type MismatchKind, type TablePlan } from '../../workflows/definitions';
 import { pgPool } from '../connections';
@@ -32,6 +33,10 @@ async function syncPast(syncWorkflowId: string, sinceMs: number): Promise<void> 
   const ctx = Context.current();
   const handle = ctx.client.workflow.getHandle(syncWorkflowId);
   for (;;) {
+    const desc = await handle.describe().catch(() => null);
+    if (desc && desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') {
+      throw ApplicationFailure.nonRetryable(`the sync (${syncWorkflowId}) is ${desc.status.name.toLowerCase()}: keys cannot be re-checked against a target that no longer follows the source`, 'SyncEnded');
+    }
     const p = await handle.query(syncProgressQuery).catch(() => null);
     if (p && Date.parse(p.updatedAt) - p.lagSeconds * 1000 > sinceMs && p.state !== 'halted') return;
     ctx.heartbeat();

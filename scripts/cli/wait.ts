@@ -5,6 +5,7 @@ import { CliError, connectClient, readStatus } from './client';
 import { renderSync } from './format';
 
 const POLL_MS = 2_000;
+const FRESH_MS = 30_000;
 
 export async function waitCommand(opts: { id: string; caughtUp?: boolean; maxLag?: string; timeout?: string }): Promise<number> {
   if (!opts.caughtUp) throw new CliError('say what to wait for: --caught-up', 2);
@@ -26,7 +27,9 @@ export async function waitCommand(opts: { id: string; caughtUp?: boolean; maxLag
       throw new CliError(`migration ${opts.id} has no sync phase (mode offline): nothing to catch up`, 2);
     }
     const sync = s?.sync;
-    const within = sync && (maxLag === null ? sync.state === 'caught-up' : sync.state !== 'halted' && sync.lagSeconds <= maxLag && sync.heartbeatSeconds !== null);
+    // Figures older than a few reports are not evidence (a paused or stuck sync stops reporting).
+    const fresh = sync && Date.now() - Date.parse(sync.updatedAt) < FRESH_MS;
+    const within = sync && fresh && (maxLag === null ? sync.state === 'caught-up' : (sync.state === 'caught-up' || sync.state === 'replaying') && sync.lagSeconds <= maxLag && sync.heartbeatSeconds !== null);
     if (sync && within) {
       console.log(`caught up: lag ${sync.lagSeconds.toFixed(1)} s, ${sync.lagEvents} events behind`);
       return 0;

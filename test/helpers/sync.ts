@@ -1,9 +1,11 @@
 // Shared by the online-migration tests: a spec with sync settings, "has the sync caught up
 // past this moment", and cleanup that leaves no connector, slot, topic or group behind.
 import { Kafka, logLevel } from 'kafkajs';
+import { Pool } from 'pg';
 import type { Client } from '@temporalio/client';
 import { testSpec } from './temporal';
 import { abortSignal, type MigrationStatus } from '../../workflows/definitions';
+import { captureName } from '../../activities/cdc/capture';
 import type { Spec } from '../../activities/spec';
 
 /** True once the sync has applied everything committed on the source before `sinceMs`. */
@@ -33,14 +35,28 @@ export async function cleanUpMigration(client: Client, id: string): Promise<void
     await handle.signal(abortSignal, 'test cleanup');
     await handle.result().catch(() => undefined);
   }
-  const status = desc ? ((await handle.query('status').catch(() => null)) as MigrationStatus | null) : null;
-  const name = status?.capture?.name;
-  if (!name) return;
+  const name = captureName(id);
   const admin = new Kafka({ clientId: 'ferry-test', brokers: process.env.FERRY_KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${name}.`) || t === `__debezium-heartbeat.${name}`);
   await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.deleteGroups([name]).catch(() => undefined);
   await admin.disconnect();
+  // Had the abort not released capture (a failed run), a slot would block dropping the database.
+  await fetch(`${process.env.FERRY_CONNECT_URL}/connectors/${name}`, { method: 'DELETE' }).catch(() => undefined);
+  const pool = new Pool({ connectionString: process.env.FERRY_PG_ADMIN_URL, max: 1 });
+  try {
+    for (let i = 0; i < 30; i++) {
+      const r = await pool.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [name]);
+      if (!r.rowCount) break;
+      if (!r.rows[0].active) {
+        await pool.query('SELECT pg_drop_replication_slot($1)', [name]).catch(() => undefined);
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 1_000));
+    }
+  } finally {
+    await pool.end();
+  }
 }
 

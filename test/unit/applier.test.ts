@@ -49,6 +49,7 @@ function harness(onPoison: 'continue' | 'halt', refuse: (c: RowChange) => string
     spec: spec(onPoison), migrationId: 'm', sink, deadLetters, skip: new Set(),
     replan: async () => { replans++; return withColor; },
     sourceColumns: async () => new Set(['id', 'color']),
+    valuesBeforeAdd: async (_p, cols) => Object.fromEntries(cols.map((c) => [c, 'red'])),
     onMarker: (e) => markers.push(e),
   };
   const applier = new ChangeApplier(opts, new Map([['p.public.items', plan]]), 'p._ferry.cdc_marker');
@@ -114,12 +115,13 @@ describe('change applier (pure, recording sink)', () => {
     );
   });
 
-  it('leaves a column alone when a replayed event predates it (the column still exists on the source)', async () => {
+  it('writes an event that predates an added column with the value existing rows got', async () => {
     const h = harness('continue');
     h.applier.plans.set('p.public.items', withColor);
-    await h.applier.applyBatch({ topic: 'p.public.items', partition: 0, messages: [msg(ev('u', null, { id: 1, name: 'a' }))] });
+    await h.applier.applyBatch({ topic: 'p.public.items', partition: 0, messages: [msg(ev('c', null, { id: 1, name: 'a' }))] });
     const change = h.applied[0][0] as { row: Record<string, string>; unavailable: string[] };
-    assert.deepEqual(change.unavailable, ['color']);
+    assert.deepEqual(change.unavailable, []);
+    assert.equal(change.row.color, 'red');
   });
 
   it('writes what came before a truncate first, then empties the table, then goes on', async () => {

@@ -34,4 +34,13 @@ describe('sync lag tracker (pure)', () => {
     assert.equal(lag.rate(6_000, 10_000), 100);
     assert.equal(lag.rate(14_000, 10_000), 50);
   });
+
+  it('counts a partition that has applied nothing yet from when it was first seen waiting', () => {
+    const lag = new LagTracker();
+    lag.lagging(['t/0'], 1_000);
+    lag.lagging(['t/0'], 5_000);
+    assert.equal(lag.lagSeconds(21_000, ['t/0']), 20);
+    lag.appliedEvents('t/0', 1, 20_500, 21_000);
+    assert.equal(lag.lagSeconds(21_000, ['t/0']), 0.5);
+  });
 });

@@ -77,7 +77,7 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     });
   }
 
-  it('follows a key change, a TOASTed row, an added column and dead-letters a poison event (PostgreSQL target)', async () => {
+  it('follows a key change, a TOASTed row, an added column, a truncate, and dead-letters a poison event (PostgreSQL target)', async () => {
     const sourceUrl = await createDatabase('ferry_t_sync_edge');
     const targetUrl = await createDatabase('ferry_t_sync_edge_tgt');
     databases.push(sourceUrl, targetUrl);
@@ -87,11 +87,13 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     await pool.query(`CREATE TABLE public.items (sku text PRIMARY KEY, qty int NOT NULL)`);
     await pool.query(`CREATE TABLE public.docs (id int PRIMARY KEY, title text, body text)`);
     await pool.query(`ALTER TABLE public.docs ALTER COLUMN body SET STORAGE EXTERNAL`);
+    await pool.query(`CREATE TABLE public.scratch (id int PRIMARY KEY, v text)`);
     await pool.query(`INSERT INTO public.items SELECT 'sku-' || g, g FROM generate_series(1, 200) g`);
+    await pool.query(`INSERT INTO public.scratch SELECT g, 'before' FROM generate_series(1, 50) g`);
     const big = 'x'.repeat(1_000_000);
     await pool.query(`INSERT INTO public.docs VALUES (1, 'first', $1), (2, 'second', 'small')`, [big]);
     // Short apply runs and continue-as-new every two: every change below crosses activity restarts and new runs.
-    const spec = onlineSpec('sync-edge', '${FERRY_SYNC_EDGE_SRC}', { url: '${FERRY_SYNC_EDGE_TGT}' }, ['public.items', 'public.docs'], { sync: { runSeconds: 10, runsPerWorkflow: 2 } });
+    const spec = onlineSpec('sync-edge', '${FERRY_SYNC_EDGE_SRC}', { url: '${FERRY_SYNC_EDGE_TGT}' }, ['public.items', 'public.docs', 'public.scratch'], { sync: { runSeconds: 10, runsPerWorkflow: 2 } });
     const id = uniqueName('sync-edge');
     migrations.push(id);
     await startMigration(harness.client, spec, id);
@@ -103,6 +105,8 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     await pool.query(`ALTER TABLE public.items ADD COLUMN color text DEFAULT 'red'`);
     await pool.query(`UPDATE public.items SET color = 'blue', qty = qty + 1 WHERE sku IN ('sku-2', 'sku-3')`);
     await pool.query(`INSERT INTO public.items VALUES ('new-1', 1, 'green')`);
+    await pool.query(`TRUNCATE public.scratch`);
+    await pool.query(`INSERT INTO public.scratch VALUES (7, 'after the truncate')`);
 
     // A message no decoder can read, in the middle of the items topic.
     const topic = `${ready.capture!.name}.public.items`;
@@ -121,10 +125,12 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     const done = await waitForStatus(harness.client, id, (s) => syncedPast(s, since) && (s.sync?.deadLetters ?? 0) >= 1, 'caught up with the poison event dead-lettered', 3 * 60_000);
     assert.equal(done.sync?.deadLetters, 1);
     assert.deepEqual(done.sync?.columnsAdded, ['public.items.color']);
-    await assertPostgresEqual(sourceUrl, targetUrl, ['public.items', 'public.docs']);
+    await assertPostgresEqual(sourceUrl, targetUrl, ['public.items', 'public.docs', 'public.scratch']);
     const target = new Pool({ connectionString: targetUrl });
     const doc = await target.query(`SELECT title, length(body) AS n FROM public.docs WHERE id = 1`);
     assert.deepEqual(doc.rows[0], { title: 'first, edited', n: 1_000_000 }, 'the unchanged TOASTed value was kept, never replaced by the placeholder');
+    const scratch = await target.query(`SELECT id FROM public.scratch`);
+    assert.deepEqual(scratch.rows, [{ id: 7 }], 'the truncate reached the target, in order with the insert after it');
     const gone = await target.query(`SELECT count(*)::int AS n FROM public.items WHERE sku = 'sku-1'`);
     assert.equal(gone.rows[0].n, 0, 'the old key is gone after the key change');
     await target.end();
@@ -141,7 +147,7 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     await pool.query(`UPDATE public.items SET qty = 1000 WHERE sku = 'sku-5'`);
     const later = Date.now();
     await waitForStatus(harness.client, id, (s) => syncedPast(s, later), 'caught up after continue-as-new', 2 * 60_000);
-    await assertPostgresEqual(sourceUrl, targetUrl, ['public.items', 'public.docs']);
+    await assertPostgresEqual(sourceUrl, targetUrl, ['public.items', 'public.docs', 'public.scratch']);
     const status = await ferryAsync(['status', '--id', id]);
     assert.match(status.out, /sync: caught-up .*dead letters: 1/);
     assert.match(status.out, /slot: ferry_\S+ active, confirmed LSN/);
