@@ -404,6 +404,8 @@ export interface SyncReport {
   progress: SyncProgress;
   /** The tables' plans when one changed (a column added on the source), else null. */
   plans: TablePlan[] | null;
+  /** The sync's last word: its consumer has stopped and it is returning. */
+  final?: boolean;
 }
 export const syncReportSignal = defineSignal<[SyncReport]>('syncReport');
 

@@ -4,6 +4,7 @@
 import {
   ActivityCancellationType,
   ApplicationFailure,
+  ChildWorkflowCancellationType,
   CancellationScope,
   condition,
   ParentClosePolicy,
@@ -140,7 +141,10 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   });
 
   let plans: TablePlan[] = [];
+  let syncStopped = false;
+  let syncFailed = false;
   setHandler(syncReportSignal, (r) => {
+    if (r.final) syncStopped = true;
     status.sync = r.progress;
     status.lag = { seconds: r.progress.lagSeconds, events: r.progress.lagEvents };
     // A column added on the source: verification must compare it too.
@@ -220,13 +224,21 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
           workflowId: syncWorkflowId(id),
           taskQueue: taskQueues.control,
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          // A cancel reaches only the child's first run; release() stops it by signal and waits for its last report.
+          cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
           args: [{ spec, plans, capture: started, parentId: id, paused: status.paused }],
         });
         children.add(handle.workflowId);
         status.syncWorkflowId = handle.workflowId;
         return handle.result();
       });
-      syncRun = syncResult.finally(() => void (syncEnded = true));
+      syncRun = syncResult
+        .catch((err) => {
+          // Ended on its own (not stopped by us): there is no consumer left to wait for.
+          if (!isCancellation(err)) syncFailed = true;
+          throw err;
+        })
+        .finally(() => void (syncEnded = true));
       const sync = { workflowId: syncWorkflowId(id) };
       await Promise.race([condition(() => status.sync?.state === 'caught-up'), syncRun]);
 
@@ -269,7 +281,12 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   async function release(): Promise<void> {
     syncScope?.cancel();
     await CancellationScope.nonCancellable(async () => {
-      await syncRun?.catch(() => undefined);
+      // By id, not run: the sync may have continued-as-new since it started (a cancel would miss it).
+      if (status.syncWorkflowId && !syncStopped) {
+        await getExternalWorkflowHandle(status.syncWorkflowId).signal(abortSignal, 'the migration ended').catch(() => undefined);
+        // Its last report says the consumer has stopped; a sync that already ended sends none.
+        await condition(() => syncStopped || syncFailed, '2 minutes');
+      }
       await releaseCapture({ spec, captureName: capture?.name, migrationId: id });
     }).catch(() => {
       status.error = `${status.error ?? ''} (could not release change capture${capture ? ` ${capture.name}` : ''}: delete the connector and drop the replication slot by hand)`.trim();

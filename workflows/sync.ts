@@ -5,6 +5,7 @@
 import {
   ActivityCancellationType,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -19,6 +20,7 @@ import {
   SyncInput,
   SyncProgress,
   TopicOffset,
+  abortSignal,
   pauseSignal,
   resumeSignal,
   searchAttributes,
@@ -63,18 +65,18 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   let lastKey = '';
   let runs = 0;
 
-  const report = async (plansChanged = false) => {
+  const report = async (plansChanged = false, final = false) => {
     // Alerts carry running counters ("inactive for 42 s"): compare them without digits, or
     // every report would count as a change and fill the migration's history.
     const key = `${progress.state}|${progress.alerts.map((a) => a.replace(/\d+/g, '#')).join('|')}|${progress.deadLetters}`;
-    if (!plansChanged && key === lastKey && Date.now() - lastReport < REPORT_EVERY_MS) return;
+    if (!final && !plansChanged && key === lastKey && Date.now() - lastReport < REPORT_EVERY_MS) return;
     lastKey = key;
     lastReport = Date.now();
     upsertSearchAttributes([
       { key: searchAttributes.phase, value: `sync:${progress.state}` },
       { key: searchAttributes.lagSeconds, value: progress.lagSeconds },
     ]);
-    await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null }).catch(() => undefined);
+    await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null, final }).catch(() => undefined);
   };
 
   setHandler(syncProgressQuery, () => progress);
@@ -87,47 +89,79 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
     stoppedByPause = true;
     run?.cancel();
   });
+  // The migration stops its sync by signal: a cancel request names the child's first run and
+  // never reaches a run that has continued-as-new since.
+  let stopRequested = false;
+  setHandler(abortSignal, () => {
+    stopRequested = true;
+    run?.cancel();
+  });
   setHandler(resumeSignal, () => {
     paused = false;
     resumed = true;
   });
 
-  for (;;) {
-    if (paused) {
+  // A cancel request (the migration ending) must never be carried into a new run and lost
+  // there: an apply run that completes despite it, or a swallowed signal, comes back here.
+  const root = CancellationScope.current();
+  const stopIfCancelled = () => {
+    if (root.consideredCancelled) throw new CancelledFailure('the migration stopped the sync');
+  };
+
+  try {
+    for (;;) {
+      stopIfCancelled();
+      if (stopRequested) {
+        // The consumer has left its group: the migration may now remove the connector and slot.
+        progress = { ...progress, state: 'stopped' };
+        await report(false, true);
+        return progress;
+      }
+      if (paused) {
+        progress = { ...progress, state: 'stopped' };
+        await report();
+        await condition(() => !paused || stopRequested);
+        continue;
+      }
+      const info = workflowInfo();
+      stopIfCancelled();
+      if (runs >= spec.sync!.runsPerWorkflow || info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
+        await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip } });
+      }
+      stoppedByPause = false;
+      run = new CancellationScope();
+      const scope = run;
+      let result;
+      try {
+        result = await scope.run(() =>
+          applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, skip, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded, caughtUp: progress.state === 'caught-up' } }),
+        );
+      } catch (err) {
+        // A pause stops the consumer between batches; anything else (the migration ending) ends the sync.
+        if (isCancellation(err) && (stoppedByPause || stopRequested)) continue;
+        throw err;
+      } finally {
+        run = null;
+        runs += 1;
+      }
+      const plansChanged = JSON.stringify(result.plans.map((p) => p.columns.length)) !== JSON.stringify(plans.map((p) => p.columns.length));
+      plans = result.plans;
+      progress = result.progress;
+      await report(plansChanged);
+      if (result.halted) {
+        // spec sync.onPoison = halt: wait for the operator; resume goes past the dead-lettered event.
+        resumed = false;
+        await condition(() => resumed || stopRequested);
+        skip.push(result.halted.position);
+        progress = { ...progress, state: 'replaying', alerts: [] };
+      }
+    }
+  } catch (err) {
+    // Cancelled (the migration ended): the last report still tells it the consumer has stopped.
+    if (isCancellation(err)) {
       progress = { ...progress, state: 'stopped' };
-      await report();
-      await condition(() => !paused);
+      await CancellationScope.nonCancellable(() => report(false, true));
     }
-    const info = workflowInfo();
-    if (runs >= spec.sync!.runsPerWorkflow || info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
-      await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip } });
-    }
-    stoppedByPause = false;
-    run = new CancellationScope();
-    const scope = run;
-    let result;
-    try {
-      result = await scope.run(() =>
-        applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, skip, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded, caughtUp: progress.state === 'caught-up' } }),
-      );
-    } catch (err) {
-      // A pause stops the consumer between batches; anything else (the migration ending) ends the sync.
-      if (isCancellation(err) && stoppedByPause) continue;
-      throw err;
-    } finally {
-      run = null;
-      runs += 1;
-    }
-    const plansChanged = JSON.stringify(result.plans.map((p) => p.columns.length)) !== JSON.stringify(plans.map((p) => p.columns.length));
-    plans = result.plans;
-    progress = result.progress;
-    await report(plansChanged);
-    if (result.halted) {
-      // spec sync.onPoison = halt: wait for the operator; resume goes past the dead-lettered event.
-      resumed = false;
-      await condition(() => resumed);
-      skip.push(result.halted.position);
-      progress = { ...progress, state: 'replaying', alerts: [] };
-    }
+    throw err;
   }
 }

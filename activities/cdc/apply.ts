@@ -276,6 +276,8 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       await new Promise((r) => setTimeout(r, 250));
     }
     await reporting;
+    // Cancelled as the run ended: say so, or the workflow would take it for a finished run.
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure('sync cancelled');
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
