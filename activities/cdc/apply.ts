@@ -34,7 +34,7 @@ export interface ApplyInput {
   /** Dead-lettered positions to go past (the operator resumed after a halt). */
   skip: EventPosition[];
   /** Figures carried from earlier runs, so totals keep counting. */
-  totals: { eventsApplied: number; columnsAdded: string[]; caughtUp: boolean };
+  totals: { eventsApplied: number; columnsAdded: string[]; caughtUp: boolean; lagSeconds: number };
 }
 
 export interface ApplyResult {
@@ -143,7 +143,10 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
 
   const progress = (state?: SyncProgress['state']): SyncProgress => {
     const now = Date.now();
-    const lagSeconds = lag.lagSeconds(now, lagging);
+    // Until this run's first heartbeat is back its own figures know nothing of what is still
+    // on its way: the last run's lag, growing, is the honest bound.
+    const measured = lag.lagSeconds(now, lagging);
+    const lagSeconds = lag.heartbeatCameBack() ? measured : Math.max(measured, input.totals.lagSeconds + (now - startedAt) / 1000);
     const alerts: string[] = [];
     if (slot && !slot.exists) alerts.push(`replication slot ${capture.name} is gone: changes made since are lost to Ferry; restart the migration`);
     if (slot?.exists && inactiveSince !== null && now - inactiveSince > SLOT_INACTIVE_ALERT_S * 1000) {
