@@ -6,7 +6,7 @@
 import type { Collection } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
-import { mongoClient, pgPool } from '../connections';
+import { mongoClient, oncePerPool, pgPool } from '../connections';
 import { targetKind } from '../target/target';
 import type { DeadLetter } from './types';
 
@@ -30,21 +30,11 @@ function storable(text: string | null): string | null {
   return text !== null && text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
 }
 
-const pgReady = new WeakMap<Pool, Promise<void>>();
-
 class PostgresDeadLetters implements DeadLetterStore {
   constructor(private readonly pool: Pool) {}
 
   private ready(): Promise<void> {
-    let p = pgReady.get(this.pool);
-    if (!p) {
-      p = this.create().catch((err) => {
-        pgReady.delete(this.pool);
-        throw err;
-      });
-      pgReady.set(this.pool, p);
-    }
-    return p;
+    return oncePerPool(this.pool, '_ferry.dead_letters', () => this.create());
   }
 
   private async create(): Promise<void> {

@@ -7,7 +7,7 @@ import type { Collection, Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
 import type { MismatchKind } from '../../workflows/definitions';
-import { inTransaction, mongoClient, pgPool } from '../connections';
+import { inTransaction, mongoClient, oncePerPool, pgPool } from '../connections';
 import { targetKind } from '../target/target';
 
 export interface Mismatch {
@@ -48,21 +48,11 @@ function emptyCounts(): Record<MismatchKind, number> {
   return { missing: 0, extra: 0, different: 0 };
 }
 
-const pgReady = new WeakMap<Pool, Promise<void>>();
-
 class PostgresStore implements MismatchStore {
   constructor(private readonly pool: Pool) {}
 
   private ready(): Promise<void> {
-    let p = pgReady.get(this.pool);
-    if (!p) {
-      p = this.create().catch((err) => {
-        pgReady.delete(this.pool);
-        throw err;
-      });
-      pgReady.set(this.pool, p);
-    }
-    return p;
+    return oncePerPool(this.pool, '_ferry.mismatches', () => this.create());
   }
 
   private async create(): Promise<void> {

@@ -20,9 +20,8 @@ import { Client as PgClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { MongoClient, type Document } from 'mongodb';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { searchAttributes, type MigrationStatus } from '../../workflows/definitions';
+import { ensureNamespace } from './namespace';
+import type { MigrationStatus } from '../../workflows/definitions';
 import { specSchema } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';
 import { introspectTable, type SourceRow } from '../../activities/source/postgres';
@@ -413,35 +412,6 @@ function mongoHeapProblem(ctx: Ctx): string | null {
 
 // ---- Ferry --------------------------------------------------------------------------------
 
-/** A namespace of its own, so no other worker on this Temporal server takes the bench's tasks. */
-async function ensureNamespace(connection: Connection, namespace: string): Promise<void> {
-  const ws = connection.workflowService;
-  try {
-    await ws.describeNamespace({ namespace });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 5) throw err; // 5 = NOT_FOUND
-    log(`temporal: registering namespace ${namespace} (retention 1 day)`);
-    await ws.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  }
-  const wanted = Object.values(searchAttributes).map((k) => ({ name: k.name, type: encodeSearchAttributeIndexedValueType(k.type)! }));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const have = await connection.operatorService.listSearchAttributes({ namespace });
-      const missing = wanted.filter((w) => !(w.name in (have.customAttributes ?? {})));
-      if (missing.length) {
-        await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((m) => [m.name, m.type])) });
-        throw new Error(`search attributes ${missing.map((m) => m.name).join(', ')} just added`);
-      }
-      // Usable when a visibility query on them is accepted.
-      await ws.listWorkflowExecutions({ namespace, pageSize: 1, query: `${wanted[0].name} = 'bench'` });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`temporal namespace ${namespace} not usable after 60 s: ${(err as Error).message}`);
-      await new Promise((res) => setTimeout(res, 1_000));
-    }
-  }
-}
 
 async function startWorker(ctx: Ctx, name: string): Promise<Started> {
   const logFile = join(ctx.work, `worker-${name}.log`);
@@ -690,7 +660,7 @@ async function main(argv: string[]): Promise<number> {
   if (mongoSkip && selected.some((c) => c === 'insertmany' || c === 'ferry-mongo')) log(`warning: ${mongoSkip}`);
   if (selected.some((c) => c.startsWith('ferry'))) {
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', connectTimeout: '5 seconds' });
-    await ensureNamespace(connection, opts.namespace);
+    await ensureNamespace(connection, opts.namespace, log);
     ctx.temporal = { connection, client: new TemporalClient({ connection, namespace: opts.namespace }) };
     facts.temporal = `${process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}, namespace ${opts.namespace}`;
   }

@@ -28,8 +28,7 @@ import { Pool } from 'pg';
 import { Decimal128, Int32, Long, MongoClient, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { ensureNamespace } from './namespace';
 import {
   abortSignal, searchAttributes, statusQuery, syncProgressQuery, syncWorkflowId, taskQueues,
   type CaptureInfo, type MigrationStatus, type SyncProgress,
@@ -322,33 +321,6 @@ function percentile(values: number[], p: number): number | null {
 
 // ==== Temporal ==================================================================================
 
-async function ensureNamespace(connection: Connection, namespace: string): Promise<void> {
-  const ws = connection.workflowService;
-  try {
-    await ws.describeNamespace({ namespace });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 5) throw err; // 5 = NOT_FOUND
-    log(`temporal: registering namespace ${namespace} (retention 1 day)`);
-    await ws.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  }
-  const wanted = Object.values(searchAttributes).map((k) => ({ name: k.name, type: encodeSearchAttributeIndexedValueType(k.type)! }));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const have = await connection.operatorService.listSearchAttributes({ namespace });
-      const missing = wanted.filter((w) => !(w.name in (have.customAttributes ?? {})));
-      if (missing.length) {
-        await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((m) => [m.name, m.type])) });
-        throw new Error(`search attributes ${missing.map((m) => m.name).join(', ')} just added`);
-      }
-      await ws.listWorkflowExecutions({ namespace, pageSize: 1, query: `${wanted[0].name} = 'bench'` });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`temporal namespace ${namespace} not usable after 60 s: ${(err as Error).message}`);
-      await sleep(1_000);
-    }
-  }
-}
 
 async function startWorker(ctx: Ctx): Promise<Started> {
   const logFile = join(ctx.work, 'worker.log');
@@ -1168,7 +1140,7 @@ async function main(argv: string[]): Promise<number> {
     if (opts.targets.includes('mongodb')) mongo = await MongoClient.connect(mongoUrl, { serverSelectionTimeoutMS: 5_000 });
     if (opts.ferry) {
       const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', connectTimeout: '5 seconds' });
-      await ensureNamespace(connection, opts.namespace);
+      await ensureNamespace(connection, opts.namespace, log);
       ctx.temporal = { connection, client: new TemporalClient({ connection, namespace: opts.namespace }) };
       ctx.worker = await startWorker(ctx);
     }
