@@ -8,6 +8,7 @@ import { stackCommand } from './cli/stack';
 import { planCommand } from './cli/plan';
 import { repairCommand, verifyCommand } from './cli/verify';
 import { waitCommand } from './cli/wait';
+import { setupCommand } from './cli/setup';
 import type { QueueName } from '../workflows/definitions';
 
 const program = new Command('ferry')
@@ -21,6 +22,13 @@ program
   .argument('<action>', 'up, down, status, env, logs, stop, start, restart or kill')
   .argument('[name]', 'service name (logs, stop, start, restart, kill)')
   .action(async (action: string, name?: string) => finish(stackCommand(name ? [action, name] : [action])));
+
+program
+  .command('setup')
+  .description("make a Temporal namespace ready for Ferry: create it if missing, register Ferry's search attributes (idempotent)")
+  .option('--namespace <ns>', 'namespace (default: TEMPORAL_NAMESPACE or default)')
+  .option('--retention-days <n>', 'retention of a namespace this creates', '7')
+  .action(async (opts) => finish(await setupCommand(opts)));
 
 program
   .command('worker')

@@ -20,7 +20,7 @@ import { Client as PgClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { MongoClient, type Document } from 'mongodb';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
-import { ensureNamespace } from './namespace';
+import { ensureNamespace } from '../cli/setup';
 import type { MigrationStatus } from '../../workflows/definitions';
 import { specSchema } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';

@@ -28,7 +28,7 @@ import { Pool } from 'pg';
 import { Decimal128, Int32, Long, MongoClient, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
-import { ensureNamespace } from './namespace';
+import { ensureNamespace } from '../cli/setup';
 import {
   abortSignal, searchAttributes, statusQuery, syncProgressQuery, syncWorkflowId, taskQueues,
   type CaptureInfo, type MigrationStatus, type SyncProgress,
