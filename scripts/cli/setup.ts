@@ -2,12 +2,12 @@
 // search attributes are registered in it. Idempotent: it says what it added, and adds
 // nothing on a second run. The local stack's dev server registers them at start; any other
 // cluster (a team's own, staging, production) needs this once per namespace.
-import type { Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { searchAttributes } from '../../workflows/definitions';
-import { CliError, connectClient } from './client';
-import { temporalNamespace } from '../../workers/run';
+import { CliError } from './client';
+import { temporalAddress, temporalNamespace } from '../../workers/run';
 
 export interface SetupResult {
   namespaceCreated: boolean;
@@ -58,13 +58,13 @@ export async function setupCommand(opts: { namespace?: string; retentionDays?: s
   if (!Number.isInteger(retention) || retention < 1) {
     throw new CliError('--retention-days must be a whole number of days, at least 1', 2);
   }
-  const client = await connectClient();
+  const connection = await Connection.connect({ address: temporalAddress(), connectTimeout: '5 seconds' });
   try {
-    const r = await ensureNamespace(client.connection, namespace, (line) => console.log(line), retention);
+    const r = await ensureNamespace(connection, namespace, (line) => console.log(line), retention);
     if (!r.namespaceCreated && !r.attributesAdded.length) console.log(`temporal: namespace ${namespace} already has every Ferry search attribute; nothing added`);
     else console.log(`temporal: namespace ${namespace} is ready for Ferry`);
     return 0;
   } finally {
-    await client.connection.close();
+    await connection.close();
   }
 }
