@@ -6,3 +6,4 @@ export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify/
 export { recheckMismatches } from './verify/recheck';
 export { prepareCapture, releaseCapture } from './cdc/capture';
 export { applyChanges } from './cdc/apply';
+export { migrationExecutionStatus, cancellationRequester } from './migration-state';

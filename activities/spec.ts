@@ -4,131 +4,19 @@
 // is opened, inside activities and the CLI.
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { z } from 'zod';
+import { issueToProblem, specSchema, formatProblem, type Spec, type SpecProblem, type TargetKind, type TableEntry } from '../contracts/spec';
 import { parseQualifiedName, QualifiedName } from './identifiers';
 
+export { specSchema, formatPath, formatProblem, parseSpecShape } from '../contracts/spec';
+export type { Spec, SpecProblem, TargetKind, TableEntry, LossyPolicyName } from '../contracts/spec';
+
 const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-const urlString = z.string().min(1, 'is empty: give a connection URL or a ${VAR} reference');
-
-const lossyPolicy = z.enum(['fail', 'string', 'truncate'], { error: 'must be fail, string or truncate' });
-
-const columnOptions = z.strictObject({
-  /** MongoDB field name (MongoDB targets only). */
-  rename: z.string().min(1).optional(),
-  /** Leave the column out of the documents (MongoDB targets only). */
-  drop: z.boolean().optional(),
-  lossy: lossyPolicy.optional(),
-});
-
-const embedOptions = z.strictObject({
-  table: z.string().min(1),
-  as: z.string().min(1),
-  /** many: the embedded table's rows as an array (1:N); one: the row it references, as a subdocument (N:1). */
-  kind: z.enum(['many', 'one']).default('many'),
-  /** embedded-table column → this table's column. */
-  on: z.record(z.string(), z.string()).refine((o) => Object.keys(o).length > 0, 'names no column pair'),
-});
-
-const tableEntry = z.union([
-  z.string().min(1),
-  z.strictObject({
-    table: z.string().min(1),
-    /** Columns of a unique, NOT NULL key to use when the table has no primary key. */
-    key: z.array(z.string().min(1)).min(1).optional(),
-    columns: z.record(z.string(), columnOptions).optional(),
-    embed: z.array(embedOptions).optional(),
-  }),
-]);
-
-export type TableEntry = z.infer<typeof tableEntry>;
-export type LossyPolicyName = z.infer<typeof lossyPolicy>;
-
-export const specSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, - or _ (it names workflows and consumer groups)'),
-  /**
-   * offline: prepare → backfill → verify, for a source nobody writes to. online: the same with
-   * change data capture started before the backfill, then the sync phase replays every change
-   * and keeps the target following the source (needs the `sync` section).
-   */
-  mode: z.enum(['offline', 'online'], { error: 'must be "offline" (prepare → backfill → verify) or "online" (the same, plus CDC sync)' }).default('offline'),
-  source: z.strictObject({ url: urlString }),
-  target: z.strictObject({
-    url: urlString,
-    database: z.string().min(1).optional(),
-  }),
-  tables: z.array(tableEntry).min(1, 'lists no table: name at least one, as schema.table'),
-  /** After the backfill: `checksum` compares every row by per-chunk hashes (default); `counts` only counts rows. */
-  verify: z.enum(['checksum', 'counts'], { error: 'must be checksum (compare every row) or counts (row counts only)' }).default('checksum'),
-  sync: z
-    .strictObject({
-      /** Kafka Connect REST URL, where Ferry registers its Debezium connector. */
-      connect: urlString,
-      /** Kafka bootstrap brokers, comma-separated host:port (or a ${VAR}). */
-      kafka: z.string().min(1, 'is empty: give host:port[,host:port] or a ${VAR} reference'),
-      /**
-       * How Kafka Connect reaches the source when that differs from source.url (Connect in
-       * another network); user and password still come from source.url.
-       */
-      sourceHost: z.string().min(1).optional(),
-      sourcePort: z.number().int().min(1).max(65535).optional(),
-      /** Hours the change topics must keep events: at least the whole backfill plus a margin. */
-      retentionHours: z.number().int().min(1).default(168),
-      /** Partitions of the change topics Ferry creates (order is kept per key). */
-      partitions: z.number().int().min(1).max(64).default(1),
-      /** An event that cannot be decoded, mapped or written goes to the dead-letter store; then: */
-      onPoison: z.enum(['continue', 'halt'], { error: 'must be continue (count it and go on) or halt (stop the sync until resumed)' }).default('continue'),
-      /** Seconds between heartbeat rows written to the source and timed until applied. */
-      heartbeatSeconds: z.number().min(1).max(300).default(5),
-      /** Most events applied to the target in one write. */
-      batchEvents: z.number().int().min(1).max(100_000).default(5_000),
-      /** Seconds each apply activity consumes before returning to its workflow (which starts the next). */
-      runSeconds: z.number().int().min(10, "must be at least 10: joining the consumer group alone takes seconds").max(3_600).default(300),
-      /** Apply runs a sync workflow makes before it continues-as-new (bounds history, like chunksPerRun). */
-      runsPerWorkflow: z.number().int().min(1).max(1_000).default(12),
-    })
-    .optional(),
-  backfill: z
-    .strictObject({
-      /** Rows per chunk; by default sized from each table's estimated row width (about 32 MB a chunk). */
-      chunkRows: z.number().int().min(1).max(10_000_000).optional(),
-      batchRows: z.number().int().min(1).max(50_000).default(2_000),
-      parallelism: z.number().int().min(1).max(256).default(4),
-      tableParallelism: z.number().int().min(1).max(64).default(2),
-      maxRowsPerSecond: z.number().int().min(0).default(0),
-      /** Chunks a table's backfill run handles before it continues-as-new (bounds history). */
-      chunksPerRun: z.number().int().min(2).max(2_000).default(400),
-    })
-    .prefault({}),
-});
-
-/** A spec as written, validated, defaults filled, references still unresolved. */
-export type Spec = z.infer<typeof specSchema>;
-export type TargetKind = 'mongodb' | 'postgres';
-
-export interface SpecProblem {
-  path: string;
-  message: string;
-}
 
 export class SpecError extends Error {
   constructor(readonly problems: SpecProblem[]) {
     super(problems.map(formatProblem).join('\n'));
     this.name = 'SpecError';
   }
-}
-
-export function formatProblem(p: SpecProblem): string {
-  return p.path ? `${p.path}: ${p.message}` : p.message;
-}
-
-/** `['tables', 1]` → `tables[1]`; `['source', 'url']` → `source.url`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path
-    .map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? String(seg) : `.${String(seg)}`))
-    .join('');
 }
 
 export function parseSpecText(text: string, fileName: string): unknown {
@@ -227,20 +115,6 @@ function checkSync(spec: Spec, env: NodeJS.ProcessEnv, problems: SpecProblem[]):
       problems.push({ path: `tables[${i}].embed`, message: 'embedding cannot follow changes yet (mode online): migrate the tables as separate collections, or use mode: offline' });
     }
   });
-}
-
-function issueToProblem(issue: z.core.$ZodIssue): SpecProblem {
-  const path = formatPath(issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    return {
-      path,
-      message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: check the spelling against examples/ or remove ${issue.keys.length > 1 ? 'them' : 'it'}`,
-    };
-  }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return { path, message: `is missing: add it (expected ${issue.expected})` };
-  }
-  return { path, message: issue.message };
 }
 
 /** Replaces every `${VAR}` from env; unset variables are reported, not replaced by ''. */

@@ -9,6 +9,7 @@ import { planCommand } from './cli/plan';
 import { repairCommand, verifyCommand } from './cli/verify';
 import { waitCommand } from './cli/wait';
 import { setupCommand } from './cli/setup';
+import { skipCommand } from './cli/skip';
 import type { QueueName } from '../workflows/definitions';
 
 const program = new Command('ferry')
@@ -72,6 +73,13 @@ program
   .argument('[value]', 'rows per second (throttle; 0 = unlimited)')
   .option('--reason <text>', 'why (abort)')
   .action(async (verb: string, value: string | undefined, opts) => finish(await signalCommand({ ...opts, verb, value })));
+
+program
+  .command('skip')
+  .description('go past the poison event a halted sync waits at (sync.onPoison: halt); it stays dead-lettered')
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--position <topic/partition@offset>', 'the event you mean, as ferry status shows it (refused if the sync waits at another)')
+  .action(async (opts) => finish(await skipCommand(opts)));
 
 program
   .command('plan')

@@ -8,6 +8,7 @@ import {
   ActivityCancellationType,
   isCancellation,
   continueAsNew,
+  log,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -28,6 +29,7 @@ import {
   throttleSignal,
 } from './definitions';
 import { drainChunks, pageSize } from './chunk-queue';
+import { parseRate } from './payloads';
 
 // Each report costs the parent ~4 history events: state changes always, else this rarely.
 const REPORT_EVERY_MS = 10 * 60_000;
@@ -57,7 +59,12 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   let tableRate = input.throttle ?? 0;
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
-  setHandler(throttleSignal, (rate) => void (tableRate = rate));
+  // The migration sends this table's share; an operator may send it from the UI too.
+  setHandler(throttleSignal, (payload: unknown) => {
+    const rate = parseRate(payload);
+    if (rate.ok) tableRate = rate.value;
+    else log.warn(`refused throttle: ${rate.reason}`);
+  });
   // Each running copy takes an equal share of the table's rate.
   setHandler(chunkControlQuery, () => ({ rowsPerSecond: tableRate > 0 ? Math.max(1, Math.floor(tableRate / parallelism)) : 0, paused }));
 

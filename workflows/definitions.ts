@@ -1,9 +1,9 @@
 // Everything the CLI, the tests and the workflows share: message definitions, search
 // attribute keys, task queues and the plain-JSON shapes that travel through Temporal.
 // No row data appears in any of these types: only names, key ranges, counts and hashes.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Spec, TargetKind } from '../activities/spec';
+import type { Spec, TargetKind } from '../contracts/spec';
 
 export const taskQueues = {
   control: 'ferry-control',
@@ -14,9 +14,25 @@ export type QueueName = keyof typeof taskQueues;
 
 export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'completed' | 'failed' | 'aborted';
 
-/** Workflow input: the spec as written, `${VAR}` references unresolved. */
+/**
+ * Workflow input: the spec as written, `${VAR}` references unresolved. The workflow validates
+ * it itself (a spec pasted into the Temporal UI has no defaults filled in).
+ */
 export interface MigrationInput {
   spec: Spec;
+  /** Set when the migration continues-as-new during the sync: everything it knew. */
+  carried?: MigrationCarried;
+  /** History events after which the sync phase continues-as-new (default 10,000; tests set it small). */
+  continueAsNewAfterEvents?: number;
+}
+
+/** The migration's state through continue-as-new (sync phase): plain JSON, no row data. */
+export interface MigrationCarried {
+  status: MigrationStatus;
+  plans: TablePlan[];
+  capture: CaptureInfo;
+  /** Runs so far, counting this one (for status and tests). */
+  runs: number;
 }
 
 /** Input of a table's backfill child; the chunk fields are set when it continues-as-new. */
@@ -202,6 +218,8 @@ export interface SyncProgress {
   alerts: string[];
   /** Columns added on the source and followed, as `table.column`. */
   columnsAdded: string[];
+  /** With sync.onPoison = halt: the dead-lettered event the sync waits at (`ferry skip` goes past it). */
+  halted?: { position: TopicOffset; reason: string } | null;
   updatedAt: string;
 }
 
@@ -345,6 +363,10 @@ export interface MigrationStatus {
   capture: { name: string; marker: StartMarker } | null;
   verification: VerificationResult | null;
   error: string | null;
+  /** Operator messages refused for a bad payload, newest last (at most 10): the value they meant to change stayed. */
+  refused?: Array<{ message: string; reason: string; at: string }>;
+  /** Runs of the migration workflow (it continues-as-new during a long sync). */
+  runs?: number;
 }
 
 /** What a backfill child tells its parent, at most every few seconds and when done. */
@@ -406,6 +428,8 @@ export interface SyncReport {
   plans: TablePlan[] | null;
   /** The sync's last word: its consumer has stopped and it is returning. */
   final?: boolean;
+  /** With final: why the sync failed (it tells the migration itself: the migration may have continued-as-new since it started the sync). */
+  error?: string;
 }
 export const syncReportSignal = defineSignal<[SyncReport]>('syncReport');
 
@@ -416,8 +440,26 @@ export interface SyncInput {
   capture: CaptureInfo;
   parentId: string;
   paused: boolean;
-  carried?: { progress: SyncProgress; skip: TopicOffset[] };
+  carried?: {
+    progress: SyncProgress;
+    skip: TopicOffset[];
+    /**
+     * Where every partition was committed when the last apply run ended. The consumer group
+     * keeps them too, but group offsets expire (offsets.retention.minutes) during a long pause
+     * or halt: the workflow's own copy is what the next run resumes from then.
+     */
+    offsets?: TopicOffset[];
+  };
 }
+
+/** Goes past the poison event the sync halted at (sync.onPoison = halt); it stays in the dead-letter store. */
+export interface SkipRequest {
+  /** The halted event as `topic/partition@offset`, as `ferry status` shows it; refused if the sync waits elsewhere. */
+  position?: string;
+}
+export const skipPoisonUpdate = defineUpdate<{ skipped: string }, [SkipRequest]>('skip');
+/** The migration → its sync child: skip exactly this event (it must be the one the sync waits at). */
+export const skipPoisonSignal = defineSignal<[TopicOffset]>('skipPoison');
 
 export function syncWorkflowId(migrationId: string): string {
   return `${migrationId}/sync`;

@@ -7,9 +7,11 @@ import {
   ChildWorkflowCancellationType,
   CancellationScope,
   condition,
+  continueAsNew,
   ParentClosePolicy,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   proxyActivities,
   setHandler,
   startChild,
@@ -28,14 +30,19 @@ import {
   pauseSignal,
   resumeSignal,
   searchAttributes,
+  skipPoisonSignal,
+  skipPoisonUpdate,
   statusQuery,
   syncReportSignal,
   syncWorkflowId,
   taskQueues,
   throttleSignal,
   type CaptureInfo,
+  type SkipRequest,
   type VerificationResult,
 } from './definitions';
+import { formatProblem, parseSpecShape } from '../contracts/spec';
+import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from './payloads';
 import { syncChanges } from './sync';
 import { backfillTable } from './backfill';
 import { verifyTables } from './verify';
@@ -64,14 +71,32 @@ const { prepareCapture, releaseCapture, recheckMismatches } = proxyActivities<ty
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
+// Who asked Temporal to cancel (the UI's Request Cancellation): read from history, for the message.
+const { cancellationRequester } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3 },
+});
+
 const SEARCH_ATTRIBUTE_EVERY_MS = 60_000;
+/** The sync phase continues-as-new after this many history events (or when Temporal suggests it). */
+const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+const REFUSED_KEPT = 10;
 /** Rounds of re-checking keys that differed while the source kept changing (online verification). */
 const RECHECK_ROUNDS = 3;
 
 export async function migration(input: MigrationInput): Promise<MigrationStatus> {
-  const { spec } = input;
   const id = workflowInfo().workflowId;
-  const status: MigrationStatus = {
+  // The input as sent: the CLI fills in defaults, the Temporal UI's Start Workflow form does
+  // not. Validate it here, or a partial spec copies nothing and reports success.
+  const shape = parseSpecShape((input as Partial<MigrationInput> | undefined)?.spec);
+  if (!shape.spec) {
+    const problems = shape.problems.map(formatProblem).join('\n');
+    throw ApplicationFailure.create({ type: 'SpecError', nonRetryable: true, message: `the migration input is not a valid spec (nothing was started): {"spec": {...}} with\n${problems}` });
+  }
+  const spec = shape.spec;
+  const carried = input.carried;
+  const status: MigrationStatus = carried ? { ...carried.status, runs: carried.runs } : {
     migrationId: id,
     name: spec.name,
     phase: 'prepare',
@@ -89,9 +114,15 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     capture: null,
     verification: null,
     error: null,
+    refused: [],
+    runs: 1,
   };
-  /** Running children (backfill, verify), to forward operator signals to. */
-  const children = new Set<string>();
+  /** Running children (backfill, verify, sync), to forward operator signals to. */
+  const children = new Set<string>(carried && status.syncWorkflowId ? [status.syncWorkflowId] : []);
+  const refuse = (message: string, reason: string) => {
+    log.warn(`refused ${message}: ${reason}`);
+    status.refused = [...(status.refused ?? []), { message, reason, at: new Date(Date.now()).toISOString() }].slice(-REFUSED_KEPT);
+  };
   let abortReason: string | null = null;
   let lastUpsert = 0;
 
@@ -127,11 +158,16 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     status.paused = false;
     forward((c) => c.signal(resumeSignal));
   });
-  setHandler(throttleSignal, (rowsPerSecond) => {
-    status.throttle = Math.max(0, Math.floor(rowsPerSecond));
+  setHandler(throttleSignal, (payload: unknown) => {
+    const rate = parseRate(payload);
+    if (!rate.ok) return refuse('throttle', rate.reason);
+    status.throttle = rate.value;
     forward((c) => c.signal(throttleSignal, tableRate()));
   });
-  setHandler(backfillProgressSignal, (p) => {
+  setHandler(backfillProgressSignal, (payload: unknown) => {
+    const parsed = parseBackfillProgress(payload);
+    if (!parsed.ok) return refuse('backfillProgress', parsed.reason);
+    const p = parsed.value;
     const t = status.tables.find((x) => x.table === p.table);
     if (!t) return;
     Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt });
@@ -140,11 +176,20 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     publish(p.state === 'done');
   });
 
-  let plans: TablePlan[] = [];
+  let plans: TablePlan[] = carried?.plans ?? [];
   let syncStopped = false;
   let syncFailed = false;
-  setHandler(syncReportSignal, (r) => {
+  /** Why the sync failed, as it reported it (the only word of it once this run has continued-as-new). */
+  let syncError: string | null = null;
+  setHandler(syncReportSignal, (payload: unknown) => {
+    const parsed = parseSyncReport(payload);
+    if (!parsed.ok) return refuse('syncReport', parsed.reason);
+    const r = parsed.value;
     if (r.final) syncStopped = true;
+    if (r.final && r.error) {
+      syncFailed = true;
+      syncError = r.error;
+    }
     status.sync = r.progress;
     status.lag = { seconds: r.progress.lagSeconds, events: r.progress.lagEvents };
     // A column added on the source: verification must compare it too.
@@ -152,20 +197,51 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     publish(true);
   });
 
+  // Goes past the poison event a halted sync waits at. An Update, so a skip that makes no
+  // sense (nothing is halted, or another event is) is refused with the reason, not lost.
+  setHandler(
+    skipPoisonUpdate,
+    async () => {
+      const at = status.sync!.halted!.position;
+      await getExternalWorkflowHandle(status.syncWorkflowId!).signal(skipPoisonSignal, at);
+      return { skipped: `${at.topic}/${at.partition}@${at.offset}` };
+    },
+    {
+      validator: (req: SkipRequest | undefined) => {
+        const halted = status.sync?.halted;
+        if (!status.syncWorkflowId || status.sync?.state !== 'halted' || !halted) throw new Error(`nothing to skip: the sync is ${status.sync?.state ?? 'not running'}, not halted on a poison event`);
+        const at = `${halted.position.topic}/${halted.position.partition}@${halted.position.offset}`;
+        if (req?.position !== undefined && req.position !== at) throw new Error(`the sync is halted at ${at}, not ${String(req.position)}: nothing skipped`);
+      },
+    },
+  );
+
   const work = new CancellationScope();
-  let capture: CaptureInfo | null = null;
+  let capture: CaptureInfo | null = carried?.capture ?? null;
   /** Set before prepareCapture starts: an abort during it must still release what it made. */
-  let captureStarted = false;
+  let captureStarted = carried !== undefined;
   let syncScope: CancellationScope | null = null;
   let syncRun: Promise<unknown> | null = null;
-  setHandler(abortSignal, (reason) => {
-    abortReason = reason || 'aborted by the operator';
+  setHandler(abortSignal, (payload: unknown) => {
+    abortReason = parseReason(payload, 'aborted by the operator');
     work.cancel();
   });
+  const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
+  /** Set when the sync phase hands over to a new run (continue-as-new). */
+  let handOver = false;
 
   publish(true);
   try {
     await work.run(async () => {
+      if (carried) {
+        // A new run of a migration in its sync phase: the sync child runs on (it is abandoned,
+        // not cancelled, when a run closes) and reports here; wait for its end or the next hand-over.
+        await condition(() => syncStopped || syncFailed || historyFull());
+        if (syncFailed) throw ApplicationFailure.nonRetryable(`the sync failed: ${syncError ?? 'see the sync workflow'}`, 'SyncFailed');
+        handOver = !syncStopped;
+        return;
+      }
       const plan = await prepareMigration({ spec });
       status.targetKind = plan.targetKind;
       status.tables = plan.tables.map((t) => ({
@@ -223,7 +299,9 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
         const handle = await startChild(syncChanges, {
           workflowId: syncWorkflowId(id),
           taskQueue: taskQueues.control,
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          // The sync outlives this run's continue-as-new (a cancel-on-close policy would stop it
+          // then); if the migration is terminated instead, the sync notices and releases capture.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
           // A cancel reaches only the child's first run; release() stops it by signal and waits for its last report.
           cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
           args: [{ spec, plans, capture: started, parentId: id, paused: status.paused }],
@@ -254,11 +332,19 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
 
       // From here the target follows the source until the operator aborts (cutover comes later).
+      // Every sync report adds history: hand over to a new run before it grows large.
       setPhase('sync');
-      await syncRun;
+      await Promise.race([syncRun, condition(() => historyFull() || syncFailed)]);
+      if (syncFailed) await syncRun;
+      handOver = !syncEnded;
     });
   } catch (err) {
     status.finishedAt = new Date(Date.now()).toISOString();
+    if (abortReason === null && isCancellation(err) && CancellationScope.current().consideredCancelled) {
+      // Temporal's own cancel (the UI's Request Cancellation): ends like an abort, never as a failure with no message.
+      const who = await CancellationScope.nonCancellable(() => cancellationRequester({ workflowId: id, runId: workflowInfo().runId })).catch(() => 'by a Temporal cancellation request');
+      abortReason = `cancelled ${who}`;
+    }
     if (captureStarted) await release();
     if (abortReason !== null && isCancellation(err)) {
       status.error = abortReason;
@@ -268,6 +354,10 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     status.error = errorMessage(err);
     setPhase('failed');
     throw ApplicationFailure.create({ message: status.error, type: 'MigrationFailed', nonRetryable: true, details: [status], cause: err as Error });
+  }
+  if (handOver) {
+    // The sync phase goes on in a new run with everything this one knew (no row data).
+    return await continueAsNew<typeof migration>({ ...input, carried: { status: { ...status, refused: status.refused }, plans, capture: capture!, runs: (status.runs ?? 1) + 1 } });
   }
   status.finishedAt = new Date(Date.now()).toISOString();
   if (captureStarted) await release();

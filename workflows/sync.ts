@@ -24,6 +24,7 @@ import {
   pauseSignal,
   resumeSignal,
   searchAttributes,
+  skipPoisonSignal,
   syncProgressQuery,
   syncProgressSignal,
   syncReportSignal,
@@ -47,6 +48,17 @@ const { applyChanges } = proxyActivities<typeof activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnfollowableChange', 'EventsLost', 'ConfigurationError', 'SpecError'] },
 });
 
+// Asked between runs: is the migration that owns this sync still running?
+const { migrationExecutionStatus, releaseCapture } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumInterval: '30 seconds', maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+});
+
+/** How long a halted or paused sync waits before it checks again that its migration still runs. */
+const OWNER_CHECK_MS = 5 * 60_000;
+
 function initialProgress(): SyncProgress {
   return { state: 'replaying', eventsApplied: 0, eventsPerSecond: 0, lagSeconds: 0, lagEvents: 0, heartbeatSeconds: null, deadLetters: 0, slot: null, alerts: [], columnsAdded: [], updatedAt: new Date(Date.now()).toISOString() };
 }
@@ -56,8 +68,10 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   let plans = input.plans;
   let progress: SyncProgress = input.carried?.progress ?? initialProgress();
   const skip: TopicOffset[] = [...(input.carried?.skip ?? [])];
+  let offsets: TopicOffset[] = [...(input.carried?.offsets ?? [])];
   let paused = input.paused;
-  let resumed = false;
+  /** The halted event the operator chose to go past (`ferry skip`); resume alone never skips. */
+  let skipRequested: TopicOffset | null = null;
   let run: CancellationScope | null = null;
   let stoppedByPause = false;
   const parent = getExternalWorkflowHandle(parentId);
@@ -65,7 +79,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   let lastKey = '';
   let runs = 0;
 
-  const report = async (plansChanged = false, final = false) => {
+  const report = async (plansChanged = false, final = false, error?: string) => {
     // Alerts carry running counters ("inactive for 42 s"): compare them without digits, or
     // every report would count as a change and fill the migration's history.
     const key = `${progress.state}|${progress.alerts.map((a) => a.replace(/\d+/g, '#')).join('|')}|${progress.deadLetters}`;
@@ -76,7 +90,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       { key: searchAttributes.phase, value: `sync:${progress.state}` },
       { key: searchAttributes.lagSeconds, value: progress.lagSeconds },
     ]);
-    await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null, final }).catch(() => undefined);
+    await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null, final, ...(error ? { error } : {}) }).catch(() => undefined);
   };
 
   setHandler(syncProgressQuery, () => progress);
@@ -98,8 +112,24 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   });
   setHandler(resumeSignal, () => {
     paused = false;
-    resumed = true;
   });
+  setHandler(skipPoisonSignal, (position) => {
+    // Only the event the sync waits at: a stale skip must never pass a later poison event.
+    const at = progress.halted?.position;
+    if (at && position && at.topic === position.topic && at.partition === position.partition && at.offset === position.offset) skipRequested = position;
+  });
+
+  /**
+   * The migration that started this sync ended without stopping it (terminated, or its
+   * history deleted): nobody else will release capture, so the sync does, and returns.
+   */
+  const orphaned = async (): Promise<boolean> => {
+    const owner = await migrationExecutionStatus({ migrationId: parentId });
+    if (owner === 'RUNNING') return false;
+    await releaseCapture({ spec, captureName: capture.name, migrationId: parentId });
+    progress = { ...progress, state: 'stopped', alerts: [`the migration ${parentId} is ${owner.toLowerCase()}: the sync released change capture ${capture.name} and stopped`] };
+    return true;
+  };
 
   // A cancel request (the migration ending) must never be carried into a new run and lost
   // there: an apply run that completes despite it, or a swallowed signal, comes back here.
@@ -120,13 +150,13 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       if (paused) {
         progress = { ...progress, state: 'stopped' };
         await report();
-        await condition(() => !paused || stopRequested);
+        if (!(await condition(() => !paused || stopRequested, OWNER_CHECK_MS)) && (await orphaned())) return progress;
         continue;
       }
       const info = workflowInfo();
       stopIfCancelled();
       if (runs >= spec.sync!.runsPerWorkflow || info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
-        await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip } });
+        await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip, offsets } });
       }
       stoppedByPause = false;
       run = new CancellationScope();
@@ -134,7 +164,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       let result;
       try {
         result = await scope.run(() =>
-          applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, skip, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded, caughtUp: progress.state === 'caught-up', lagSeconds: progress.lagSeconds } }),
+          applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, skip, resumeFrom: offsets, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded, caughtUp: progress.state === 'caught-up', lagSeconds: progress.lagSeconds } }),
         );
       } catch (err) {
         // A pause stops the consumer between batches; anything else (the migration ending) ends the sync.
@@ -147,21 +177,53 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       const plansChanged = JSON.stringify(result.plans.map((p) => p.columns.length)) !== JSON.stringify(plans.map((p) => p.columns.length));
       plans = result.plans;
       progress = result.progress;
+      offsets = mergeOffsets(offsets, result.offsets ?? []);
       await report(plansChanged);
       if (result.halted) {
-        // spec sync.onPoison = halt: wait for the operator; resume goes past the dead-lettered event.
-        resumed = false;
-        await condition(() => resumed || stopRequested);
-        skip.push(result.halted.position);
-        progress = { ...progress, state: 'replaying', alerts: [] };
+        // spec sync.onPoison = halt: wait for the operator's skip (its own verb: a pause and
+        // resume while halted must not go past the event unasked).
+        skipRequested = null;
+        const halt = result.halted.position;
+        for (;;) {
+          if (await condition(() => skipRequested !== null || stopRequested, OWNER_CHECK_MS)) break;
+          if (await orphaned()) return progress;
+        }
+        if (skipRequested) {
+          skip.push(halt);
+          progress = { ...progress, state: 'replaying', alerts: [], halted: null };
+          await report();
+        }
+        continue;
       }
+      if (await orphaned()) return progress;
     }
   } catch (err) {
     // Cancelled (the migration ended): the last report still tells it the consumer has stopped.
     if (isCancellation(err)) {
       progress = { ...progress, state: 'stopped' };
       await CancellationScope.nonCancellable(() => report(false, true));
+    } else {
+      // The migration may have continued-as-new since it started this sync: it hears of the
+      // failure from the sync itself, not from a child result.
+      progress = { ...progress, state: 'stopped' };
+      await CancellationScope.nonCancellable(() => report(false, true, innermost(err)));
     }
     throw err;
   }
+}
+
+/** Per partition the further of two committed offsets. */
+function mergeOffsets(a: TopicOffset[], b: TopicOffset[]): TopicOffset[] {
+  const out = new Map(a.map((o) => [`${o.topic}/${o.partition}`, o]));
+  for (const o of b) {
+    const had = out.get(`${o.topic}/${o.partition}`);
+    if (!had || BigInt(o.offset) > BigInt(had.offset)) out.set(`${o.topic}/${o.partition}`, o);
+  }
+  return [...out.values()];
+}
+
+function innermost(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e?.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
 }

@@ -25,7 +25,7 @@ import {
   taskQueues,
   verifyProgressQuery,
 } from './definitions';
-import type { Spec } from '../activities/spec';
+import type { Spec } from '../contracts/spec';
 import { drainChunks, pageSize } from './chunk-queue';
 import { inWindow } from './window';
 
@@ -143,10 +143,14 @@ export async function verifyTables(
     });
     tables.sort((a, b) => plans.findIndex((p) => p.display === a.table) - plans.findIndex((p) => p.display === b.table));
   }
+  // Clean means every planned table was compared: a verification of fewer tables than the
+  // plan holds (or of none) proves nothing about the ones it left out.
+  const compared = new Set(tables.map((t) => t.table));
+  const allCompared = plans.length > 0 && plans.every((p) => compared.has(p.display));
   return {
     method: spec.verify,
     verifyId,
-    clean: tables.every((t) => t.missing + t.extra + t.different === 0 && t.sourceRows === t.targetRows),
+    clean: allCompared && tables.every((t) => t.missing + t.extra + t.different === 0 && t.sourceRows === t.targetRows),
     checkedAt: new Date(Date.now()).toISOString(),
     tables,
   };

@@ -33,6 +33,8 @@ export interface ApplyInput {
   runForMs: number;
   /** Dead-lettered positions to go past (the operator resumed after a halt). */
   skip: EventPosition[];
+  /** Committed offsets the sync workflow carries from its last run (outlive the group's). */
+  resumeFrom?: TopicOffset[];
   /** Figures carried from earlier runs, so totals keep counting. */
   totals: { eventsApplied: number; columnsAdded: string[]; caughtUp: boolean; lagSeconds: number };
 }
@@ -42,6 +44,8 @@ export interface ApplyResult {
   /** The plans as they are now (a table may have gained columns). */
   plans: TablePlan[];
   halted: { position: EventPosition; reason: string } | null;
+  /** Every partition's committed offset as the run ended: the workflow carries them. */
+  offsets: TopicOffset[];
 }
 
 /** Heartbeat details: where each partition is committed, so a new attempt resumes there. */
@@ -106,7 +110,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   let resume: Awaited<ReturnType<typeof resumeOffsets>>;
   try {
     await admin.connect();
-    resume = await resumeOffsets(admin, capture, topics, saved?.offsets ?? []);
+    resume = await resumeOffsets(admin, capture, topics, saved?.offsets ?? [], input.resumeFrom ?? []);
   } catch (err) {
     await admin.disconnect().catch(() => undefined);
     throw err;
@@ -155,7 +159,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     if (slot && slot.stalledSeconds > SLOT_STALLED_ALERT_S) alerts.push(`replication slot ${capture.name}: confirmed LSN not advancing for ${Math.round(slot.stalledSeconds)} s while the source writes WAL`);
     if (slot?.walStatus === 'unreserved' || slot?.walStatus === 'lost') alerts.push(`replication slot ${capture.name}: wal_status ${slot.walStatus}, WAL it needs is (about to be) removed`);
     if (connectorProblem) alerts.push(connectorProblem);
-    if (halted) alerts.push(`halted on a poison event at ${positionId(halted.position)}: ${halted.reason}; it is in the dead-letter store; ferry signal resume goes past it`);
+    if (halted) alerts.push(`halted on a poison event at ${positionId(halted.position)}: ${halted.reason}; it is in the dead-letter store; ferry skip --id ${migrationId} goes past it`);
     const bound = Math.max(10, 3 * sync.heartbeatSeconds);
     // Until this run's first heartbeat is back, the previous run's verdict stands (briefly).
     // A backlog larger than a few seconds of applying is not caught up, whatever the heartbeat says.
@@ -172,6 +176,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
       slot,
       alerts,
       columnsAdded,
+      halted: halted ? { position: { topic: halted.position.topic, partition: halted.position.partition, offset: halted.position.offset }, reason: halted.reason } : null,
       updatedAt: new Date(now).toISOString(),
     };
   };
@@ -289,5 +294,10 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   if (crashed) throw crashed;
   const final = progress(halted ? 'halted' : undefined);
   final.deadLetters = await deadLetters.count(migrationId);
-  return { progress: final, plans: input.plans.map((p) => [...plans.values()].find((n) => n.table.schema === p.table.schema && n.table.name === p.table.name) ?? p), halted };
+  return {
+    progress: final,
+    plans: input.plans.map((p) => [...plans.values()].find((n) => n.table.schema === p.table.schema && n.table.name === p.table.name) ?? p),
+    halted,
+    offsets: [...committed.values()],
+  };
 }

@@ -1,7 +1,10 @@
-// Where the sync's consumer group starts reading. Normally its committed offsets; on the very
-// first run, the offsets recorded with the start marker (prepare); if the group's offsets were
-// lost (group deleted, offsets expired) the heartbeat of the last attempt still knows where it
-// was. Starting earlier than necessary is always safe (writes are idempotent); later never is.
+// Where the sync's consumer group starts reading: the furthest of what Ferry knows was
+// committed after a write — the group's committed offset, the last attempt's heartbeat, and the
+// offsets the sync workflow carries from its last finished run (group offsets expire during a
+// long pause or halt; the workflow's copy does not). With none of them, on the very first run,
+// the offsets recorded with the start marker (prepare). Starting earlier than necessary is
+// always safe (writes are idempotent); later never is, and every candidate was committed only
+// after its events were written.
 import type { Admin } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaptureInfo, TopicOffset } from '../../workflows/definitions';
@@ -13,9 +16,13 @@ const id = (o: { topic: string; partition: number }) => `${o.topic}/${o.partitio
  * committed offset (`seeks`): the consumer seeks those once it runs. (Setting group offsets
  * through the admin API would join the group with a throwaway consumer first: seconds lost.)
  */
-export async function resumeOffsets(admin: Admin, capture: CaptureInfo, topics: string[], heartbeat: TopicOffset[]): Promise<{ offsets: TopicOffset[]; seeks: TopicOffset[] }> {
+export async function resumeOffsets(admin: Admin, capture: CaptureInfo, topics: string[], heartbeat: TopicOffset[], carried: TopicOffset[] = []): Promise<{ offsets: TopicOffset[]; seeks: TopicOffset[] }> {
   const start = new Map(capture.startOffsets.map((o) => [id(o), o.offset]));
-  const saved = new Map(heartbeat.map((o) => [id(o), o.offset]));
+  const saved = new Map<string, string>();
+  for (const o of [...carried, ...heartbeat]) {
+    const had = saved.get(id(o));
+    if (had === undefined || BigInt(o.offset) > BigInt(had)) saved.set(id(o), o.offset);
+  }
   const committed = await admin.fetchOffsets({ groupId: capture.name, topics });
   const result: TopicOffset[] = [];
   const seeks: TopicOffset[] = [];
@@ -24,7 +31,9 @@ export async function resumeOffsets(admin: Admin, capture: CaptureInfo, topics: 
     for (const p of t.partitions) {
       const key = id({ topic: t.topic, partition: p.partition });
       let offset = p.offset;
-      if (BigInt(offset) < 0n) offset = saved.get(key) ?? start.get(key) ?? earliest.get(p.partition) ?? '0';
+      const known = saved.get(key);
+      if (BigInt(offset) < 0n) offset = known ?? start.get(key) ?? earliest.get(p.partition) ?? '0';
+      else if (known !== undefined && BigInt(known) > BigInt(offset)) offset = known;
       const low = earliest.get(p.partition);
       if (low !== undefined && BigInt(offset) < BigInt(low)) {
         throw ApplicationFailure.nonRetryable(

@@ -110,6 +110,12 @@ export async function existingTopicProblems(admin: Admin, spec: Spec, topics: st
     resources: existing.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: Object.keys(topicConfig(retentionHours)) })),
   });
   const problems: string[] = [];
+  // One partition only: a truncate carries no key, so with more it could not be ordered
+  // against the rows on the other partitions (see sync.partitions in the spec).
+  const { topics: meta } = await admin.fetchTopicMetadata({ topics: existing });
+  for (const t of meta) {
+    if (t.partitions.length > 1) problems.push(`topic ${t.name} already exists with ${t.partitions.length} partitions; Ferry needs 1 (a truncate carries no key and cannot be ordered against rows on other partitions): delete the topic, or migrate the table under another name`);
+  }
   for (const r of described.resources) {
     const entries = Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue]));
     const p = retentionProblem(r.resourceName, entries, retentionHours);

@@ -46,6 +46,8 @@ export function renderStatus(s: MigrationStatus): string {
     ));
   }
   if (s.verification) out.push('', renderVerification(s.verification));
+  for (const r of s.refused ?? []) out.push(`refused ${r.message} (${r.at}): ${r.reason}`);
+  if ((s.runs ?? 1) > 1) out.push(`workflow runs: ${s.runs} (continued-as-new to keep its history small)`);
   if (s.error) out.push('', `error: ${s.error}`);
   return out.join('\n');
 }
@@ -56,6 +58,7 @@ export function renderSync(p: SyncProgress): string[] {
   ];
   if (p.slot) out.push(`slot: ${p.slot.slot} ${p.slot.exists ? (p.slot.active ? 'active' : 'INACTIVE') : 'MISSING'}, confirmed LSN ${p.slot.confirmedLsn ?? '-'}, holds ${formatBytes(p.slot.retainedBytes)} of WAL${p.slot.walStatus ? ` (${p.slot.walStatus})` : ''}`);
   if (p.columnsAdded.length) out.push(`columns added on the source and followed: ${p.columnsAdded.join(', ')}`);
+  if (p.halted) out.push(`halted at ${p.halted.position.topic}/${p.halted.position.partition}@${p.halted.position.offset}: ${p.halted.reason}`);
   for (const a of p.alerts) out.push(`ALERT: ${a}`);
   return out;
 }

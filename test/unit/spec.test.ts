@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { SpecError, validateSpec } from '../../activities/spec';
+import { parseSpecShape } from '../../contracts/spec';
 import { parseQualifiedName, displayName } from '../../activities/identifiers';
 
 const env = { SRC: 'postgres://ferry@127.0.0.1:5432/src', MONGO: 'mongodb://127.0.0.1:27017', PW: 'from-env' };
@@ -21,6 +22,19 @@ function problems(input: unknown, extraEnv: Record<string, string> = {}): string
 }
 
 describe('spec validation (pure)', () => {
+  it('parses the shape alone (the workflow does, on its raw input): defaults filled, one problem per path', () => {
+    const ok = parseSpecShape({ ...base(), backfill: { maxRowsPerSecond: 2000 } });
+    assert.ok(ok.spec);
+    assert.equal(ok.spec.backfill.parallelism, 4);
+    assert.equal(ok.spec.backfill.batchRows, 2000);
+    assert.equal(ok.spec.backfill.maxRowsPerSecond, 2000);
+    assert.equal(parseSpecShape(base()).spec?.backfill.tableParallelism, 2);
+    const bad = parseSpecShape({ name: 'Bad Name', tables: [] });
+    assert.equal(bad.spec, null);
+    assert.deepEqual(bad.problems.map((p) => p.path).sort(), ['name', 'source', 'tables', 'target']);
+    assert.equal(parseSpecShape(undefined).spec, null);
+  });
+
   it('accepts the minimal form and fills defaults, leaving ${VAR} references unresolved', () => {
     const spec = validateSpec(base(), env);
     assert.equal(spec.source.url, '${SRC}');
@@ -109,6 +123,12 @@ describe('spec validation: mode online (pure)', () => {
       assert.equal(p.length, 2);
       assert.match(p[0], /^sync.connect: .* is not an http\(s\):\/\/ URL/);
       assert.match(p[1], /^sync.kafka: .* is not a host:port/);
+    });
+    it('refuses more than one topic partition, saying why (truncates carry no key)', () => {
+      const p = problems(online({ connect: 'http://c:8083', kafka: 'k:9092', partitions: 3 }));
+      assert.equal(p.length, 1);
+      assert.match(p[0], /^sync.partitions: must be 1: a truncate carries no key/);
+      assert.deepEqual(problems(online({ connect: 'http://c:8083', kafka: 'k:9092', partitions: 1 })), []);
     });
     it('refuses embedding, which the sync cannot follow yet', () => {
       const spec = { ...online({ connect: 'http://c:8083', kafka: 'k:9092' }), tables: [{ table: 'public.orders', embed: [{ table: 'public.items', as: 'items', on: { order_id: 'id' } }] }] };

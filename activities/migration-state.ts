@@ -1,0 +1,41 @@
+// Whether a migration workflow still runs: its sync child asks between apply runs. The sync
+// outlives its parent's continue-as-new (it is abandoned on parent close), so when the
+// migration is terminated nobody would stop it or release the replication slot; the sync
+// itself is the owner left behind, and this is how it finds out.
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+
+/** The latest run's status by workflow id (a continued-as-new migration is RUNNING in its new run). */
+export async function migrationExecutionStatus(input: { migrationId: string }): Promise<string> {
+  try {
+    const d = await Context.current().client.workflow.getHandle(input.migrationId).describe();
+    return d.status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+    throw err;
+  }
+}
+
+/**
+ * Who asked Temporal to cancel this run, and why: read from the newest end of its history
+ * (the workflow itself is told only that it was cancelled). The Temporal UI's Request
+ * Cancellation button and `temporal workflow cancel` both record their identity there.
+ */
+export async function cancellationRequester(input: { workflowId: string; runId: string }): Promise<string> {
+  const ws = Context.current().client.workflowService;
+  const namespace = Context.current().info.workflowNamespace;
+  let nextPageToken: Uint8Array | undefined;
+  for (let page = 0; page < 20; page++) {
+    const r = await ws.getWorkflowExecutionHistoryReverse({ namespace, execution: { workflowId: input.workflowId, runId: input.runId }, maximumPageSize: 200, nextPageToken });
+    for (const e of r.history?.events ?? []) {
+      const a = e.workflowExecutionCancelRequestedEventAttributes;
+      if (a) {
+        const who = a.identity ? `by ${a.identity}` : 'by a Temporal client';
+        return `${who}${a.cause ? ` (${a.cause})` : ''}`;
+      }
+    }
+    if (!r.nextPageToken?.length) break;
+    nextPageToken = r.nextPageToken;
+  }
+  return 'by a Temporal cancellation request';
+}
