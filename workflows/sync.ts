@@ -7,6 +7,7 @@ import {
   CancellationScope,
   CancelledFailure,
   condition,
+  ContinueAsNew,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
@@ -202,7 +203,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
     if (isCancellation(err)) {
       progress = { ...progress, state: 'stopped' };
       await CancellationScope.nonCancellable(() => report(false, true));
-    } else {
+    } else if (!(err instanceof ContinueAsNew)) {
       // The migration may have continued-as-new since it started this sync: it hears of the
       // failure from the sync itself, not from a child result.
       progress = { ...progress, state: 'stopped' };
