@@ -83,7 +83,7 @@ describe('online migration lifecycle: continue-as-new, skip, cancel, terminate (
 
     // The sync still follows after the hand-over.
     await pool.query(`UPDATE public.items SET qty = -1 WHERE id <= 10`);
-    let since = Date.now();
+    const since = Date.now();
     await waitForStatus(harness.client, id, (s) => syncedPast(s, since), 'caught up after continue-as-new', 3 * 60_000);
     await assertPostgresEqual(sourceUrl, targetUrl, ['public.items']);
 
