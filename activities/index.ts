@@ -7,3 +7,4 @@ export { recheckMismatches } from './verify/recheck';
 export { prepareCapture, releaseCapture } from './cdc/capture';
 export { applyChanges } from './cdc/apply';
 export { migrationExecutionStatus, cancellationRequester } from './migration-state';
+export { awaitSyncHeld } from './cdc/hold';

@@ -218,6 +218,8 @@ export interface SyncProgress {
   alerts: string[];
   /** Columns added on the source and followed, as `table.column`. */
   columnsAdded: string[];
+  /** Workflows holding the sync stopped (a `ferry repair` writing while no change may land under it). */
+  heldBy?: string[];
   /** With sync.onPoison = halt: the dead-lettered event the sync waits at (`ferry skip` goes past it). */
   halted?: { position: TopicOffset; reason: string } | null;
   updatedAt: string;
@@ -316,6 +318,8 @@ export interface TableVerdict {
   different: number;
   /** Indexes of the chunks that did not match (at most 100). */
   mismatchedChunks: number[];
+  /** Online only: keys whose source row kept changing through the re-checks (hot rows), not proven different. */
+  inFlight?: number;
   sample: Array<{ kind: MismatchKind; key: string[] }>;
 }
 
@@ -449,8 +453,18 @@ export interface SyncInput {
      * or halt: the workflow's own copy is what the next run resumes from then.
      */
     offsets?: TopicOffset[];
+    /** Workflows holding the sync stopped (see holdSignal). */
+    holds?: string[];
   };
 }
+
+/**
+ * Holds the sync stopped between batches while a repair writes source rows into the target
+ * (or lets it go). A repair's snapshot of a row written while the sync applied a newer change
+ * to it would overwrite that change for good; with the sync held, the changes since its
+ * committed offsets are replayed after the repair, in order, and converge on the source.
+ */
+export const holdSignal = defineSignal<[{ holder: string; hold: boolean }]>('hold');
 
 /** Goes past the poison event the sync halted at (sync.onPoison = halt); it stays in the dead-letter store. */
 export interface SkipRequest {

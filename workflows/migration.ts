@@ -45,7 +45,7 @@ import { formatProblem, parseSpecShape } from '../contracts/spec';
 import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from './payloads';
 import { syncChanges } from './sync';
 import { backfillTable } from './backfill';
-import { verifyTables } from './verify';
+import { needsRecheck, recheckRound, RECHECK_ROUNDS, verifyTables } from './verify';
 import { inWindow } from './window';
 
 const { prepareMigration } = proxyActivities<typeof activities>({
@@ -62,7 +62,7 @@ const { finishTable } = proxyActivities<typeof activities>({
 });
 
 // Change capture set-up waits for the connector and the start marker; the re-check waits for the sync.
-const { prepareCapture, releaseCapture, recheckMismatches } = proxyActivities<typeof activities>({
+const { prepareCapture, releaseCapture } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
@@ -82,8 +82,6 @@ const SEARCH_ATTRIBUTE_EVERY_MS = 60_000;
 /** The sync phase continues-as-new after this many history events (or when Temporal suggests it). */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 const REFUSED_KEPT = 10;
-/** Rounds of re-checking keys that differed while the source kept changing (online verification). */
-const RECHECK_ROUNDS = 3;
 
 export async function migration(input: MigrationInput): Promise<MigrationStatus> {
   const id = workflowInfo().workflowId;
@@ -324,9 +322,9 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       setPhase('verify');
       const verifyId = `${id}/verify`;
       let verification = await verifyTables(spec, plans, verifyId, () => status.paused, (h) => children.add(h.workflowId));
-      for (let round = 0; round < RECHECK_ROUNDS && !verification.clean && !syncEnded; round++) {
+      for (let round = 0; round < RECHECK_ROUNDS && needsRecheck(verification) && !syncEnded; round++) {
         // A sync that fails meanwhile fails the migration instead of leaving the re-check waiting.
-        verification = await Promise.race([recheck(verification, verifyId, sync.workflowId), syncRun.then(() => verification)]);
+        verification = await Promise.race([recheckRound(spec, plans, verification, verifyId, sync.workflowId), syncRun.then(() => verification)]);
       }
       status.verification = verification;
       upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
@@ -383,19 +381,6 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     });
   }
 
-  /** One re-check round over every table that still has differing keys. */
-  async function recheck(v: VerificationResult, verifyId: string, syncId: string): Promise<VerificationResult> {
-    const tables = await Promise.all(
-      v.tables.map(async (t) => {
-        if (t.missing + t.extra + t.different === 0) return t;
-        const plan = plans.find((p) => p.display === t.table)!;
-        const r = await recheckMismatches({ spec, plan, verifyId, syncWorkflowId: syncId });
-        return { ...t, ...r.remaining, sample: r.sample };
-      }),
-    );
-    // Row counts were taken while rows kept arriving; every differing key is in the per-key figures.
-    return { ...v, tables, clean: tables.every((t) => t.missing + t.extra + t.different === 0), checkedAt: new Date(Date.now()).toISOString() };
-  }
 }
 
 function describeDifferences(v: VerificationResult): string {

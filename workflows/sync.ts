@@ -23,6 +23,7 @@ import {
   TopicOffset,
   abortSignal,
   pauseSignal,
+  holdSignal,
   resumeSignal,
   searchAttributes,
   skipPoisonSignal,
@@ -70,6 +71,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   let progress: SyncProgress = input.carried?.progress ?? initialProgress();
   const skip: TopicOffset[] = [...(input.carried?.skip ?? [])];
   let offsets: TopicOffset[] = [...(input.carried?.offsets ?? [])];
+  let holds: string[] = [...(input.carried?.holds ?? [])];
   let paused = input.paused;
   /** The halted event the operator chose to go past (`ferry skip`); resume alone never skips. */
   let skipRequested: TopicOffset | null = null;
@@ -96,9 +98,23 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
 
   setHandler(syncProgressQuery, () => progress);
   setHandler(syncProgressSignal, (p) => {
-    progress = { ...p, state: paused ? 'stopped' : p.state };
+    progress = { ...p, state: paused || holds.length ? 'stopped' : p.state, heldBy: holds };
     void report();
   });
+  setHandler(holdSignal, (h) => {
+    if (!h || typeof h.holder !== 'string') return;
+    if (h.hold && !holds.includes(h.holder)) {
+      holds = [...holds, h.holder];
+      stoppedByPause = true;
+      run?.cancel();
+    } else if (!h.hold) holds = holds.filter((x) => x !== h.holder);
+  });
+  /** Holders that ended without letting go (a terminated repair) no longer hold the sync. */
+  const dropEndedHolders = async () => {
+    for (const holder of holds) {
+      if ((await migrationExecutionStatus({ migrationId: holder })) !== 'RUNNING') holds = holds.filter((x) => x !== holder);
+    }
+  };
   setHandler(pauseSignal, () => {
     paused = true;
     stoppedByPause = true;
@@ -148,16 +164,20 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
         await report(false, true);
         return progress;
       }
-      if (paused) {
-        progress = { ...progress, state: 'stopped' };
+      if (paused || holds.length) {
+        progress = { ...progress, state: 'stopped', heldBy: holds };
         await report();
-        if (!(await condition(() => !paused || stopRequested, OWNER_CHECK_MS)) && (await orphaned())) return progress;
+        const held = [...holds];
+        if (!(await condition(() => (!paused && !holds.length) || stopRequested || holds.join() !== held.join(), OWNER_CHECK_MS))) {
+          if (await orphaned()) return progress;
+          await dropEndedHolders();
+        }
         continue;
       }
       const info = workflowInfo();
       stopIfCancelled();
       if (runs >= spec.sync!.runsPerWorkflow || info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
-        await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip, offsets } });
+        await continueAsNew<typeof syncChanges>({ ...input, plans, paused, carried: { progress, skip, offsets, holds } });
       }
       stoppedByPause = false;
       run = new CancellationScope();

@@ -4,7 +4,9 @@
 // back here). Run after the backfill by the migration, and on demand by `ferry verify`.
 // `repairMigration` re-copies exactly the keys a verification listed (`ferry repair`).
 import {
+  CancellationScope,
   continueAsNew,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   startChild,
@@ -20,6 +22,7 @@ import {
   TablePlan,
   TableVerdict,
   VerificationResult,
+  holdSignal,
   pauseSignal,
   resumeSignal,
   taskQueues,
@@ -44,6 +47,16 @@ const { planTables } = proxyActivities<typeof activities>({
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes },
 });
 
+// Re-checks wait for the sync to pass the moment they start.
+const { recheckMismatches } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'SyncEnded'] },
+});
+
+/** Rounds of re-checking keys that differed while the source kept changing (online verification). */
+export const RECHECK_ROUNDS = 3;
 const SAMPLE_KEYS = 20;
 const MISMATCHED_CHUNKS_LISTED = 100;
 
@@ -156,8 +169,13 @@ export async function verifyTables(
   };
 }
 
-/** `ferry verify`: a fresh comparison of a migration's tables, its id naming the mismatch store entries. */
-export async function verifyMigration(input: { spec: Spec }): Promise<VerificationResult> {
+/**
+ * `ferry verify`: a fresh comparison of a migration's tables, its id naming the mismatch store
+ * entries. With the migration's sync running (online), differing keys are re-checked once the
+ * sync has passed them, as the migration's own verification does: a key the sync was about
+ * to fix is not reported (and invites no repair).
+ */
+export async function verifyMigration(input: { spec: Spec; syncWorkflowId?: string }): Promise<VerificationResult> {
   let paused = false;
   const children: Array<ChildWorkflowHandle<typeof verifyTable>> = [];
   const forward = (signal: typeof pauseSignal | typeof resumeSignal) => children.forEach((c) => void c.signal(signal as typeof pauseSignal).catch(() => undefined));
@@ -170,13 +188,66 @@ export async function verifyMigration(input: { spec: Spec }): Promise<Verificati
     forward(resumeSignal);
   });
   const plan = await planTables({ spec: input.spec });
-  return verifyTables(input.spec, plan.tables, workflowInfo().workflowId, () => paused, (h) => children.push(h));
+  const verifyId = workflowInfo().workflowId;
+  let result = await verifyTables(input.spec, plan.tables, verifyId, () => paused, (h) => children.push(h));
+  if (input.syncWorkflowId) {
+    for (let round = 0; round < RECHECK_ROUNDS && needsRecheck(result); round++) result = await recheckRound(input.spec, plan.tables, result, verifyId, input.syncWorkflowId);
+  }
+  return result;
 }
 
-/** `ferry repair`: re-copies the keys a verification listed, table by table, and re-checks them. */
-export async function repairMigration(input: { spec: Spec; verifyId: string }): Promise<RepairResult[]> {
-  const plan = await planTables({ spec: input.spec });
-  const results: RepairResult[] = [];
-  for (const table of plan.tables) results.push(await repairTable({ spec: input.spec, plan: table, verifyId: input.verifyId }));
-  return results;
+const { awaitSyncHeld } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumInterval: '10 seconds', nonRetryableErrorTypes: ['SyncEnded'] },
+});
+
+/**
+ * `ferry repair`: re-copies the keys a verification listed, table by table, and re-checks them.
+ * With the migration's sync running (online), the sync is held stopped while the repair
+ * writes: a source row read by the repair and written after the sync applied a newer change
+ * would overwrite that change for good. Held, the sync later replays everything after its
+ * committed offsets over the repaired rows, in order, and converges on the source.
+ */
+export async function repairMigration(input: { spec: Spec; verifyId: string; syncWorkflowId?: string }): Promise<RepairResult[]> {
+  const holder = workflowInfo().workflowId;
+  const sync = input.syncWorkflowId ? getExternalWorkflowHandle(input.syncWorkflowId) : null;
+  if (sync) {
+    await sync.signal(holdSignal, { holder, hold: true });
+  }
+  try {
+    if (sync) await awaitSyncHeld({ syncWorkflowId: input.syncWorkflowId!, holder });
+    const plan = await planTables({ spec: input.spec });
+    const results: RepairResult[] = [];
+    for (const table of plan.tables) results.push(await repairTable({ spec: input.spec, plan: table, verifyId: input.verifyId }));
+    return results;
+  } finally {
+    // Let go whatever happened (a failed or cancelled repair too); the sync also drops a holder that ended.
+    if (sync) await CancellationScope.nonCancellable(() => sync.signal(holdSignal, { holder, hold: false })).catch(() => undefined);
+  }
+}
+
+/** Keys that differed or were in flight: another re-check round may settle them. */
+export function needsRecheck(v: VerificationResult): boolean {
+  return v.tables.some((t) => t.missing + t.extra + t.different + (t.inFlight ?? 0) > 0);
+}
+
+/**
+ * One re-check round (online): every table with differing or in-flight keys compares them
+ * again once the sync has passed the round's start. Only proven differences count against
+ * clean; hot rows are reported in flight.
+ */
+export async function recheckRound(spec: Spec, plans: TablePlan[], v: VerificationResult, verifyId: string, syncWorkflowId: string): Promise<VerificationResult> {
+  const tables = await Promise.all(
+    v.tables.map(async (t) => {
+      if (t.missing + t.extra + t.different + (t.inFlight ?? 0) === 0) return t;
+      const plan = plans.find((p) => p.display === t.table)!;
+      const r = await recheckMismatches({ spec, plan, verifyId, syncWorkflowId });
+      return { ...t, ...r.remaining, inFlight: r.inFlight, sample: r.sample };
+    }),
+  );
+  // Row counts were taken while rows kept arriving; every differing key is in the per-key figures.
+  const compared = plans.every((p) => tables.some((t) => t.table === p.display));
+  return { ...v, tables, clean: compared && tables.every((t) => t.missing + t.extra + t.different === 0), checkedAt: new Date(Date.now()).toISOString() };
 }

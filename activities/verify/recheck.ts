@@ -4,7 +4,9 @@
 // has applied everything committed before the re-check began; what still differs then is a
 // real difference (or a row so hot it changed again — another round tells). Entries found
 // equal are marked resolved in the mismatch store (the same mark repair uses), so `ferry
-// repair` never re-copies them.
+// repair` never re-copies them. A key whose source row keeps moving (updated every few
+// milliseconds) differs between any two reads moments apart: it is reported in flight, and
+// only a difference proven against a source row that stood still counts.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
@@ -23,8 +25,10 @@ const POLL_MS = 1_000;
 export interface RecheckResult {
   table: string;
   rechecked: number;
-  /** Still different after the sync caught up past the re-check's start, by kind. */
+  /** Proven different: the source row stood still while the sync caught up past it, and the target still differs. */
   remaining: Record<MismatchKind, number>;
+  /** Keys whose source row changed again during the re-check (hot rows): not proven different. */
+  inFlight: number;
   sample: Array<{ kind: MismatchKind; key: string[] }>;
 }
 
@@ -50,32 +54,50 @@ export async function recheckMismatches(input: { spec: Spec; plan: TablePlan; ve
   await syncPast(input.syncWorkflowId, startedAt);
   const store = mismatchStore(spec);
   const source = pgPool(spec.source.url);
-  const result: RecheckResult = { table: plan.display, rechecked: 0, remaining: { missing: 0, extra: 0, different: 0 }, sample: [] };
+  const result: RecheckResult = { table: plan.display, rechecked: 0, remaining: { missing: 0, extra: 0, different: 0 }, inFlight: 0, sample: [] };
+  const digests = async (keys: string[][]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> => {
+    if (targetKind(spec) === 'mongodb') return keyDigestsMongo(spec, plan, await readKeys(source, plan, keys), keys);
+    const [s, t] = await Promise.all([keyDigestsPostgres(source, plan, keys), keyDigestsPostgres(pgPool(spec.target.url, 'target.url'), plan, keys)]);
+    return { source: s, target: t };
+  };
+  const id = (k: string[]) => JSON.stringify(k);
   try {
     let after: string | null = null;
     for (;;) {
       const { entries, next } = await store.page(verifyId, plan.display, after, PAGE);
       if (entries.length === 0) break;
       const keys = entries.map((e) => e.key);
-      let sourceDigests: Map<string, unknown>;
-      let targetDigests: Map<string, unknown>;
-      if (targetKind(spec) === 'mongodb') {
-        ({ source: sourceDigests, target: targetDigests } = await keyDigestsMongo(spec, plan, await readKeys(source, plan, keys), keys));
-      } else {
-        [sourceDigests, targetDigests] = await Promise.all([keyDigestsPostgres(source, plan, keys), keyDigestsPostgres(pgPool(spec.target.url, 'target.url'), plan, keys)]);
+      // Compared once the sync has passed the moment the re-check began.
+      const first = await digests(keys);
+      const differing = keys.filter((k) => first.source.get(id(k)) !== first.target.get(id(k)));
+      const resolved = keys.filter((k) => first.source.get(id(k)) === first.target.get(id(k)));
+      if (differing.length) {
+        // Proof for what still differs: note the source as it is now, wait until the sync has
+        // applied everything committed before this moment, and look again. A source row that
+        // stayed put while the sync caught up past it must be on the target by then: if the
+        // target still differs, the difference is real. A source row that moved in between
+        // is in flight (a hot row), not proven different.
+        const noted = Date.now();
+        await syncPast(input.syncWorkflowId, noted);
+        const second = await digests(differing);
+        for (const k of differing) {
+          const s = second.source.get(id(k));
+          const t = second.target.get(id(k));
+          if (s === t) {
+            resolved.push(k);
+            continue;
+          }
+          if (s !== first.source.get(id(k))) {
+            result.inFlight += 1;
+            continue;
+          }
+          // Classify by what is true now, not by what the first pass saw.
+          const kind: MismatchKind = s === undefined ? 'extra' : t === undefined ? 'missing' : 'different';
+          result.remaining[kind] += 1;
+          if (result.sample.length < 20) result.sample.push({ kind, key: k });
+        }
       }
-      const equal = keys.filter((k) => sourceDigests.get(JSON.stringify(k)) === targetDigests.get(JSON.stringify(k)));
-      await store.markRepaired(verifyId, plan.display, equal);
-      const resolved = new Set(equal.map((k) => JSON.stringify(k)));
-      for (const e of entries) {
-        if (resolved.has(JSON.stringify(e.key))) continue;
-        // Classify by what is true now, not by what the first pass saw.
-        const s = sourceDigests.get(JSON.stringify(e.key));
-        const t = targetDigests.get(JSON.stringify(e.key));
-        const kind: MismatchKind = s === undefined ? 'extra' : t === undefined ? 'missing' : 'different';
-        result.remaining[kind] += 1;
-        if (result.sample.length < 20) result.sample.push({ kind, key: e.key });
-      }
+      await store.markRepaired(verifyId, plan.display, resolved);
       result.rechecked += keys.length;
       Context.current().heartbeat();
       after = next;

@@ -23,15 +23,25 @@ async function specOf(client: Client, id: string): Promise<Spec> {
   }
 }
 
+/** The running sync of an online migration, if any: verify re-checks against it, repair holds it. */
+async function runningSync(client: Client, id: string): Promise<string | undefined> {
+  const read = await readStatus(client, id).catch(() => null);
+  const syncId = read?.execution === 'RUNNING' ? read.status?.syncWorkflowId : null;
+  if (!syncId) return undefined;
+  const d = await client.workflow.getHandle(syncId).describe().catch(() => null);
+  return d?.status.name === 'RUNNING' ? syncId : undefined;
+}
+
 export async function verifyCommand(opts: { id: string; json?: boolean; report?: string; limit: string }): Promise<number> {
   const client = await connectClient();
   const spec = await specOf(client, opts.id);
   const verifyId = `${opts.id}/verify/${stamp()}`;
-  console.error(`verifying ${opts.id} as ${verifyId}\nTemporal UI: ${uiLink(verifyId)}`);
+  const syncWorkflowId = await runningSync(client, opts.id);
+  console.error(`verifying ${opts.id} as ${verifyId}${syncWorkflowId ? ' (the sync is running: differing keys are re-checked once it has passed them)' : ''}\nTemporal UI: ${uiLink(verifyId)}`);
   const result: VerificationResult = await client.workflow.execute(verifyMigration, {
     workflowId: verifyId,
     taskQueue: taskQueues.control,
-    args: [{ spec }],
+    args: [{ spec, syncWorkflowId }],
   });
   const report = { verification: result, mismatches: result.clean ? [] : await mismatches(spec, verifyId, Number(opts.limit)) };
   if (opts.report) writeFileSync(opts.report, JSON.stringify(report, null, 2));
@@ -54,8 +64,9 @@ export async function repairCommand(opts: { id: string; verifyId?: string }): Pr
   const spec = await specOf(client, opts.id);
   const verifyId = opts.verifyId ?? (await latestVerification(client, opts.id));
   const repairId = `${opts.id}/repair/${stamp()}`;
-  console.error(`repairing the keys of ${verifyId} as ${repairId}\nTemporal UI: ${uiLink(repairId)}`);
-  const results = await client.workflow.execute(repairMigration, { workflowId: repairId, taskQueue: taskQueues.control, args: [{ spec, verifyId }] });
+  const syncWorkflowId = await runningSync(client, opts.id);
+  console.error(`repairing the keys of ${verifyId} as ${repairId}${syncWorkflowId ? ' (the sync is held while the repair writes, then replays what came meanwhile)' : ''}\nTemporal UI: ${uiLink(repairId)}`);
+  const results = await client.workflow.execute(repairMigration, { workflowId: repairId, taskQueue: taskQueues.control, args: [{ spec, verifyId, syncWorkflowId }] });
   console.log(renderRepair(results));
   const left = results.reduce((n, r) => n + r.stillDifferent, 0);
   console.log(left ? `${left} key(s) still differ: the source may be changing under the repair; run ferry verify --id ${opts.id} again` : 'every listed key now matches the source');
