@@ -42,9 +42,11 @@ export async function removeCapture(spec: Spec, name: string, migrationId: strin
   let owner: string | null = null;
   let sourceProblem: string | null = null;
   try {
-    pool = pgPool(spec.source.url);
-    owner = await recordedOwner(pool, name);
+    const p = pgPool(spec.source.url);
+    owner = await recordedOwner(p, name);
+    pool = p;
   } catch (err) {
+    // Without knowing whose the name is, nothing on the source is touched.
     sourceProblem = `the source could not be reached (${why(err)})`;
   }
   const ours = !owner || owner === migrationId;

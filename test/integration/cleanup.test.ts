@@ -17,6 +17,9 @@ import { closeAll } from '../../activities/connections';
 import type { Spec } from '../../activities/spec';
 import type { TablePlan } from '../../workflows/definitions';
 import { captureName, prepareCapture, releaseCapture } from '../../activities/cdc/capture';
+import { connectClient } from '../../scripts/cli/client';
+import { migration } from '../../workflows/migration';
+import { taskQueues } from '../../workflows/definitions';
 
 const connectUrl = (path: string) => `${process.env.FERRY_CONNECT_URL}${path}`;
 
@@ -150,6 +153,26 @@ describe('capture names per migration id, release and ferry cleanup (real Postgr
     assert.equal(second.code, 0, second.err + second.out);
     assert.match(second.out, new RegExp(`nothing left of migration ${migrationId} \\(capture name ${name}\\)`));
     assert.doesNotMatch(second.out, /^removed/m);
+  });
+
+  it('reads the spec from the workflow when Temporal has it, and refuses a migration still running', async () => {
+    // No worker polls this namespace here: the workflow only exists, which is all cleanup reads.
+    const client = await connectClient();
+    const id = `${base}-from-history`;
+    try {
+      const handle = await client.workflow.start(migration, { workflowId: id, taskQueue: taskQueues.control, args: [{ spec: spec() }] });
+      const running = ferry(['cleanup', '--id', id], env());
+      assert.equal(running.code, 2, running.err + running.out);
+      assert.match(running.err, new RegExp(`migration ${id} is still running: .*abort it first \\(ferry signal --id ${id} abort\\)`));
+      await handle.terminate('test: the workflow is gone, its capture is cleaned up by hand');
+      const run = ferry(['cleanup', '--id', id], env());
+      assert.equal(run.code, 0, run.err + run.out);
+      assert.match(run.out, new RegExp(`already gone: replication slot ${captureName(id)}`), 'the source came from the workflow input');
+      assert.match(run.out, /nothing left of migration/);
+    } finally {
+      await client.workflow.getHandle(id).terminate().catch(() => undefined);
+      await client.connection.close();
+    }
   });
 
   it('refuses without a spec when Temporal has no such workflow (exit 2)', () => {
