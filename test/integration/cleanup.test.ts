@@ -4,7 +4,7 @@
 // ever); `ferry cleanup --id` then removes connector, slot and the rest, and a second run
 // finds nothing left.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
@@ -139,11 +139,24 @@ describe('capture names per migration id, release and ferry cleanup (real Postgr
     assert.equal((await fetch(connectUrl(`/connectors/${name}`))).status, 200, 'nothing happened to the real connector');
   });
 
+  it('ferry cleanup exits 1 naming what it could not remove and how, while Connect is unreachable', () => {
+    const closed = specFile.replace(/\.yaml$/, '-closed.yaml');
+    writeFileSync(closed, readFileSync(specFile, 'utf8').replace('${FERRY_CONNECT_URL}', '${FERRY_T_CLOSED_CONNECT}'));
+    const run = ferry(['cleanup', '--id', migrationId, '--spec', closed], env());
+    assert.equal(run.code, 1, run.err + run.out);
+    assert.match(run.out, new RegExp(`^NOT removed: connector ${name}: Kafka Connect \\(sync\\.connect from \\$\\{FERRY_T_CLOSED_CONNECT\\}\\) is unreachable.*\\n  remove it by hand: curl -X DELETE "\\$\\{FERRY_T_CLOSED_CONNECT\\}/connectors/${name}"$`, 'm'));
+    // The slot: still held by the connector's task, or already let go (its publication was dropped by the release above).
+    assert.match(run.out, new RegExp(`^(NOT removed: replication slot ${name}: in use by walsender pid \\d+: its connector could not be deleted, delete that first|removed replication slot ${name})$`, 'm'));
+    assert.match(run.err, /things? of migration .* could not be removed \(see above\)/);
+  });
+
   it('ferry cleanup --id removes connector, slot and the rest; a second run finds nothing left', async () => {
     const run = ferry(['cleanup', '--id', migrationId, '--spec', specFile], env());
     assert.equal(run.code, 0, run.err + run.out);
     assert.match(run.out, new RegExp(`^removed connector ${name}$`, 'm'));
-    assert.match(run.out, new RegExp(`^removed replication slot ${name}$`, 'm'));
+    assert.match(run.out, new RegExp(`^removed connector ${name}'s stored offsets$`, 'm'));
+    assert.match(run.out, new RegExp(`^(removed|already gone:) replication slot ${name}$`, 'm'));
+    assert.doesNotMatch(run.out, /NOT removed/);
     assert.match(run.out, new RegExp(`^already gone: publication ${name}$`, 'm'));
     assert.match(run.out, /^removed table _ferry\.cdc_marker$/m);
     assert.equal((await fetch(connectUrl(`/connectors/${name}`))).status, 404);
