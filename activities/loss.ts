@@ -2,7 +2,7 @@
 // not fit a BSON type exactly, and what their policy will do about it.
 import type { ColumnInfo, TablePlan } from '../workflows/definitions';
 
-const OID = { timestamp: 1114, timestamptz: 1184, numeric: 1700 } as const;
+const OID = { json: 114, timestamp: 1114, timestamptz: 1184, numeric: 1700, jsonb: 3802 } as const;
 
 function scalarOid(c: ColumnInfo): number {
   return c.elementOid || c.baseOid || c.typeOid;
@@ -39,6 +39,13 @@ export function lossWarnings(plan: TablePlan): string[] {
         c.lossy === 'truncate'
           ? `${where}: values beyond Decimal128's 34 significant digits are rounded (lossy: truncate)`
           : `${where}: a value beyond Decimal128's 34 significant digits stops the copy (lossy: fail); set lossy: string or truncate to accept it`,
+      );
+    } else if ((oid === OID.json || oid === OID.jsonb) && (c.nullable || c.elementOid)) {
+      // Both are BSON null, field present: after the copy nothing says which one a row had.
+      out.push(
+        c.elementOid
+          ? `${where}: a NULL element and a JSON null element both become null in MongoDB and cannot be told apart afterwards; set lossy: string to store the array as PostgreSQL's text, which keeps them apart`
+          : `${where}: SQL NULL and JSON null both become null (field present) in MongoDB and cannot be told apart afterwards; set lossy: string to keep the JSON as text (SQL NULL stays null, JSON null becomes "null"), or make the column NOT NULL`,
       );
     }
   }

@@ -10,6 +10,7 @@ import { repairCommand, verifyCommand } from './cli/verify';
 import { waitCommand } from './cli/wait';
 import { setupCommand } from './cli/setup';
 import { skipCommand } from './cli/skip';
+import { cleanupCommand } from './cli/cleanup';
 import type { QueueName } from '../workflows/definitions';
 
 const program = new Command('ferry')
@@ -104,6 +105,13 @@ program
   .requiredOption('--id <id>', 'migration workflow id')
   .option('--verify-id <id>', 'the verification whose keys to repair (default: the latest)')
   .action(async (opts) => finish(await repairCommand(opts)));
+
+program
+  .command('cleanup')
+  .description("remove what a migration's change capture left behind: connector and its offsets, replication slot, publication, marker rows")
+  .requiredOption('--id <id>', 'migration workflow id (the names are derived from it)')
+  .option('--spec <file>', "the migration's spec, when Temporal no longer has the workflow")
+  .action(async (opts) => finish(await cleanupCommand(opts)));
 
 function finish(code: number): never {
   process.exit(code);

@@ -369,6 +369,8 @@ export interface MigrationStatus {
   error: string | null;
   /** Operator messages refused for a bad payload, newest last (at most 10): the value they meant to change stayed. */
   refused?: Array<{ message: string; reason: string; at: string }>;
+  /** What releasing change capture could not remove, each with the command that removes it (`ferry cleanup --id` retries it all). */
+  captureLeft?: Array<{ what: string; reason: string; command: string }>;
   /** Runs of the migration workflow (it continues-as-new during a long sync). */
   runs?: number;
 }

@@ -375,9 +375,13 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
         // Its last report says the consumer has stopped; a sync that already ended sends none.
         await condition(() => syncStopped || syncFailed, '2 minutes');
       }
-      await releaseCapture({ spec, captureName: capture?.name, migrationId: id });
+      const released = await releaseCapture({ spec, captureName: capture?.name, migrationId: id });
+      if (released.left.length) {
+        status.captureLeft = released.left;
+        status.error = `${status.error ?? ''} (change capture ${released.name} not fully released: ${released.left.map((l) => l.what).join(', ')}; run ferry cleanup --id ${id})`.trim();
+      }
     }).catch(() => {
-      status.error = `${status.error ?? ''} (could not release change capture${capture ? ` ${capture.name}` : ''}: delete the connector and drop the replication slot by hand)`.trim();
+      status.error = `${status.error ?? ''} (could not release change capture${capture ? ` ${capture.name}` : ''}: run ferry cleanup --id ${id})`.trim();
     });
   }
 

@@ -143,8 +143,9 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   const orphaned = async (): Promise<boolean> => {
     const owner = await migrationExecutionStatus({ migrationId: parentId });
     if (owner === 'RUNNING') return false;
-    await releaseCapture({ spec, captureName: capture.name, migrationId: parentId });
-    progress = { ...progress, state: 'stopped', alerts: [`the migration ${parentId} is ${owner.toLowerCase()}: the sync released change capture ${capture.name} and stopped`] };
+    const released = await releaseCapture({ spec, captureName: capture.name, migrationId: parentId });
+    const left = released.left.length ? `; not removed: ${released.left.map((l) => l.what).join(', ')} (run ferry cleanup --id ${parentId})` : '';
+    progress = { ...progress, state: 'stopped', alerts: [`the migration ${parentId} is ${owner.toLowerCase()}: the sync released change capture ${capture.name} and stopped${left}`] };
     return true;
   };
 

@@ -14,16 +14,18 @@ import type { CaptureInfo, QualifiedTable, StartMarker, TablePlan, TopicOffset }
 import { pgPool, resolveUrl } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import { connectorValueConfig } from './debezium-config';
-import { ConnectClient, ConnectError, connectFor, sourcePassword, traceSummary } from './connect';
+import { ConnectClient, ConnectError, connectFor, traceSummary } from './connect';
 import { checkSource, jsonRows } from './source-checks';
-import { connectorHeartbeatQuery, deleteMarkers, ensureMarkerTable, markerFromEvent, markerTable, writeStartMarker } from './marker';
+import { connectorHeartbeatQuery, ensureMarkerTable, markerFromEvent, markerTable, writeStartMarker } from './marker';
+import { CONNECTOR_OWNER_KEY, claimName, ownershipProblems, recordedOwner } from './ownership';
+import { removeCapture } from './release';
+import type { CaptureRelease } from './release-report';
 import { MAX_EVENT_BYTES, connectAdmin, createMissingTopics, endOffsets, existingTopicProblems, heartbeatTopicFor, kafkaFor, markerTopicFor, planTopics } from './topics';
 
 const CONNECTOR_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';
 const HEARTBEAT_MS = 5_000;
 const RUNNING_TIMEOUT_MS = 180_000;
 const MARKER_TIMEOUT_MS = 120_000;
-const SLOT_RELEASE_TIMEOUT_MS = 60_000;
 /** How often Debezium runs its heartbeat query, keeping the slot moving while captured tables are quiet. */
 const CONNECTOR_HEARTBEAT_MS = 10_000;
 
@@ -52,14 +54,14 @@ function configurationError(problems: string[]): ApplicationFailure {
 /**
  * The one name Ferry gives a migration's connector, slot, publication, topic prefix and
  * consumer group: `ferry_` + the id in [a-z0-9_] (a slot name's alphabet), at most 63
- * characters (PostgreSQL's identifier limit). When characters other than `-` had to change,
- * or the id was truncated, a short hash of the id keeps distinct ids distinct.
+ * characters (PostgreSQL's identifier limit). Unless the id already is such a name, a short
+ * hash of the exact id follows: `orders-v2` and `orders_v2` read alike but must never share
+ * a slot (what is left to collide, an id chosen to equal another's name, ownership refuses).
  */
 export function captureName(migrationId: string): string {
   const base = migrationId.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const prefixed = base.startsWith('ferry_') ? base : `ferry_${base}`;
-  const lossy = /[^a-z0-9_-]/.test(migrationId);
-  if (prefixed.length <= 63 && !lossy) return prefixed;
+  if (prefixed === migrationId && prefixed.length <= 63) return prefixed;
   const hash = createHash('sha256').update(migrationId).digest('hex').slice(0, 8);
   return `${prefixed.slice(0, 63 - 9).replace(/_+$/, '')}_${hash}`;
 }
@@ -119,6 +121,8 @@ export function connectorConfig(spec: Spec, plans: TablePlan[], name: string, mi
     // connector.client.config.override.policy=All).
     'producer.override.max.request.size': String(MAX_EVENT_BYTES),
     'heartbeat.action.query': connectorHeartbeatQuery(migrationId),
+    // Whose connector this is: a later prepare under the same name for another id is refused.
+    [CONNECTOR_OWNER_KEY]: migrationId,
     // Tables keyed by a unique index (no primary key, or another key chosen in the spec):
     // without this their events would carry no key, or a key the sync does not use.
     ...(keyed.length ? { 'message.key.columns': keyed.map((p) => `${tableRegex(p.table)}:${p.key.join(',')}`).join(';') } : {}),
@@ -279,6 +283,7 @@ export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; mi
     const { topics, problems } = planTopics(name, plans);
     const markerTopic = markerTopicFor(name);
     problems.push(...(await checkSource(pool, plans, name)));
+    problems.push(...(await nameProblems(pool, connect, name, migrationId)));
     const backfillProblem = retentionForBackfill(spec, plans);
     if (backfillProblem) problems.push(backfillProblem);
     // Connect answering (an unreachable one is retryable) and able to run Debezium's connector.
@@ -294,7 +299,9 @@ export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; mi
     problems.push(...(await existingTopicProblems(admin, spec, [...topics.map((t) => t.topic), markerTopic], sync.retentionHours)));
     if (problems.length) throw configurationError(problems);
 
-    // 2. Create or converge: marker table, publication, topics, connector.
+    // 2. Create or converge: the claim on the name first, then marker table, publication, topics, connector.
+    const owner = await claimName(pool, name, migrationId);
+    if (owner !== migrationId) throw configurationError(ownershipProblems({ name, migrationId, owner, slotExists: false, publicationExists: false }));
     await ensureMarkerTable(pool);
     await ensurePublication(pool, name, plans);
     await createMissingTopics(
@@ -324,48 +331,44 @@ export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; mi
 }
 
 /**
- * Undoes prepareCapture when a migration ends or is aborted; every step tolerates "already
- * gone", so it can run any number of times. Topics are kept on purpose: they may still be
- * read (reports, a reverse sync), and they expire by their retention.
+ * Undoes prepareCapture when a migration ends or is aborted. It never throws and never waits
+ * without bound (an abort must end even with Kafka Connect down): every step is tried, and
+ * what could not be removed comes back in the report with the command that removes it.
+ * Topics are kept on purpose: they may still be read, and they expire by their retention.
  */
-export async function releaseCapture(input: { spec: Spec; captureName?: string; migrationId: string }): Promise<void> {
+export async function releaseCapture(input: { spec: Spec; captureName?: string; migrationId: string }): Promise<CaptureRelease> {
   // Without a name (prepare was cut short), the one prepare would have used.
-  const { spec, migrationId } = input;
-  const name = input.captureName ?? captureName(migrationId);
-  const pool = pgPool(spec.source.url);
+  const name = input.captureName ?? captureName(input.migrationId);
   const stop = keepAlive();
   try {
-    if (spec.sync) {
-      const connect = connectFor(spec, [sourcePassword(spec)]);
-      // Stopped first, its stored offsets can be deleted: a later connector of this name then
-      // starts afresh instead of resuming from an LSN of a slot that no longer exists.
-      if (await connect.status(name)) {
-        if (await connect.stop(name)) await connect.deleteOffsets(name);
+    const report = await removeCapture(input.spec, name, input.migrationId);
+    if (report.left.length) {
+      try {
+        Context.current().log.warn(`change capture ${name} not fully released`, { left: report.left });
+      } catch {
+        // not inside an activity
       }
-      await connect.remove(name);
     }
-    // The slot is freed when Connect's task lets go of it; only an inactive slot can be dropped.
-    const deadline = Date.now() + SLOT_RELEASE_TIMEOUT_MS;
-    for (;;) {
-      const slot = await slotActive(pool, name);
-      if (!slot.exists) break;
-      if (!slot.active) {
-        try {
-          await pool.query('SELECT pg_drop_replication_slot($1)', [name]);
-          break;
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code === '42704') break; // dropped meanwhile
-          if (code !== '55006') throw err; // 55006: became active again, wait
-        }
-      } else if (Date.now() > deadline) {
-        throw new Error(`replication slot ${name} is still in use (walsender pid ${slot.pid}) after its connector was deleted: is another Debezium connector using it? It is dropped on the next attempt once inactive`);
-      }
-      await sleep(500);
-    }
-    await pool.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(name)}`);
-    await deleteMarkers(pool, migrationId);
+    return report;
   } finally {
     stop();
   }
+}
+
+/** Whether the name is free for this migration: nothing there, or everything there its own. */
+async function nameProblems(pool: Pool, connect: ConnectClient, name: string, migrationId: string): Promise<string[]> {
+  const [facts] = await jsonRows<{ slot: boolean; pub: boolean }>(
+    pool,
+    'SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS slot, EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) AS pub',
+    [name],
+  );
+  const config = await connect.config(name).catch((err) => classifyConnect(err));
+  return ownershipProblems({
+    name,
+    migrationId,
+    owner: await recordedOwner(pool, name),
+    slotExists: facts.slot,
+    publicationExists: facts.pub,
+    connectorOwner: config ? (config[CONNECTOR_OWNER_KEY] ?? null) : undefined,
+  });
 }

@@ -105,6 +105,14 @@ export class ConnectClient {
     return configs.flatMap((c) => (c.value?.errors ?? []).map((e) => this.scrub(`${c.value?.name}: ${e}`)));
   }
 
+  /** The connector's stored config (password included: never pass it on), or null when it does not exist. */
+  async config(name: string): Promise<Record<string, string> | null> {
+    const { status, json } = await this.request('GET', `/connectors/${encodeURIComponent(name)}/config`);
+    if (status === 404) return null;
+    if (status !== 200) this.fail(`config of connector ${name}`, status, json);
+    return json as Record<string, string>;
+  }
+
   /** Null when the connector does not exist. */
   async status(name: string): Promise<ConnectorStatus | null> {
     const { status, json } = await this.request('GET', `/connectors/${encodeURIComponent(name)}/status`);

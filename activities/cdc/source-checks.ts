@@ -89,6 +89,8 @@ interface RoleRow {
   db: string;
   rolsuper: boolean;
   rolreplication: boolean;
+  /** Member of RDS's rds_replication role, which grants replication there without the attribute. */
+  rds_replication: boolean;
   wal_level: string;
   max_slots: number;
   used_slots: number;
@@ -111,9 +113,21 @@ interface RoleRow {
 
 /** Problems on the source that stop change capture for these tables; empty when all is well. */
 export async function checkSource(pool: Pool, plans: TablePlan[], name: string): Promise<string[]> {
+  const { problems, superuser, user } = await roleProblems(pool, name);
+  for (const plan of plans) problems.push(...(await tableProblems(pool, plan, superuser, user)));
+  return problems;
+}
+
+/**
+ * The source-wide part: wal_level, replication right, slots and senders, and what creating
+ * the publication and Ferry's marker table needs. `name` is the capture name ('' when not
+ * known yet, as in `ferry plan`: then only what holds for any name is judged).
+ */
+export async function roleProblems(pool: Pool, name: string): Promise<{ problems: string[]; superuser: boolean; user: string }> {
   const rows = await jsonRows<RoleRow>(
     pool,
     `SELECT current_user AS "user", current_database() AS db, r.rolsuper, r.rolreplication,
+            EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = 'rds_replication' AND pg_has_role(current_user, g.oid, 'MEMBER')) AS rds_replication,
             current_setting('wal_level') AS wal_level,
             current_setting('max_replication_slots')::int AS max_slots,
             (SELECT count(*) FROM pg_replication_slots)::int AS used_slots,
@@ -142,7 +156,7 @@ export async function checkSource(pool: Pool, plans: TablePlan[], name: string):
 
   const wal = walLevelProblem(r.wal_level);
   if (wal) problems.push(wal);
-  if (!r.rolsuper && !r.rolreplication) {
+  if (!r.rolsuper && !r.rolreplication && !r.rds_replication) {
     problems.push(`user ${r.user} may not open a replication connection (neither superuser nor REPLICATION): run ALTER ROLE ${user} REPLICATION; (on RDS: GRANT rds_replication TO ${user};)`);
   }
   if (r.slot_exists && (r.slot_database !== r.db || r.slot_plugin !== 'pgoutput')) {
@@ -171,8 +185,7 @@ export async function checkSource(pool: Pool, plans: TablePlan[], name: string):
     problems.push(`user ${r.user} cannot write ${markerQuoted}: run GRANT SELECT, INSERT, UPDATE, DELETE ON ${markerQuoted} TO ${user};`);
   }
 
-  for (const plan of plans) problems.push(...(await tableProblems(pool, plan, r.rolsuper, r.user)));
-  return problems;
+  return { problems, superuser: r.rolsuper, user: r.user };
 }
 
 interface TableRow {
@@ -217,7 +230,8 @@ async function readTable(pool: Pool, relation: string, key: string[]): Promise<T
   return rows[0] ?? null;
 }
 
-async function tableProblems(pool: Pool, plan: TablePlan, superuser: boolean, user: string): Promise<string[]> {
+/** One table's part: it exists, is a table, is owned (to be published), logged, and identifies its rows. */
+export async function tableProblems(pool: Pool, plan: TablePlan, superuser: boolean, user: string): Promise<string[]> {
   const sql = quoteQualified(plan.table);
   const t = await readTable(pool, sql, plan.key).catch(() => null);
   if (!t) return [`${sql} does not exist (or ${user} cannot see it): check the table name`];

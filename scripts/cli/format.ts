@@ -46,6 +46,7 @@ export function renderStatus(s: MigrationStatus): string {
     ));
   }
   if (s.verification) out.push('', renderVerification(s.verification));
+  for (const l of s.captureLeft ?? []) out.push(`NOT released: ${l.what}: ${l.reason}\n  remove it by hand: ${l.command}`);
   for (const r of s.refused ?? []) out.push(`refused ${r.message} (${r.at}): ${r.reason}`);
   if ((s.runs ?? 1) > 1) out.push(`workflow runs: ${s.runs} (continued-as-new to keep its history small)`);
   if (s.error) out.push('', `error: ${s.error}`);

@@ -1,17 +1,28 @@
 // The checks `ferry start` (and `plan`) run before anything is started: the spec itself,
-// then the source tables and the target connection. Any problem: exit 2, nothing started.
+// then the source tables and the target connection, then the privileges the run will need
+// on both. Any problem: exit 2, nothing started.
 import { loadSpecFile, SpecError, formatProblem, type Spec } from '../../activities/spec';
 import { checkTargetReachable, inspectSource } from '../../activities/plan';
 import { closeAll } from '../../activities/connections';
+import { privilegeProblems } from '../../activities/privileges';
+import { captureName } from '../../activities/cdc/capture';
 import type { TablePlan } from '../../workflows/definitions';
 import { CliError } from './client';
 
-export async function checkSpec(file: string): Promise<{ spec: Spec; plans: TablePlan[] }> {
+/** `migrationId` (start) gives the id the run will have, whose capture names are judged; plan knows none. */
+export async function checkSpec(file: string, opts: { migrationId?: (spec: Spec) => string } = {}): Promise<{ spec: Spec; plans: TablePlan[] }> {
   try {
     const spec = loadSpecFile(file);
     const targetProblems = await checkTargetReachable(spec);
     const { plans, problems } = await inspectSource(spec);
-    const all = [...problems, ...targetProblems];
+    // The rights the run needs, once both ends answer (an unreachable one is already the problem).
+    const reachable = !targetProblems.length && !problems.some((p) => p.path === 'source.url');
+    const rights = reachable
+      ? await privilegeProblems(spec, plans, opts.migrationId ? captureName(opts.migrationId(spec)) : '').catch((err: Error) => [
+          { path: 'source.url', message: `cannot check the privileges the run needs (${err.message}): check that ferry may read pg_catalog on both databases` },
+        ])
+      : [];
+    const all = [...problems, ...targetProblems, ...rights];
     if (all.length) throw new SpecError(all);
     return { spec, plans };
   } catch (err) {

@@ -4,6 +4,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { migration } from '../../workflows/migration';
 import { searchAttributes, taskQueues, type MigrationStatus } from '../../workflows/definitions';
 import { checkSpec } from './spec-check';
+import type { Spec } from '../../activities/spec';
 import { CliError, connectClient, readStatus, uiLink } from './client';
 import { formatDuration, rateAndEta, renderStatus } from './format';
 
@@ -15,10 +16,13 @@ export interface StartOptions {
 }
 
 export async function startCommand(opts: StartOptions): Promise<number> {
-  const { spec, plans } = await checkSpec(opts.spec);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  // Known before the checks: they judge the capture names this id gives.
+  const idFor = (s: Spec) => opts.id ?? `ferry-${s.name}-${stamp}`;
+  const { spec, plans } = await checkSpec(opts.spec, { migrationId: idFor });
+  const workflowId = idFor(spec);
   for (const w of plans.flatMap((p) => [...p.warnings, ...p.embeds.flatMap((e) => e.plan.warnings)])) console.error(`warning: ${w}`);
   const client = await connectClient();
-  const workflowId = opts.id ?? `ferry-${spec.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   try {
     await client.workflow.start(migration, {
       workflowId,

@@ -153,9 +153,11 @@ describe('change capture set-up (prepareCapture / releaseCapture)', function () 
 
   describe('names and messages (no stack needed)', () => {
     it('derives one name from the migration id: ferry_, [a-z0-9_], at most 63 characters', () => {
-      assert.equal(captureName('ferry-shop-20240101t120000'), 'ferry_shop_20240101t120000');
+      assert.equal(captureName('ferry_shop_20240101t120000'), 'ferry_shop_20240101t120000', 'an id that is a valid name is kept');
+      assert.match(captureName('ferry-shop-20240101t120000'), /^ferry_shop_20240101t120000_[0-9a-f]{8}$/, '- became _: hashed');
       assert.match(captureName('ferry-shop-20240101T120000'), /^ferry_shop_20240101t120000_[0-9a-f]{8}$/, 'lower-casing is lossy: hashed');
-      assert.equal(captureName('shop'), 'ferry_shop');
+      assert.notEqual(captureName('orders-v2'), captureName('orders_v2'));
+      assert.match(captureName('shop'), /^ferry_shop_[0-9a-f]{8}$/, 'prefixed: hashed, so it never equals the id ferry_shop');
       const long = captureName(`ferry-${'x'.repeat(100)}`);
       assert.equal(long.length, 63);
       assert.match(long, /^ferry_x+_[0-9a-f]{8}$/);

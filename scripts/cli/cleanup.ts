@@ -1,0 +1,64 @@
+// `ferry cleanup --id ID [--spec FILE]`: removes what a migration's change capture left on
+// the source and in Kafka Connect (connector and its offsets, replication slot, publication,
+// marker rows, Ferry's shared source tables once unused) — for when the workflow is gone,
+// terminated, or its release could not finish. Names come from the id exactly as capture
+// derives them; the spec from the workflow's input when Temporal still has it, else --spec.
+// Idempotent: a second run removes nothing and says so. Exit 0 when nothing is left, 1 when
+// something could not be removed (each with the command to do it by hand), 2 for bad input.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { SpecError, formatProblem, loadSpecFile, validateSpec, type Spec } from '../../activities/spec';
+import { captureName } from '../../activities/cdc/capture';
+import { removeCapture } from '../../activities/cdc/release';
+import { renderRelease } from '../../activities/cdc/release-report';
+import { closeAll } from '../../activities/connections';
+import { temporalNamespace } from '../../workers/run';
+import { CliError, connectClient, migrationSpec } from './client';
+
+export async function cleanupCommand(opts: { id: string; spec?: string }): Promise<number> {
+  const spec = await specFor(opts);
+  const name = captureName(opts.id);
+  try {
+    const report = await removeCapture(spec, name, opts.id, { dropShared: true });
+    for (const line of renderRelease(report)) console.log(line);
+    if (!report.removed.length && !report.left.length) console.log(`nothing left of migration ${opts.id} (capture name ${name})`);
+    if (report.left.length) {
+      console.error(`ferry: ${report.left.length} thing${report.left.length > 1 ? 's' : ''} of migration ${opts.id} could not be removed (see above); fix the cause and run \`ferry cleanup --id ${opts.id}\` again, or remove them by hand`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await closeAll();
+  }
+}
+
+/** The workflow's own spec when Temporal has it; --spec otherwise. A running migration is refused. */
+async function specFor(opts: { id: string; spec?: string }): Promise<Spec> {
+  let fromWorkflow: Spec | null = null;
+  let why = '';
+  try {
+    const client = await connectClient();
+    try {
+      const desc = await client.workflow.getHandle(opts.id).describe();
+      if (desc.status.name === 'RUNNING') {
+        throw new CliError(`migration ${opts.id} is still running: cleaning up would pull its change capture away under it; abort it first (ferry signal --id ${opts.id} abort), which releases it`, 2);
+      }
+      fromWorkflow = await migrationSpec(client, opts.id);
+    } finally {
+      await client.connection.close().catch(() => undefined);
+    }
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === 2 && /still running|is not a migration/.test(err.message)) throw err;
+    why = err instanceof WorkflowNotFoundError || err instanceof CliError ? `no workflow ${opts.id} in namespace ${temporalNamespace()}` : `Temporal could not be asked (${(err as Error).message})`;
+  }
+  try {
+    // Its references resolve from this environment, like a worker's.
+    if (fromWorkflow) return validateSpec(fromWorkflow, process.env);
+    if (opts.spec) return loadSpecFile(opts.spec);
+  } catch (err) {
+    if (err instanceof SpecError) {
+      throw new CliError(`${fromWorkflow ? `the spec of ${opts.id}` : opts.spec}: nothing was removed:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, 2);
+    }
+    throw err;
+  }
+  throw new CliError(`${why}: give the migration's spec with --spec FILE (its source and sync sections say where to clean up)`, 2);
+}
