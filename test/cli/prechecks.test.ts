@@ -18,7 +18,7 @@ describe('ferry start / plan refuse a role without the privileges the run needs 
   let sourceUrl: string;
   let targetUrl: string;
   let dir: string;
-  const env = () => ({ ...process.env, TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'ferry-h-prechecks', FERRY_LOG_LEVEL: 'ERROR' });
+  const env = () => ({ ...process.env, FERRY_LOG_LEVEL: 'ERROR' });
 
   /** The stack's URL for a database, logged in as the restricted role. */
   function asRole(url: string): string {

@@ -44,7 +44,7 @@ describe('capture names per migration id, release and ferry cleanup (real Postgr
   let dbUrl: string;
   let pool: Pool;
   let plans: TablePlan[];
-  const env = () => ({ ...process.env, TEMPORAL_NAMESPACE: process.env.TEMPORAL_NAMESPACE ?? 'ferry-h-prechecks', FERRY_LOG_LEVEL: 'ERROR' });
+  const env = () => ({ ...process.env, FERRY_LOG_LEVEL: 'ERROR' });
   let specFile: string;
 
   const left = async () =>
