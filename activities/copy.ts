@@ -13,9 +13,13 @@ import { rethrowClassified } from './errors';
 const targets = new Map<string, Target>();
 const CONTROL_POLL_MS = 2_000;
 
-/** One Target per target reference per process, so compiled statements are built once. */
+/**
+ * One Target per target reference per process, so compiled statements are built once. Keyed
+ * by everything a Target reads from its spec (two migrations into one target may differ in
+ * source or mode); the statements it keeps are rebuilt after a failure (see PostgresTarget).
+ */
 export function targetFor(spec: Spec): Target {
-  const id = `${spec.target.url}|${spec.target.database ?? ''}`;
+  const id = JSON.stringify([spec.source.url, spec.target, spec.mode]);
   let t = targets.get(id);
   if (!t) targets.set(id, (t = openTarget(spec)));
   return t;

@@ -83,11 +83,17 @@ export class PostgresSink implements ChangeSink {
     if (!statement) return;
     const keys = plan.key.map((_k, i) => changes.map((c) => c.key[i]));
     const values = statement.columns.map((col) => changes.map((c) => c.row[col.name] ?? null));
-    await this.pool.query(statement.sql, [...keys, ...values]);
+    try {
+      await this.pool.query(statement.sql, [...keys, ...values]);
+    } catch (err) {
+      // Built from the target table as it was; one recreated since may differ: rebuild next time.
+      this.updates.delete(updateId(plan, unavailable));
+      throw err;
+    }
   }
 
   private updateStatement(plan: TablePlan, unavailable: string[]): Promise<UpdateStatement | null> {
-    const id = JSON.stringify([planShape(plan), [...unavailable].sort()]);
+    const id = updateId(plan, unavailable);
     let statement = this.updates.get(id);
     if (!statement) {
       statement = buildUpdate(this.pool, plan, unavailable);
@@ -141,6 +147,8 @@ export class PostgresSink implements ChangeSink {
     await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
   }
 }
+
+const updateId = (plan: TablePlan, unavailable: string[]) => JSON.stringify([planShape(plan), [...unavailable].sort()]);
 
 interface UpdateStatement {
   sql: string;

@@ -181,7 +181,14 @@ export class PostgresTarget implements Target {
     if (rows.length === 0) return;
     const cols = plan.columns.filter((c) => !c.generated);
     const values = cols.map((c) => rows.map((r) => r[c.name]));
-    await this.pool.query(await this.upsertSql(plan), values);
+    try {
+      await this.pool.query(await this.upsertSql(plan), values);
+    } catch (err) {
+      // The statement was built from the target table as it was then; a table dropped and
+      // recreated since (a target reset) may differ, so the next attempt builds it afresh.
+      this.statements.delete(planShape(plan));
+      throw err;
+    }
   }
 
   async deleteKeys(plan: TablePlan, keys: string[][]): Promise<void> {
