@@ -6,7 +6,7 @@
 // connection held for the whole attempt. A retry waits, heartbeating, until the earlier
 // attempt has stopped and released it; a worker that dies takes the lock with its session.
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
+import { Client } from 'pg';
 import type { ChunkRange, TablePlan } from '../workflows/definitions';
 import type { Spec } from './spec';
 import { resolveUrl } from './connections';
@@ -38,11 +38,17 @@ export interface LockWait {
   sleep(ms: number): Promise<void>;
 }
 
-export async function lockChunk(source: Pool, key: string, wait: LockWait): Promise<ChunkLock> {
-  const client = await source.connect();
+/**
+ * Takes the chunk's lock on a session of its own, outside the source pool: one lock per chunk
+ * in flight would otherwise hold pool connections the copies themselves need (a pool of 8
+ * and 8 chunks in flight would wait on each other forever). `sourceRef` is the spec's
+ * source.url.
+ */
+export async function lockChunk(sourceRef: string, key: string, wait: LockWait): Promise<ChunkLock> {
+  const client = new Client({ connectionString: resolveUrl(sourceRef, 'source.url'), application_name: 'ferry chunk lock' });
   let lost: Error | undefined;
-  // A checked-out client has no pool listener: an error on the idle session (the server
-  // ended it) must not crash the process; it makes check() fail instead.
+  // An error on the idle session (the server ended it) must not crash the process; it makes
+  // check() fail instead.
   const onError = (err: Error) => void (lost = err);
   client.on('error', onError);
   let released = false;
@@ -50,11 +56,11 @@ export async function lockChunk(source: Pool, key: string, wait: LockWait): Prom
     if (released) return;
     released = true;
     await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
-    client.off('error', onError);
-    // Destroyed, never pooled: the session (and any lock it still holds) ends with it.
-    client.release(true);
+    // The session (and any lock it still holds) ends with the connection.
+    await client.end().catch(() => undefined);
   };
   try {
+    await client.connect();
     // The holder's session sits idle while its batches run on other connections; if its
     // worker's host vanishes, keepalives end the session (and free the lock) within about a
     // minute instead of the OS default of hours. Ignored on Unix sockets.

@@ -87,7 +87,7 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   try {
     // No other attempt of this chunk writes while this one holds the lock (see chunk-lock.ts);
     // waiting for it heartbeats the cursor this attempt started from.
-    lock = await lockChunk(pool, chunkLockKey(spec, plan, chunk), { heartbeat: () => ctx.heartbeat(cursor), sleep: (ms) => ctx.sleep(ms) });
+    lock = await lockChunk(spec.source.url, chunkLockKey(spec, plan, chunk), { heartbeat: () => ctx.heartbeat(cursor), sleep: (ms) => ctx.sleep(ms) });
     for (;;) {
       // Pause takes effect between batches: the cursor is committed, nothing is in flight.
       while (control.current().paused && !ctx.cancellationSignal.aborted) await ctx.sleep(500).catch(() => undefined);

@@ -116,6 +116,25 @@ describe('chunk lock: one attempt of a chunk at a time (real PostgreSQL)', funct
     assert.equal(await targetRows(), ROWS);
   });
 
+  it('more chunks in flight than the source pool has connections: the locks take none of them', async () => {
+    // Another URL for the same database, so this spec gets a pool of its own, of one connection.
+    process.env.FERRY_TEST_LOCK_SMALL_URL = `${sourceUrl}?application_name=ferry_small_pool`;
+    process.env.FERRY_PG_POOL_MAX = '1';
+    try {
+      pgPool('${FERRY_TEST_LOCK_SMALL_URL}');
+    } finally {
+      delete process.env.FERRY_PG_POOL_MAX;
+    }
+    const small = { ...spec, source: { url: '${FERRY_TEST_LOCK_SMALL_URL}' } };
+    const halves: ChunkRange[] = [
+      { index: 0, lo: null, hi: ['301'] },
+      { index: 1, lo: ['301'], hi: null },
+    ];
+    const results = await Promise.all(halves.map((c) => new MockActivityEnvironment().run(copyChunk, { spec: small, plan, chunk: c, maxRowsPerSecond: 0 }) as Promise<ChunkResult>));
+    assert.deepEqual(results.map((r) => r.rows), [300, 300]);
+    assert.equal(await targetRows(), ROWS);
+  });
+
   it('a cancelled attempt (heartbeat rejected) stops writing and frees the lock; the retry finishes from its cursor', async () => {
     const first = attempt('first', 300);
     await until('first batch written', () => first.writes.length > 0);
