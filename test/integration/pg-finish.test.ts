@@ -32,6 +32,9 @@ CREATE TABLE public.children (
 );
 CREATE UNIQUE INDEX children_lower_note ON public.children (lower(note));
 CREATE INDEX children_parent ON public.children (parent_id);
+-- Keyed by a UNIQUE constraint (no primary key): that one the table keeps online.
+CREATE TABLE public.ukeyed (code text NOT NULL, v text, CONSTRAINT ukeyed_code_key UNIQUE (code), CONSTRAINT ukeyed_v_key UNIQUE (v));
+INSERT INTO public.ukeyed VALUES ('a', 'x'), ('b', 'y');
 INSERT INTO public.children
 SELECT g, 1 + g % 3, 'e' || g, tstzrange(timestamptz '2024-01-01' + g * interval '1 day', timestamptz '2024-01-01' + (g + 1) * interval '1 day'), 'n' || g
   FROM generate_series(1, 5) g;
@@ -151,7 +154,18 @@ describe('finishing a PostgreSQL target table (real PostgreSQL)', function () {
       assert.deepEqual(await constraintKinds(db, 'public.parents'), ['p:parents_pkey:true']);
     });
 
-    it('a unique value moving between rows applies through the sink whichever row the target sees first', async () => {
+    it('a table keyed by a UNIQUE constraint keeps that one online, and gets the others from the deferred builder', async () => {
+    const p = await introspectTable(pgPool(sourceUrl), { name: { schema: 'public', name: 'ukeyed' }, key: ['code'] });
+    if (typeof p === 'string') throw new Error(p);
+    const target = new PostgresTarget(spec);
+    await target.prepareTable(p);
+    await target.copyBatch(p, pgPool(sourceUrl), { index: 0, lo: null, hi: null }, null, 1_000);
+    assert.deepEqual(await constraintKinds(db, 'public.ukeyed'), ['u:ukeyed_code_key:true']);
+    await target.buildDeferredConstraints(p);
+    assert.deepEqual(await constraintKinds(db, 'public.ukeyed'), ['u:ukeyed_code_key:true', 'u:ukeyed_v_key:true']);
+  });
+
+  it('a unique value moving between rows applies through the sink whichever row the target sees first', async () => {
       const sink = new PostgresSink(spec);
       // Source: row 2 took e1 after row 1 gave it up; the target hears of row 2 first.
       assert.deepEqual(await sink.apply(children, [child(2, 'e1')]), []);
