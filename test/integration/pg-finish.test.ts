@@ -165,7 +165,7 @@ describe('finishing a PostgreSQL target table (real PostgreSQL)', function () {
     assert.deepEqual(await constraintKinds(db, 'public.ukeyed'), ['u:ukeyed_code_key:true', 'u:ukeyed_v_key:true']);
   });
 
-  it('a unique value moving between rows applies through the sink whichever row the target sees first', async () => {
+    it('a unique value moving between rows applies through the sink whichever row the target sees first', async () => {
       const sink = new PostgresSink(spec);
       // Source: row 2 took e1 after row 1 gave it up; the target hears of row 2 first.
       assert.deepEqual(await sink.apply(children, [child(2, 'e1')]), []);
