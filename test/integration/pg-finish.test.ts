@@ -155,15 +155,15 @@ describe('finishing a PostgreSQL target table (real PostgreSQL)', function () {
     });
 
     it('a table keyed by a UNIQUE constraint keeps that one online, and gets the others from the deferred builder', async () => {
-    const p = await introspectTable(pgPool(sourceUrl), { name: { schema: 'public', name: 'ukeyed' }, key: ['code'] });
-    if (typeof p === 'string') throw new Error(p);
-    const target = new PostgresTarget(spec);
-    await target.prepareTable(p);
-    await target.copyBatch(p, pgPool(sourceUrl), { index: 0, lo: null, hi: null }, null, 1_000);
-    assert.deepEqual(await constraintKinds(db, 'public.ukeyed'), ['u:ukeyed_code_key:true']);
-    await target.buildDeferredConstraints(p);
-    assert.deepEqual(await constraintKinds(db, 'public.ukeyed'), ['u:ukeyed_code_key:true', 'u:ukeyed_v_key:true']);
-  });
+      const p = await introspectTable(pgPool(sourceUrl), { name: { schema: 'public', name: 'ukeyed' }, key: ['code'] });
+      if (typeof p === 'string') throw new Error(p);
+      const target = new PostgresTarget(spec);
+      await target.prepareTable(p);
+      await target.copyBatch(p, pgPool(sourceUrl), { index: 0, lo: null, hi: null }, null, 1_000);
+      assert.deepEqual(await constraintKinds(db, 'public.ukeyed'), ['u:ukeyed_code_key:true']);
+      await target.buildDeferredConstraints(p);
+      assert.deepEqual(await constraintKinds(db, 'public.ukeyed'), ['u:ukeyed_code_key:true', 'u:ukeyed_v_key:true']);
+    });
 
     it('a unique value moving between rows applies through the sink whichever row the target sees first', async () => {
       const sink = new PostgresSink(spec);
