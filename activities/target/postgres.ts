@@ -5,7 +5,9 @@
 // constraints, the key) or checks that an existing one can hold the rows. Chunks are streamed
 // with COPY (pg-copy.ts). Secondary indexes and foreign keys come after the load
 // (finishTable): building an index once is cheaper than maintaining it row by row, and a
-// foreign key can only hold once the table it references is loaded too.
+// foreign key can only hold once the table it references is loaded too. Online, UNIQUE and
+// EXCLUDE constraints, unique indexes and foreign keys wait for cutover
+// (buildDeferredConstraints), since the sync may apply changes to different rows out of order.
 //
 // A partitioned source table lands as ONE PLAIN TABLE: its partitions are read through the
 // parent, and its partitioned indexes and constraints are created on the plain table.
