@@ -71,26 +71,6 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
   }
 }
 
-const created = new WeakMap<Pool, Map<string, Promise<void>>>();
-
-/**
- * Runs `create` once per pool and name (the tables Ferry keeps beside the data: mismatch and
- * dead-letter stores); a failed attempt is forgotten, so the next call tries again.
- */
-export function oncePerPool(pool: Pool, name: string, create: () => Promise<void>): Promise<void> {
-  let byName = created.get(pool);
-  if (!byName) created.set(pool, (byName = new Map()));
-  let p = byName.get(name);
-  if (!p) {
-    p = create().catch((err) => {
-      byName!.delete(name);
-      throw err;
-    });
-    byName.set(name, p);
-  }
-  return p;
-}
-
 export async function closeAll(): Promise<void> {
   const pools = [...pgPools.values()];
   const clients = [...mongoClients.values()];

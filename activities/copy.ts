@@ -9,13 +9,18 @@ import { pgPool } from './connections';
 import { planChunkPage, type ChunkPage } from './source/postgres';
 import { openTarget, Target } from './target/target';
 import { rethrowClassified } from './errors';
+import { chunkLockKey, lockChunk, type ChunkLock } from './chunk-lock';
 
 const targets = new Map<string, Target>();
 const CONTROL_POLL_MS = 2_000;
 
-/** One Target per target reference per process, so compiled statements are built once. */
+/**
+ * One Target per target reference per process, so compiled statements are built once. Keyed
+ * by everything a Target reads from its spec (two migrations into one target may differ in
+ * source or mode); the statements it keeps are rebuilt after a failure (see PostgresTarget).
+ */
 export function targetFor(spec: Spec): Target {
-  const id = `${spec.target.url}|${spec.target.database ?? ''}`;
+  const id = JSON.stringify([spec.source.url, spec.target, spec.mode]);
   let t = targets.get(id);
   if (!t) targets.set(id, (t = openTarget(spec)));
   return t;
@@ -42,10 +47,17 @@ function liveControl(initial: ChunkControl): { current: () => ChunkControl; stop
   let control = initial;
   let asking = false;
   const workflowId = ctx.info.workflowExecution?.workflowId;
+  // An activity run without a client (a MockActivityEnvironment in tests) keeps its initial values.
+  let client: typeof ctx.client | undefined;
+  try {
+    client = ctx.client;
+  } catch {
+    client = undefined;
+  }
   const timer = setInterval(() => {
-    if (asking || !workflowId) return;
+    if (asking || !workflowId || !client) return;
     asking = true;
-    ctx.client.workflow
+    client.workflow
       .getHandle(workflowId)
       .query(chunkControlQuery)
       .then((c) => void (control = c))
@@ -71,11 +83,18 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   // Before the first cursor exists, wait a little: the SDK sends one heartbeat at once and
   // holds later ones for most of the timeout, so an empty early beat would hide the cursor.
   const keepAlive = setInterval(() => (cursor || Date.now() - started > 5_000) && ctx.heartbeat(cursor), 2_000);
+  let lock: ChunkLock | undefined;
   try {
+    // No other attempt of this chunk writes while this one holds the lock (see chunk-lock.ts);
+    // waiting for it heartbeats the cursor this attempt started from.
+    lock = await lockChunk(spec.source.url, chunkLockKey(spec, plan, chunk), { heartbeat: () => ctx.heartbeat(cursor), sleep: (ms) => ctx.sleep(ms) });
     for (;;) {
       // Pause takes effect between batches: the cursor is committed, nothing is in flight.
       while (control.current().paused && !ctx.cancellationSignal.aborted) await ctx.sleep(500).catch(() => undefined);
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('chunk copy cancelled');
+      // Cancelled, or its heartbeat rejected (timed out: a retry is already scheduled): stop
+      // writing and release the lock, so the retry starts from the last committed cursor.
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`chunk copy cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`);
+      await lock.check();
       const batchStarted = Date.now();
       const batch = await target
         .copyBatch(plan, pool, chunk, cursor?.after ?? null, batchRows)
@@ -94,6 +113,7 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   } finally {
     clearInterval(keepAlive);
     control.stop();
+    await lock?.release();
   }
   return { index: chunk.index, rows: cursor?.rows ?? 0, resumed: saved !== undefined };
 }

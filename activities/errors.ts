@@ -31,6 +31,17 @@ const configurationCodes: Record<string, string> = {
   '42P10': 'the target table exists without the source primary key: drop it or add the key',
 };
 
+/**
+ * unique_violation, exclusion_violation. Data errors for a copy, but while a sync applies
+ * changes they can be an order effect: a unique value moving from one row to another is
+ * briefly held twice when the target sees the taker's change first (each key's changes are
+ * ordered, different keys' are not). The sink retries them instead of refusing the row.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as DbError)?.code;
+  return code === '23505' || code === '23P01';
+}
+
 /** Rethrows errors a retry cannot fix as non-retryable; everything else is left to retries. */
 export function rethrowClassified(err: unknown, where: string): never {
   const e = err as DbError;

@@ -1,5 +1,6 @@
 // Every activity a worker registers. Workflows import this module as types only.
-export { prepareMigration, planTables, finishTable } from './plan';
+export { prepareMigration, planTables } from './plan';
+export { finishTable, buildDeferredConstraints } from './finish';
 export { planChunks, copyChunk } from './copy';
 export { countTable } from './counts';
 export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify/index';

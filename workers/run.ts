@@ -52,6 +52,9 @@ export async function createWorker(queue: QueueName, connection?: NativeConnecti
     maxConcurrentActivityTaskExecutions: queue === 'copy' ? Number(process.env.FERRY_COPY_CONCURRENCY ?? 8) : 20,
     // Lets a SIGTERM'd worker finish the batch in hand; heartbeats keep the rest resumable.
     shutdownGraceTime: '10 seconds',
+    // The SDK holds heartbeats back for up to 0.8 × the activity's heartbeat timeout (48 s of
+    // a copy's 60 s): send them at least every 10 s, so only a long stall looks like a death.
+    maxHeartbeatThrottleInterval: '10 seconds',
   });
 }
 

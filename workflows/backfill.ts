@@ -45,8 +45,10 @@ const { planChunks } = proxyActivities<typeof activities>({
 const { copyChunk } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.copy,
   startToCloseTimeout: '6 hours',
-  // Short: a killed worker's chunk is retried elsewhere (from its cursor) within seconds.
-  heartbeatTimeout: '10 seconds',
+  // Generous: a stall shorter than this is not taken for a dead worker (a retry would have to
+  // wait for the stalled attempt's chunk lock anyway); a killed worker's chunk is retried
+  // elsewhere, from its cursor, within a minute.
+  heartbeatTimeout: '60 seconds',
   // On abort, wait until each copy has stopped writing before the table reports aborted.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },

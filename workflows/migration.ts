@@ -54,10 +54,12 @@ const { prepareMigration } = proxyActivities<typeof activities>({
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
-// Building an index or validating a foreign key on a big table takes a while.
+// Building an index or validating a foreign key on a big table takes a while; the activity
+// heartbeats while each statement runs, so a killed worker is noticed in minutes, not a day.
 const { finishTable } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.copy,
   startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '2 minutes',
   retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
 });
 

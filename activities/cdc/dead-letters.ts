@@ -6,7 +6,8 @@
 import type { Collection } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
-import { mongoClient, oncePerPool, pgPool } from '../connections';
+import { mongoClient, pgPool } from '../connections';
+import { withCreated } from '../created';
 import { targetKind } from '../target/target';
 import type { DeadLetter } from './types';
 
@@ -33,8 +34,9 @@ function storable(text: string | null): string | null {
 class PostgresDeadLetters implements DeadLetterStore {
   constructor(private readonly pool: Pool) {}
 
-  private ready(): Promise<void> {
-    return oncePerPool(this.pool, '_ferry.dead_letters', () => this.create());
+  /** Runs fn with the table in place (created again if a target reset dropped it). */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return withCreated(this.pool, '_ferry.dead_letters', () => this.create(), fn);
   }
 
   private async create(): Promise<void> {
@@ -57,7 +59,6 @@ class PostgresDeadLetters implements DeadLetterStore {
 
   async add(entries: DeadLetter[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.ready();
     let batch: DeadLetter[] = [];
     let bytes = 0;
     for (const e of entries) {
@@ -73,8 +74,9 @@ class PostgresDeadLetters implements DeadLetterStore {
     await this.insert(batch);
   }
 
+  /** One statement (ON CONFLICT DO NOTHING), so running it again after a reset is safe. */
   private async insert(entries: DeadLetter[]): Promise<void> {
-    await this.pool.query(
+    await this.run(() => this.pool.query(
       `INSERT INTO _ferry.dead_letters (migration_id, topic, "partition", "offset", key, table_name, reason, value)
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
        ON CONFLICT DO NOTHING`,
@@ -88,23 +90,21 @@ class PostgresDeadLetters implements DeadLetterStore {
         entries.map((e) => storable(e.reason)),
         entries.map((e) => storable(e.value)),
       ],
-    );
+    ));
   }
 
   async count(migrationId: string): Promise<number> {
-    await this.ready();
-    const res = await this.pool.query(`SELECT count(*)::text AS n FROM _ferry.dead_letters WHERE migration_id = $1`, [migrationId]);
+    const res = await this.run(() => this.pool.query(`SELECT count(*)::text AS n FROM _ferry.dead_letters WHERE migration_id = $1`, [migrationId]));
     return Number(res.rows[0].n);
   }
 
   async list(migrationId: string, limit: number): Promise<Array<DeadLetter & { at: string }>> {
-    await this.ready();
-    const res = await this.pool.query(
+    const res = await this.run(() => this.pool.query(
       `SELECT migration_id, topic, "partition", "offset"::text AS "offset", key, table_name, reason, value,
               to_json(at)#>>'{}' AS at
          FROM _ferry.dead_letters WHERE migration_id = $1 ORDER BY at, topic, "partition", "offset" LIMIT $2`,
       [migrationId, limit],
-    );
+    ));
     return res.rows.map((r) => ({
       migrationId: r.migration_id,
       topic: r.topic,
@@ -133,27 +133,23 @@ interface StoredLetter {
   order: string;
 }
 
-const mongoReady = new Map<string, Promise<void>>();
-
 class MongoDeadLetters implements DeadLetterStore {
+  /** Once per store (one activity call), not per process: see MongoStore in verify/store.ts. */
+  private ready?: Promise<void>;
+
   constructor(private readonly spec: Spec) {}
 
   private async coll(): Promise<Collection<StoredLetter>> {
     const client = await mongoClient(this.spec.target.url);
     const coll = client.db(this.spec.target.database).collection<StoredLetter>('_ferry_dead_letters');
-    const id = `${this.spec.target.url}|${this.spec.target.database}`;
-    let ready = mongoReady.get(id);
-    if (!ready) {
-      ready = coll
-        .createIndex({ '_id.m': 1, at: 1 })
-        .then(() => undefined)
-        .catch((err) => {
-          mongoReady.delete(id);
-          throw err;
-        });
-      mongoReady.set(id, ready);
-    }
-    await ready;
+    this.ready ??= coll
+      .createIndex({ '_id.m': 1, at: 1 })
+      .then(() => undefined)
+      .catch((err) => {
+        this.ready = undefined;
+        throw err;
+      });
+    await this.ready;
     return coll;
   }
 

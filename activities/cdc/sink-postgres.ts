@@ -7,7 +7,7 @@ import { escapeLiteral, type Pool } from 'pg';
 import type { Spec } from '../spec';
 import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
 import { inTransaction, pgPool } from '../connections';
-import { rethrowClassified } from '../errors';
+import { isUniqueViolation, rethrowClassified } from '../errors';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import { PostgresTarget } from '../target/postgres';
 import { planShape } from '../target/shape';
@@ -74,6 +74,17 @@ export class PostgresSink implements ChangeSink {
     } catch (err) {
       throw retryOrClassify(err, `applying changes to ${plan.display} on the target`);
     }
+    // Isolated and tried again after the rest of the batch (writeIsolating), a unique value
+    // that moved within the batch has landed by now. One still refused is held by a row whose
+    // change has not arrived yet: retry the batch rather than dead-letter the row.
+    const waiting = refused.find(({ error }) => isUniqueViolation(error));
+    if (waiting) {
+      const e = waiting.error as PgError;
+      throw new Error(
+        `applying changes to ${plan.display} on the target: ${reason(plan, waiting.item, e)}: another row still holds that value, and its change has not been applied yet; ` +
+          'the batch is retried until it is (if this persists, the target has a unique constraint or index the source does not)',
+      );
+    }
     return refused.map(({ item, error }) => ({ change: item, reason: reason(plan, item, error) }));
   }
 
@@ -83,11 +94,18 @@ export class PostgresSink implements ChangeSink {
     if (!statement) return;
     const keys = plan.key.map((_k, i) => changes.map((c) => c.key[i]));
     const values = statement.columns.map((col) => changes.map((c) => c.row[col.name] ?? null));
-    await this.pool.query(statement.sql, [...keys, ...values]);
+    try {
+      await this.pool.query(statement.sql, [...keys, ...values]);
+    } catch (err) {
+      // Built from the target table as it was; one recreated since may differ: rebuild next
+      // time (not for a row's own fault, SQLSTATE classes 22 and 23).
+      if (!/^2[23]/.test((err as PgError).code ?? '')) this.updates.delete(updateId(plan, unavailable));
+      throw err;
+    }
   }
 
   private updateStatement(plan: TablePlan, unavailable: string[]): Promise<UpdateStatement | null> {
-    const id = JSON.stringify([planShape(plan), [...unavailable].sort()]);
+    const id = updateId(plan, unavailable);
     let statement = this.updates.get(id);
     if (!statement) {
       statement = buildUpdate(this.pool, plan, unavailable);
@@ -141,6 +159,8 @@ export class PostgresSink implements ChangeSink {
     await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
   }
 }
+
+const updateId = (plan: TablePlan, unavailable: string[]) => JSON.stringify([planShape(plan), [...unavailable].sort()]);
 
 interface UpdateStatement {
   sql: string;

@@ -64,6 +64,10 @@ export class MongoTarget implements Target {
     // Documents carry their key in _id, which MongoDB indexes itself; nothing else to build.
   }
 
+  async buildDeferredConstraints(): Promise<void> {
+    // Ferry builds no unique index or reference on a collection: nothing was deferred.
+  }
+
   /**
    * Inserts first (the common case in a backfill, and far cheaper than upserts); documents
    * whose _id already exists — a retried batch, a resumed chunk — are then replaced by key,

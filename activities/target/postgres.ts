@@ -5,7 +5,9 @@
 // constraints, the key) or checks that an existing one can hold the rows. Chunks are streamed
 // with COPY (pg-copy.ts). Secondary indexes and foreign keys come after the load
 // (finishTable): building an index once is cheaper than maintaining it row by row, and a
-// foreign key can only hold once the table it references is loaded too.
+// foreign key can only hold once the table it references is loaded too. Online, UNIQUE and
+// EXCLUDE constraints, unique indexes and foreign keys wait for cutover
+// (buildDeferredConstraints), since the sync may apply changes to different rows out of order.
 //
 // A partitioned source table lands as ONE PLAIN TABLE: its partitions are read through the
 // parent, and its partitioned indexes and constraints are created on the plain table.
@@ -14,17 +16,16 @@
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
-import type { ChunkRange, ColumnInfo, TableDdl, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
 import { keyTypes, type SourceRow } from '../source/postgres';
-import { readColumnSequences, readTableDdl, type ColumnSequence } from '../source/ddl';
+import { readColumnSequences, type ColumnSequence } from '../source/ddl';
 import { inTransaction, pgPool } from '../connections';
 import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from '../identifiers';
 import { rethrowClassified } from '../errors';
 import type { BatchCopied, Target } from './target';
 import { copyBatchStreaming } from './pg-copy';
 import { planShape } from './shape';
-
-type ForeignKey = TableDdl['foreignKeys'][number];
+import { addForeignKey, addUniqueConstraint, createIndex, isUniqueIndex, uniqueConstraintName } from './pg-finish';
 
 const configuration = (message: string) => ApplicationFailure.nonRetryable(message, 'ConfigurationError');
 
@@ -92,7 +93,7 @@ export class PostgresTarget implements Target {
       }
       const defs = plan.columns.map((c) => columnDdl(c, sequences.find((s) => s.column === c.name && s.identity)));
       const key = keyClause(plan);
-      defs.push(...plan.ddl.constraints, ...(key ? [key] : []));
+      defs.push(...createdConstraints(plan, this.spec.mode), ...(key ? [key] : []));
       await client.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${defs.join(',\n  ')}\n)`);
       // serial: dropping the table drops its sequence, as on the source.
       for (const s of sequences.filter((s) => s.owned && !s.identity)) {
@@ -181,7 +182,15 @@ export class PostgresTarget implements Target {
     if (rows.length === 0) return;
     const cols = plan.columns.filter((c) => !c.generated);
     const values = cols.map((c) => rows.map((r) => r[c.name]));
-    await this.pool.query(await this.upsertSql(plan), values);
+    try {
+      await this.pool.query(await this.upsertSql(plan), values);
+    } catch (err) {
+      // The statement was built from the target table as it was then; a table dropped and
+      // recreated since (a target reset) may differ, so the next attempt builds it afresh.
+      // A row's own fault (SQLSTATE classes 22, 23) says nothing about the statement.
+      if (!/^2[23]/.test((err as { code?: string }).code ?? '')) this.statements.delete(planShape(plan));
+      throw err;
+    }
   }
 
   async deleteKeys(plan: TablePlan, keys: string[][]): Promise<void> {
@@ -195,17 +204,27 @@ export class PostgresTarget implements Target {
   }
 
   /**
-   * After every table is loaded: indexes, then foreign keys (NOT VALID, then validated: the
-   * check reads the table once instead of row by row), then sequences moved past the copied
-   * values. Every step skips what exists, so running it again (a retry, or once more at
-   * cutover to move sequences past rows that arrived by CDC) is harmless.
+   * After every table is loaded: indexes, then foreign keys, then sequences moved past the
+   * copied values. Every step skips what exists and rebuilds an index left invalid (see
+   * pg-finish.ts), so running it again (a retry after a worker was killed mid-build, or once
+   * more at cutover to move sequences past rows that arrived by CDC) is harmless.
+   *
+   * Online, what could refuse a valid interleaving of changes waits for cutover
+   * (buildDeferredConstraints): each table's changes arrive on their own topic, so a child row
+   * can land before its parent (foreign keys), and a unique value can move from one row to
+   * another in an order the target sees differently (unique indexes; the UNIQUE and EXCLUDE
+   * constraints were left out of the table when it was created).
    */
-  async finishTable(plan: TablePlan): Promise<void> {
+  async finishTable(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
+    const online = this.spec.mode === 'online';
     try {
-      for (const index of plan.ddl.indexes) await this.createIndex(plan.table.schema, index);
-      // Online, each table's changes arrive on their own topic, so a child row can land before
-      // its parent: foreign keys would refuse valid interleavings. They wait for cutover.
-      if (this.spec.mode !== 'online') for (const fk of plan.ddl.foreignKeys) await this.addForeignKey(plan, fk);
+      for (const index of plan.ddl.indexes) {
+        if (online && isUniqueIndex(index)) continue;
+        progress(`index ${index.name}`);
+        await createIndex(this.pool, plan.table.schema, index);
+      }
+      if (!online) await this.addForeignKeys(plan, progress);
+      progress('sequences');
       await this.advanceSequences(plan);
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
@@ -213,58 +232,34 @@ export class PostgresTarget implements Target {
     }
   }
 
-  private async addForeignKey(plan: TablePlan, fk: ForeignKey): Promise<void> {
-    const table = quoteQualified(plan.table);
-    const ref = await this.pool.query('SELECT (to_regclass($1) IS NOT NULL)::text AS found', [quoteQualified(fk.references)]);
-    if (ref.rows[0].found !== 'true') {
-      throw configuration(
-        `foreign key ${quoteIdent(fk.name)} of ${plan.display} references ${displayName(fk.references)}, which is not on the target: ` +
-          `add ${displayName(fk.references)} to the spec's tables (or create it on the target), or drop the foreign key on the source`,
-      );
-    }
-    const existing = await this.pool.query(
-      `SELECT convalidated::text AS valid FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2`,
-      [table, fk.name],
-    );
-    // A source FK that is itself NOT VALID may have violating rows: replay it unvalidated.
-    const sourceValid = !/\sNOT VALID$/.test(fk.definition);
-    if (existing.rowCount === 0) {
-      const add = `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.definition.replace(/\sNOT VALID$/, '')} NOT VALID`;
-      try {
-        await this.pool.query(add);
-      } catch (err) {
-        // 42830: the referenced columns' unique index is a plain index that table's own
-        // finishTable has not built yet. Build the referenced table's unique indexes now.
-        if ((err as { code?: string }).code !== '42830') throw err;
-        await this.createUniqueIndexesOf(fk.references);
-        await this.pool.query(add);
-      }
-    }
-    if (sourceValid && existing.rows[0]?.valid !== 'true') {
-      await this.pool.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
-    }
-  }
-
-  private async createUniqueIndexesOf(table: ForeignKey['references']): Promise<void> {
-    const rel = await this.source.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(table)]);
-    if (!rel.rows[0].oid) return;
-    const ddl = await readTableDdl(this.source, rel.rows[0].oid);
-    for (const index of ddl.indexes) if (/^CREATE UNIQUE INDEX /.test(index.sql)) await this.createIndex(table.schema, index);
-  }
-
   /**
-   * CREATE INDEX IF NOT EXISTS, also when another table's finishTable (running alongside,
-   * see createUniqueIndexesOf) builds the same index at the same moment: the loser of that
-   * race gets a duplicate error although the index it wanted now exists.
+   * What online mode leaves out until the sync stops (cutover): UNIQUE and EXCLUDE
+   * constraints, unique indexes, then foreign keys. Offline they exist already, and this
+   * changes nothing. Safe to run again, like finishTable.
    */
-  private async createIndex(schema: string, index: TableDdl['indexes'][number]): Promise<void> {
+  async buildDeferredConstraints(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
     try {
-      await this.pool.query(ifNotExists(index.sql));
+      for (const clause of plan.ddl.constraints) {
+        const name = uniqueConstraintName(clause);
+        if (!name) continue;
+        progress(`constraint ${name}`);
+        await addUniqueConstraint(this.pool, plan.table, clause);
+      }
+      for (const index of plan.ddl.indexes.filter(isUniqueIndex)) {
+        progress(`index ${index.name}`);
+        await createIndex(this.pool, plan.table.schema, index);
+      }
+      await this.addForeignKeys(plan, progress);
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code !== '42P07' && code !== '23505') throw err;
-      const found = await this.pool.query('SELECT (to_regclass($1) IS NOT NULL)::text AS found', [quoteQualified({ schema, name: index.name })]);
-      if (found.rows[0].found !== 'true') throw err;
+      if (err instanceof ApplicationFailure) throw err;
+      rethrowClassified(err, `building the constraints of ${plan.display} on the target`);
+    }
+  }
+
+  private async addForeignKeys(plan: TablePlan, progress: (step: string) => void): Promise<void> {
+    for (const fk of plan.ddl.foreignKeys) {
+      progress(`foreign key ${fk.name}`);
+      await addForeignKey(this.pool, this.source, plan, fk);
     }
   }
 
@@ -311,6 +306,27 @@ function columnDdl(c: ColumnInfo, identity: ColumnSequence | undefined): string 
 }
 
 /**
+ * The constraints a new table is created with: all of them offline; online, CHECK only (and
+ * the source's UNIQUE constraint that serves as the key), because the sync may apply a unique
+ * value's move between rows in an order that briefly has it twice (see finishTable).
+ */
+function createdConstraints(plan: TablePlan, mode: Spec['mode']): string[] {
+  if (mode !== 'online') return plan.ddl.constraints;
+  const keyName = keyConstraintName(plan);
+  return plan.ddl.constraints.filter((c) => {
+    const name = uniqueConstraintName(c);
+    return name === null || name === keyName;
+  });
+}
+
+/** The quoted name of the source UNIQUE constraint the key comes from, if any. */
+function keyConstraintName(plan: TablePlan): string | null {
+  if (plan.keySource === 'primary key') return null;
+  const parsed = parseQualifiedName(plan.keySource.replace(/^unique index /, ''));
+  return typeof parsed === 'string' ? null : quoteIdent(parsed.name);
+}
+
+/**
  * PRIMARY KEY, or for a key the spec took from a unique index, a UNIQUE constraint with that
  * index's name (so finishTable, which skips indexes that exist by name, builds no twin), unless
  * the source's own UNIQUE constraint of that name is already among the constraints.
@@ -323,11 +339,6 @@ function keyClause(plan: TablePlan): string | null {
   const name = quoteIdent(parsed.name);
   if (plan.ddl.constraints.some((c) => c.startsWith(`CONSTRAINT ${name} `))) return null;
   return `CONSTRAINT ${name} UNIQUE (${cols})`;
-}
-
-/** pg_get_indexdef text → IF NOT EXISTS: an index built by an earlier run (or by keyClause) is kept. */
-function ifNotExists(sql: string): string {
-  return sql.replace(/^CREATE (UNIQUE )?INDEX /, (m) => `${m}IF NOT EXISTS `);
 }
 
 /**

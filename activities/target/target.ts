@@ -33,8 +33,16 @@ export interface Target {
   writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void>;
   /** Deletes the rows/documents with these keys (text form); absent keys are no-ops. */
   deleteKeys(plan: TablePlan, keys: string[][]): Promise<void>;
-  /** After every table is loaded: secondary indexes, then foreign keys (PostgreSQL). */
-  finishTable(plan: TablePlan): Promise<void>;
+  /**
+   * After every table is loaded: secondary indexes, then foreign keys (PostgreSQL). Safe to
+   * run again after it was killed part way. `progress` hears the name of each step as it starts.
+   */
+  finishTable(plan: TablePlan, progress?: (step: string) => void): Promise<void>;
+  /**
+   * What online mode defers until the sync has stopped (a cutover step calls it): UNIQUE and
+   * EXCLUDE constraints, unique indexes and foreign keys (PostgreSQL). Safe to run again.
+   */
+  buildDeferredConstraints(plan: TablePlan, progress?: (step: string) => void): Promise<void>;
   countRows(plan: TablePlan): Promise<number>;
 }
 

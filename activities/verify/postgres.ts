@@ -69,19 +69,14 @@ interface DbCollation {
   icu: string | null;
 }
 
-const dbCollations = new WeakMap<Pool, Promise<DbCollation>>();
-
-/** The database default collation of a pool's database (cached per pool). */
-export function databaseCollation(pool: Pool): Promise<DbCollation> {
-  let p = dbCollations.get(pool);
-  if (!p) {
-    p = pool
-      .query(`SELECT datlocprovider::text AS provider, datcollate AS collate, daticulocale AS icu FROM pg_database WHERE datname = current_database()`)
-      .then((r) => r.rows[0] as DbCollation);
-    p.catch(() => dbCollations.delete(pool));
-    dbCollations.set(pool, p);
-  }
-  return p;
+/**
+ * The database default collation of a pool's database. Read each time (one catalog row per
+ * chunk), not cached per pool: a database dropped and recreated under a running worker (a
+ * target reset) may order text differently, and chunk ranges must mean the same rows.
+ */
+export async function databaseCollation(pool: Pool): Promise<DbCollation> {
+  const r = await pool.query(`SELECT datlocprovider::text AS provider, datcollate AS collate, daticulocale AS icu FROM pg_database WHERE datname = current_database()`);
+  return r.rows[0] as DbCollation;
 }
 
 /** Which key columns' types are collatable (text-like), by the source catalog. */

@@ -7,7 +7,8 @@ import type { Collection, Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
 import type { MismatchKind } from '../../workflows/definitions';
-import { inTransaction, mongoClient, oncePerPool, pgPool } from '../connections';
+import { inTransaction, mongoClient, pgPool } from '../connections';
+import { withCreated } from '../created';
 import { targetKind } from '../target/target';
 
 export interface Mismatch {
@@ -51,8 +52,9 @@ function emptyCounts(): Record<MismatchKind, number> {
 class PostgresStore implements MismatchStore {
   constructor(private readonly pool: Pool) {}
 
-  private ready(): Promise<void> {
-    return oncePerPool(this.pool, '_ferry.mismatches', () => this.create());
+  /** Runs fn with the table in place (created again if a target reset dropped it). */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return withCreated(this.pool, '_ferry.mismatches', () => this.create(), fn);
   }
 
   private async create(): Promise<void> {
@@ -75,16 +77,17 @@ class PostgresStore implements MismatchStore {
   }
 
   async recordChunk(verifyId: string, table: string, chunk: number, entries: Mismatch[]): Promise<void> {
-    await this.ready();
-    await inTransaction(this.pool, async (client) => {
-      await client.query('DELETE FROM _ferry.mismatches WHERE verify_id = $1 AND table_name = $2 AND chunk = $3', [verifyId, table, chunk]);
-      for (let i = 0; i < entries.length; i += WRITE_BATCH) await this.insert(client, verifyId, table, chunk, entries.slice(i, i + WRITE_BATCH));
-    });
+    await this.run(() =>
+      inTransaction(this.pool, async (client) => {
+        await client.query('DELETE FROM _ferry.mismatches WHERE verify_id = $1 AND table_name = $2 AND chunk = $3', [verifyId, table, chunk]);
+        for (let i = 0; i < entries.length; i += WRITE_BATCH) await this.insert(client, verifyId, table, chunk, entries.slice(i, i + WRITE_BATCH));
+      }),
+    );
   }
 
   async add(verifyId: string, table: string, chunk: number, entries: Mismatch[]): Promise<void> {
-    await this.ready();
-    for (let i = 0; i < entries.length; i += WRITE_BATCH) await this.insert(this.pool, verifyId, table, chunk, entries.slice(i, i + WRITE_BATCH));
+    // One batch per run: a batch is one statement, so repeating it after a reset is safe.
+    for (let i = 0; i < entries.length; i += WRITE_BATCH) await this.run(() => this.insert(this.pool, verifyId, table, chunk, entries.slice(i, i + WRITE_BATCH)));
   }
 
   private async insert(db: Pick<Pool, 'query'>, verifyId: string, table: string, chunk: number, entries: Mismatch[]): Promise<void> {
@@ -99,31 +102,30 @@ class PostgresStore implements MismatchStore {
   }
 
   async page(verifyId: string, table: string, after: string | null, limit: number) {
-    await this.ready();
-    const res = await this.pool.query(
+    const res = await this.run(() => this.pool.query(
       `SELECT chunk, kind, key::text AS key FROM _ferry.mismatches
         WHERE verify_id = $1 AND table_name = $2 AND repaired_at IS NULL AND ($3::jsonb IS NULL OR key > $3::jsonb)
         ORDER BY key LIMIT $4`,
       [verifyId, table, after, limit],
-    );
+    ));
     const entries = res.rows.map((r) => ({ table, chunk: Number(r.chunk), kind: r.kind as MismatchKind, key: JSON.parse(r.key) as string[], repaired: false }));
     return { entries, next: entries.length ? cursorOf(entries[entries.length - 1].key) : null };
   }
 
   async markRepaired(verifyId: string, table: string, keys: string[][]): Promise<void> {
     if (keys.length === 0) return;
-    await this.ready();
-    await this.pool.query(
-      `UPDATE _ferry.mismatches SET repaired_at = now() WHERE verify_id = $1 AND table_name = $2 AND key = ANY($3::jsonb[])`,
-      [verifyId, table, keys.map(cursorOf)],
+    await this.run(() =>
+      this.pool.query(`UPDATE _ferry.mismatches SET repaired_at = now() WHERE verify_id = $1 AND table_name = $2 AND key = ANY($3::jsonb[])`, [
+        verifyId,
+        table,
+        keys.map(cursorOf),
+      ]),
     );
   }
 
   async countByKind(verifyId: string, table: string): Promise<Record<MismatchKind, number>> {
-    await this.ready();
-    const res = await this.pool.query(
-      `SELECT kind, count(*)::int AS n FROM _ferry.mismatches WHERE verify_id = $1 AND table_name = $2 GROUP BY kind`,
-      [verifyId, table],
+    const res = await this.run(() =>
+      this.pool.query(`SELECT kind, count(*)::int AS n FROM _ferry.mismatches WHERE verify_id = $1 AND table_name = $2 GROUP BY kind`, [verifyId, table]),
     );
     const counts = emptyCounts();
     for (const r of res.rows) counts[r.kind as MismatchKind] = Number(r.n);
@@ -131,17 +133,14 @@ class PostgresStore implements MismatchStore {
   }
 
   async list(verifyId: string, table: string | undefined, limit: number): Promise<StoredMismatch[]> {
-    await this.ready();
-    const res = await this.pool.query(
+    const res = await this.run(() => this.pool.query(
       `SELECT table_name, chunk, kind, key::text AS key, repaired_at IS NOT NULL AS repaired FROM _ferry.mismatches
         WHERE verify_id = $1 AND ($2::text IS NULL OR table_name = $2) ORDER BY table_name, key LIMIT $3`,
       [verifyId, table ?? null, limit],
-    );
+    ));
     return res.rows.map((r) => ({ table: r.table_name, chunk: Number(r.chunk), kind: r.kind, key: JSON.parse(r.key), repaired: r.repaired === true || r.repaired === 't' }));
   }
 }
-
-const mongoReady = new Map<string, Promise<void>>();
 
 interface StoredDoc {
   _id: { v: string; t: string; k: string[] };
@@ -154,24 +153,26 @@ interface StoredDoc {
 }
 
 class MongoStore implements MismatchStore {
+  /**
+   * Indexes are ensured once per store, and a store lives for one activity call: a database
+   * dropped under a running worker (a target reset) silently loses them (MongoDB recreates
+   * the collection on the next write, without them), so a per-process memo would go stale.
+   */
+  private ready?: Promise<void>;
+
   constructor(private readonly spec: Spec) {}
 
   private async coll(): Promise<Collection<StoredDoc>> {
     const client = await mongoClient(this.spec.target.url);
     const coll = client.db(this.spec.target.database).collection<StoredDoc>('_ferry_mismatches');
-    const id = `${this.spec.target.url}|${this.spec.target.database}`;
-    let ready = mongoReady.get(id);
-    if (!ready) {
-      ready = coll
-        .createIndexes([{ key: { '_id.v': 1, '_id.t': 1, s: 1 } }, { key: { '_id.v': 1, '_id.t': 1, chunk: 1 } }])
-        .then(() => undefined)
-        .catch((err) => {
-          mongoReady.delete(id);
-          throw err;
-        });
-      mongoReady.set(id, ready);
-    }
-    await ready;
+    this.ready ??= coll
+      .createIndexes([{ key: { '_id.v': 1, '_id.t': 1, s: 1 } }, { key: { '_id.v': 1, '_id.t': 1, chunk: 1 } }])
+      .then(() => undefined)
+      .catch((err) => {
+        this.ready = undefined;
+        throw err;
+      });
+    await this.ready;
     return coll;
   }
 

@@ -52,3 +52,14 @@ export const runToken = `r${process.pid.toString(36)}`;
 export function uniqueName(prefix: string): string {
   return `${prefix}_${runToken}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/** Drops the database and creates an empty one of the same name: a target reset. */
+export async function recreateDatabase(url: string): Promise<void> {
+  await dropDatabase(url);
+  const admin = new Pool({ connectionString: adminUrl(), max: 1 });
+  try {
+    await admin.query(`CREATE DATABASE ${new URL(url).pathname.slice(1)}`);
+  } finally {
+    await admin.end();
+  }
+}

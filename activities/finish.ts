@@ -1,0 +1,45 @@
+// Activities: a table's indexes, foreign keys and sequences once every table is loaded, and
+// (online) the constraints deferred until the sync stops. One statement may run for hours
+// (an index on a big table), so both heartbeat on a timer while it runs, naming the step in
+// the details: a worker killed mid-build is noticed within the heartbeat timeout, and the
+// retry re-runs the steps, which are safe to repeat (see target/pg-finish.ts).
+import { Context } from '@temporalio/activity';
+import type { Spec } from './spec';
+import type { TablePlan } from '../workflows/definitions';
+import { openTarget } from './target/target';
+import { rethrowClassified } from './errors';
+
+/** Well inside the workflow's heartbeatTimeout (2 minutes); the SDK throttles what it sends. */
+const HEARTBEAT_MS = 10_000;
+
+async function heartbeatingSteps(what: string, run: (progress: (step: string) => void) => Promise<void>): Promise<void> {
+  const ctx = Context.current();
+  let step = 'starting';
+  ctx.heartbeat({ step });
+  const timer = setInterval(() => ctx.heartbeat({ step }), HEARTBEAT_MS);
+  try {
+    await run((s) => {
+      step = s;
+      ctx.heartbeat({ step });
+    });
+  } catch (err) {
+    rethrowClassified(err, what);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Activity: indexes and foreign keys once every table is loaded. */
+export async function finishTable(input: { spec: Spec; plan: TablePlan }): Promise<void> {
+  await heartbeatingSteps(`building indexes and constraints of ${input.plan.display}`, (progress) => openTarget(input.spec).finishTable(input.plan, progress));
+}
+
+/**
+ * Activity, for the cutover (not called by the workflows yet): the UNIQUE/EXCLUDE
+ * constraints, unique indexes and foreign keys an online migration leaves out while syncing.
+ */
+export async function buildDeferredConstraints(input: { spec: Spec; plan: TablePlan }): Promise<void> {
+  await heartbeatingSteps(`building the deferred constraints of ${input.plan.display}`, (progress) =>
+    openTarget(input.spec).buildDeferredConstraints(input.plan, progress),
+  );
+}

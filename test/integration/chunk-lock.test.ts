@@ -1,0 +1,155 @@
+// Two attempts of one chunk never write at once (real PostgreSQL source and target; the
+// copyChunk activity itself, run in MockActivityEnvironment): a retry started while an
+// earlier attempt still runs waits, heartbeating, for the chunk lock; the earlier attempt,
+// once cancelled (as the SDK does when its heartbeat is rejected), stops writing and frees it.
+import { strict as assert } from 'node:assert';
+import { Client } from 'pg';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
+import { createDatabase, dropDatabase, loadStackEnv } from '../helpers/stack';
+import { introspectTable } from '../../activities/source/postgres';
+import { PostgresTarget } from '../../activities/target/postgres';
+import { validateSpec, type Spec } from '../../activities/spec';
+import { closeAll, pgPool } from '../../activities/connections';
+import { copyChunk } from '../../activities/copy';
+import { chunkLockKey } from '../../activities/chunk-lock';
+import type { ChunkCursor, ChunkRange, ChunkResult, TablePlan } from '../../workflows/definitions';
+
+const ROWS = 600;
+const chunk: ChunkRange = { index: 0, lo: null, hi: null };
+
+interface Attempt {
+  env: MockActivityEnvironment;
+  /** Cursors this attempt heartbeated after a write, in order. */
+  writes: ChunkCursor[];
+  result: Promise<ChunkResult>;
+}
+
+describe('chunk lock: one attempt of a chunk at a time (real PostgreSQL)', function () {
+  let sourceUrl: string;
+  let targetUrl: string;
+  let spec: Spec;
+  let plan: TablePlan;
+  let admin: Client;
+  const timeline: string[] = [];
+
+  const attempt = (name: string, maxRowsPerSecond: number, heartbeatDetails?: ChunkCursor): Attempt => {
+    const env = new MockActivityEnvironment({ heartbeatDetails });
+    const writes: ChunkCursor[] = [];
+    env.on('heartbeat', (d?: ChunkCursor) => {
+      // A beat with a cursor it had not reported yet means this attempt just wrote a batch.
+      if (d && (writes.length === 0 ? d.rows !== heartbeatDetails?.rows : d.rows !== writes[writes.length - 1].rows)) {
+        writes.push(d);
+        timeline.push(`${name} wrote`);
+      } else timeline.push(`${name} beat`);
+    });
+    const result: Promise<ChunkResult> = env.run(copyChunk, { spec, plan, chunk, maxRowsPerSecond }) as Promise<ChunkResult>;
+    result.then(
+      () => timeline.push(`${name} done`),
+      () => timeline.push(`${name} failed`),
+    );
+    return { env, writes, result };
+  };
+
+  const targetRows = async () => Number((await pgPool(targetUrl, 'target.url').query('SELECT count(*)::text AS n FROM public.t')).rows[0].n);
+  const until = async (what: string, pred: () => boolean) => {
+    while (!pred()) await new Promise((r) => setTimeout(r, 20));
+    return what;
+  };
+
+  before(async () => {
+    loadStackEnv();
+    sourceUrl = await createDatabase('ferry_t_lock_src');
+    targetUrl = await createDatabase('ferry_t_lock_tgt');
+    process.env.FERRY_TEST_LOCK_SOURCE_URL = sourceUrl;
+    process.env.FERRY_TEST_LOCK_TARGET_URL = targetUrl;
+    await pgPool(sourceUrl).query(`CREATE TABLE public.t (id int PRIMARY KEY, v text); INSERT INTO public.t SELECT g, 'v' || g FROM generate_series(1, ${ROWS}) g`);
+    spec = validateSpec(
+      { name: 'lock', source: { url: '${FERRY_TEST_LOCK_SOURCE_URL}' }, target: { url: '${FERRY_TEST_LOCK_TARGET_URL}' }, tables: ['public.t'], backfill: { batchRows: 100 } },
+      process.env,
+    );
+    const p = await introspectTable(pgPool(sourceUrl), { name: { schema: 'public', name: 't' } });
+    if (typeof p === 'string') throw new Error(p);
+    plan = p;
+    await new PostgresTarget(spec).prepareTable(plan);
+    admin = new Client({ connectionString: sourceUrl });
+    await admin.connect();
+  });
+
+  beforeEach(async () => {
+    timeline.length = 0;
+    await pgPool(targetUrl, 'target.url').query('TRUNCATE public.t');
+  });
+
+  after(async () => {
+    await admin?.end();
+    await closeAll();
+    if (sourceUrl) await dropDatabase(sourceUrl);
+    if (targetUrl) await dropDatabase(targetUrl);
+  });
+
+  it('a retry waits, heartbeating, while another session holds the chunk, and copies it once it is free', async () => {
+    const key = chunkLockKey(spec, plan, chunk);
+    await admin.query('SELECT pg_advisory_lock($1::bigint)', [key]);
+    const retry = attempt('retry', 0);
+    // Alive while waiting (heartbeats), and nothing written.
+    await until('two beats while waiting, or the end', () => timeline.filter((t) => t === 'retry beat').length >= 2 || timeline.includes('retry done'));
+    assert.ok(!timeline.includes('retry done'), 'the retry did not copy while the chunk was locked');
+    assert.equal(await targetRows(), 0, 'the waiting attempt wrote nothing');
+    await admin.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
+    const result = await retry.result;
+    assert.equal(result.rows, ROWS);
+    assert.equal(await targetRows(), ROWS);
+  });
+
+  it('two concurrent attempts on one chunk: the second writes only after the first is done, and the chunk is whole', async () => {
+    // Throttled, so the first attempt spans several batches with sleeps between them.
+    const first = attempt('first', 400);
+    await until('first batch written', () => first.writes.length > 0);
+    const second = attempt('second', 0, first.writes[0]);
+    const [a, b] = await Promise.all([first.result, second.result]);
+    assert.equal(a.rows, ROWS);
+    assert.equal(b.rows, ROWS, 'the second attempt resumes from its cursor and ends at the same count');
+    const firstDone = timeline.indexOf('first done');
+    const secondWrites = timeline.map((t, i) => (t === 'second wrote' ? i : -1)).filter((i) => i >= 0);
+    assert.ok(secondWrites.length > 0 && secondWrites.every((i) => i > firstDone), timeline.join(', '));
+    assert.equal(await targetRows(), ROWS);
+  });
+
+  it('more chunks in flight than the source pool has connections: the locks take none of them', async () => {
+    // Another URL for the same database, so this spec gets a pool of its own, of one connection.
+    process.env.FERRY_TEST_LOCK_SMALL_URL = `${sourceUrl}?application_name=ferry_small_pool`;
+    process.env.FERRY_PG_POOL_MAX = '1';
+    try {
+      pgPool('${FERRY_TEST_LOCK_SMALL_URL}');
+    } finally {
+      delete process.env.FERRY_PG_POOL_MAX;
+    }
+    const small = { ...spec, source: { url: '${FERRY_TEST_LOCK_SMALL_URL}' } };
+    const halves: ChunkRange[] = [
+      { index: 0, lo: null, hi: ['301'] },
+      { index: 1, lo: ['301'], hi: null },
+    ];
+    const results = await Promise.all(halves.map((c) => new MockActivityEnvironment().run(copyChunk, { spec: small, plan, chunk: c, maxRowsPerSecond: 0 }) as Promise<ChunkResult>));
+    assert.deepEqual(results.map((r) => r.rows), [300, 300]);
+    assert.equal(await targetRows(), ROWS);
+  });
+
+  it('a cancelled attempt (heartbeat rejected) stops writing and frees the lock; the retry finishes from its cursor', async () => {
+    const first = attempt('first', 300);
+    await until('first batch written', () => first.writes.length > 0);
+    first.env.cancel('TIMED_OUT');
+    await assert.rejects(first.result, (err) => err instanceof CancelledFailure);
+    const last = first.writes[first.writes.length - 1];
+    assert.ok(last.rows < ROWS, 'stopped before the end');
+    assert.equal(await targetRows(), last.rows, 'nothing written past the last cursor it reported');
+    const free = await admin.query('SELECT pg_try_advisory_lock($1::bigint)::text AS got', [chunkLockKey(spec, plan, chunk)]);
+    assert.equal(free.rows[0].got, 'true', 'the lock died with the cancelled attempt');
+    await admin.query('SELECT pg_advisory_unlock($1::bigint)', [chunkLockKey(spec, plan, chunk)]);
+    const retry = attempt('retry', 0, last);
+    const result = await retry.result;
+    assert.equal(result.rows, ROWS);
+    assert.equal(result.resumed, true);
+    assert.equal(await targetRows(), ROWS);
+  });
+});
