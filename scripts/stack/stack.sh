@@ -724,6 +724,7 @@ cmd_status() {
       printf '%-9s not running  %-11s %s\n' "$s" "" "$("addr_$s")"; rc=1
     fi
   done
+  pgm_status_running
   return "$rc"
 }
 
