@@ -20,10 +20,10 @@ const program = new Command('ferry')
 
 program
   .command('stack')
-  .description('local services: up | down | status | env | logs [NAME] | stop | start | restart | kill NAME')
-  .argument('<action>', 'up, down, status, env, logs, stop, start, restart or kill')
-  .argument('[name]', 'service name (logs, stop, start, restart, kill)')
-  .action(async (action: string, name?: string) => finish(stackCommand(name ? [action, name] : [action])));
+  .description('local services: up | down | status | env | logs [NAME] | stop | start | restart | kill NAME | pg MAJOR up|down|status|url')
+  .argument('<action>', 'up, down, status, env, logs, stop, start, restart, kill or pg')
+  .argument('[name...]', 'service name (logs, stop, start, restart, kill); for pg: a PostgreSQL major (13-17) and up, down, status or url')
+  .action(async (action: string, name: string[]) => finish(stackCommand([action, ...name])));
 
 program
   .command('setup')

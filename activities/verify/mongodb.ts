@@ -50,7 +50,8 @@ export async function idOrderMatchesKey(pool: Pool, plan: TablePlan): Promise<bo
   if (cols.some((c) => !INTEGER.has(c.baseOid) && c.baseOid !== UUID_OID && !TEXT.has(c.baseOid))) return false;
   if (text.length === 0) return true;
   const db = await databaseCollation(pool);
-  const dbByteOrder = db.provider === 'c' && BYTE_ORDER.has(db.collate);
+  // PostgreSQL 17's builtin provider (C, C.UTF-8) orders by code point, which is byte order.
+  const dbByteOrder = db.provider === 'b' || (db.provider === 'c' && BYTE_ORDER.has(db.collate));
   return text.every((c: ColumnInfo) => (c.collation === null ? dbByteOrder : BYTE_ORDER.has(collationName(c.collation))));
 }
 

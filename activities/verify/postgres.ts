@@ -13,6 +13,7 @@ import { quoteIdent, quoteQualified } from '../identifiers';
 import { ChunkHash, chunkSumSql, rowMd5Sql } from '../checksum';
 import type { Mismatch } from './store';
 import { keyTypes } from '../source/postgres';
+import { databaseLocaleSql, icuLocaleColumn, serverVersion } from '../pg-version';
 
 /** What one chunk comparison found, before the activity turns it into a ChunkVerdict. */
 export interface ChunkComparison {
@@ -64,9 +65,13 @@ export function rangeWhere(k: KeySql, range: ChunkRange, after: string[] | null,
 }
 
 interface DbCollation {
+  /** 'c' libc, 'i' ICU, 'b' builtin (PostgreSQL 17). */
   provider: string;
   collate: string;
-  icu: string | null;
+  /** The ICU or builtin locale; null for libc. */
+  locale: string | null;
+  /** server_version_num, which names the catalog columns to look collations up by. */
+  version: number;
 }
 
 /**
@@ -75,8 +80,19 @@ interface DbCollation {
  * target reset) may order text differently, and chunk ranges must mean the same rows.
  */
 export async function databaseCollation(pool: Pool): Promise<DbCollation> {
-  const r = await pool.query(`SELECT datlocprovider::text AS provider, datcollate AS collate, daticulocale AS icu FROM pg_database WHERE datname = current_database()`);
-  return r.rows[0] as DbCollation;
+  const version = await serverVersion(pool);
+  const r = await pool.query(databaseLocaleSql(version));
+  return { ...(r.rows[0] as Omit<DbCollation, 'version'>), version };
+}
+
+/**
+ * What decides a database's default text order, comparable across servers and majors: libc
+ * "C"/"POSIX" and the builtin provider (C, and C.UTF-8 by code point, in a UTF-8 database)
+ * all order by bytes, whatever the catalog calls them.
+ */
+export function textOrder(d: Pick<DbCollation, 'provider' | 'collate' | 'locale'>): string {
+  if (d.provider === 'b' || (d.provider === 'c' && (d.collate === 'C' || d.collate === 'POSIX'))) return 'bytes';
+  return d.provider === 'i' ? `icu:${d.locale}` : `libc:${d.collate}`;
 }
 
 /** Which key columns' types are collatable (text-like), by the source catalog. */
@@ -95,20 +111,25 @@ export async function collatableKeys(pool: Pool, plan: TablePlan): Promise<boole
 async function keyCollations(source: Pool, target: Pool, plan: TablePlan): Promise<{ source: Array<string | null>; target: Array<string | null> }> {
   const own = plan.key.map((k) => plan.columns.find((c) => c.name === k)!.collation);
   const [collatable, src, tgt] = await Promise.all([collatableKeys(source, plan), databaseCollation(source), databaseCollation(target)]);
-  const sameDefault = src.provider === tgt.provider && src.collate === tgt.collate && (src.provider !== 'i' || src.icu === tgt.icu);
+  const sameDefault = textOrder(src) === textOrder(tgt);
   const needs = own.some((c, i) => c === null && collatable[i]);
   let equivalent: string | null = null;
   if (needs && !sameDefault) {
-    const found = await target.query(
-      `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.collname) AS name FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
-        WHERE c.collencoding IN (-1, pg_char_to_encoding(getdatabaseencoding()))
-          AND (($1 = 'i' AND c.collprovider = 'i' AND c.colliculocale = $3) OR ($1 <> 'i' AND c.collprovider = 'c' AND c.collcollate = $2))
-        ORDER BY c.collname LIMIT 1`,
-      [src.provider, src.collate, src.icu],
-    );
+    // Byte order is the "C" collation on every server; otherwise a target collation of the
+    // source's provider and locale (whose catalog column depends on the target's major).
+    const found =
+      textOrder(src) === 'bytes'
+        ? { rowCount: 1, rows: [{ name: 'pg_catalog."C"' }] }
+        : await target.query(
+            `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.collname) AS name FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+              WHERE c.collencoding IN (-1, pg_char_to_encoding(getdatabaseencoding()))
+                AND c.collprovider = $1 AND ${src.provider === 'i' ? icuLocaleColumn(tgt.version) : 'c.collcollate'} = $2
+              ORDER BY c.collname LIMIT 1`,
+            [src.provider, src.provider === 'i' ? src.locale : src.collate],
+          );
     if (found.rowCount === 0) {
       throw ApplicationFailure.nonRetryable(
-        `${plan.display}: the source database orders text by collation ${src.icu ?? src.collate}, the target database by ${tgt.icu ?? tgt.collate}, and the target has no collation like the source's; create one on the target (CREATE COLLATION ...) so chunk ranges mean the same rows`,
+        `${plan.display}: the source database orders text by collation ${src.locale ?? src.collate}, the target database by ${tgt.locale ?? tgt.collate}, and the target has no collation like the source's; create one on the target (CREATE COLLATION ...) so chunk ranges mean the same rows`,
         'ConfigurationError',
       );
     }

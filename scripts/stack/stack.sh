@@ -12,6 +12,9 @@
 #                                             every registered connector and task is RUNNING again
 #   bash scripts/stack/stack.sh kill NAME     SIGKILL the service's process group, no cleanup (a crash);
 #                                             `start NAME` brings it back
+#   bash scripts/stack/stack.sh pg MAJOR up|down|status|url   an extra PostgreSQL major (13-17) on its own
+#                                             port, for compatibility tests; not started by `up`,
+#                                             stopped by `down` (see pg-majors.sh)
 #   NAME is one of postgres, temporal, kafka, connect, mongo. mongo runs in memory: stopping it
 #   empties it. Kafka Connect reconnects to a restarted broker on its own (its REST API stays up).
 #
@@ -621,6 +624,7 @@ cmd_down() {
   local s
   # Reverse dependency order: Connect before its broker.
   for s in connect kafka mongo temporal postgres; do stop_service "$s"; done
+  pgm_down_all
 }
 
 service_arg() {
@@ -720,6 +724,7 @@ cmd_status() {
       printf '%-9s not running  %-11s %s\n' "$s" "" "$("addr_$s")"; rc=1
     fi
   done
+  pgm_status_running
   return "$rc"
 }
 
@@ -747,6 +752,9 @@ cmd_logs() {
   if [[ -t 1 ]]; then exec tail -n 100 -F "$(log_of "$1")"; else tail -n 100 "$(log_of "$1")"; fi
 }
 
+# shellcheck source=pg-majors.sh
+source "$HERE/pg-majors.sh"
+
 usage() {
   sed -n '2,/^# Services/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
   exit 2
@@ -764,6 +772,7 @@ main() {
     start) cmd_start "$@" ;;
     restart) cmd_restart "$@" ;;
     kill) cmd_kill "$@" ;;
+    pg) cmd_pg "$@" ;;
     *) usage ;;
   esac
 }

@@ -29,6 +29,15 @@ describe('ferry stack (CLI on the running local stack)', function () {
     assert.match(r.out, /already running/);
   });
 
+  it('pg names its major and port, and refuses a major it does not install', () => {
+    const url = ferry(['stack', 'pg', '17', 'url']);
+    assert.equal(url.code, 0, url.err);
+    assert.match(url.out.trim(), /^postgres:\/\/ferry@127\.0\.0\.1:55417\/postgres$/);
+    const old = ferry(['stack', 'pg', '12', 'up']);
+    assert.notEqual(old.code, 0);
+    assert.match(old.err, /one of 13 14 15 16 17/);
+  });
+
   it('logs says where each service logs', () => {
     const r = ferry(['stack', 'logs']);
     assert.equal(r.code, 0);

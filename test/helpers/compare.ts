@@ -46,7 +46,10 @@ export async function assertMongoEqual(sourceUrl: string, mongoUrl: string, data
   }
 }
 
-/** md5 over every row's text form in key order, on both sides. */
+/**
+ * md5 over every row's text form in key order, on both sides. The order is the keys' text
+ * in byte order ("C"), the same on any two databases whatever their default collations.
+ */
 export async function assertPostgresEqual(sourceUrl: string, targetUrl: string, tables: string[]): Promise<void> {
   const src = new Pool({ connectionString: sourceUrl });
   const tgt = new Pool({ connectionString: targetUrl });
@@ -54,7 +57,7 @@ export async function assertPostgresEqual(sourceUrl: string, targetUrl: string, 
     const { plans, problems } = await introspectTables(src, tables.map((t) => ({ name: parseQualifiedName(t) as QualifiedName })));
     if (problems.length) throw new Error(JSON.stringify(problems));
     for (const plan of plans) {
-      const sql = `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY ${plan.key.map((k) => `t.${quoteIdent(k)}`).join(', ')}), '')) AS h FROM ${quoteQualified(plan.table)} t`;
+      const sql = `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY ${plan.key.map((k) => `t.${quoteIdent(k)}::text COLLATE "C"`).join(', ')}), '')) AS h FROM ${quoteQualified(plan.table)} t`;
       const [a, b] = await Promise.all([src.query(sql), tgt.query(sql)]);
       if (a.rows[0].h !== b.rows[0].h) {
         throw new Error(`${plan.display}: source ${a.rows[0].n} rows (md5 ${a.rows[0].h}) vs target ${b.rows[0].n} rows (md5 ${b.rows[0].h})`);

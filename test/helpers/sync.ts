@@ -27,8 +27,11 @@ export function onlineSpec(name: string, sourceRef: string, target: Record<strin
   });
 }
 
-/** Aborts a migration (which releases its connector and slot) and deletes its topics and group. */
-export async function cleanUpMigration(client: Client, id: string): Promise<void> {
+/**
+ * Aborts a migration (which releases its connector and slot) and deletes its topics and group.
+ * sourceAdminUrl: a superuser URL of the source's server, where a leftover slot would be.
+ */
+export async function cleanUpMigration(client: Client, id: string, sourceAdminUrl = process.env.FERRY_PG_ADMIN_URL): Promise<void> {
   const handle = client.workflow.getHandle(id);
   const desc = await handle.describe().catch(() => null);
   if (desc?.status.name === 'RUNNING') {
@@ -44,7 +47,7 @@ export async function cleanUpMigration(client: Client, id: string): Promise<void
   await admin.disconnect();
   // Had the abort not released capture (a failed run), a slot would block dropping the database.
   await fetch(`${process.env.FERRY_CONNECT_URL}/connectors/${name}`, { method: 'DELETE' }).catch(() => undefined);
-  const pool = new Pool({ connectionString: process.env.FERRY_PG_ADMIN_URL, max: 1 });
+  const pool = new Pool({ connectionString: sourceAdminUrl, max: 1 });
   try {
     for (let i = 0; i < 30; i++) {
       const r = await pool.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [name]);
