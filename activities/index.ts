@@ -7,5 +7,5 @@ export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify/
 export { recheckMismatches } from './verify/recheck';
 export { prepareCapture, releaseCapture } from './cdc/capture';
 export { applyChanges } from './cdc/apply';
-export { migrationExecutionStatus, cancellationRequester } from './migration-state';
+export { migrationExecutionStatus, cancellationRequester, awaitWorkflowsClosed } from './migration-state';
 export { awaitSyncHeld } from './cdc/hold';

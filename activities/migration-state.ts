@@ -39,3 +39,22 @@ export async function cancellationRequester(input: { workflowId: string; runId: 
   }
   return 'by a Temporal cancellation request';
 }
+
+/**
+ * Waits until every listed workflow has closed (a cancelled backfill stops after the batch in
+ * hand): an abort returns only once no copy writes any more.
+ */
+export async function awaitWorkflowsClosed(input: { workflowIds: string[] }): Promise<void> {
+  const ctx = Context.current();
+  for (const id of input.workflowIds) {
+    for (;;) {
+      const d = await ctx.client.workflow.getHandle(id).describe().catch((err) => {
+        if (err instanceof WorkflowNotFoundError) return null;
+        throw err;
+      });
+      if (!d || d.status.name !== 'RUNNING') break;
+      ctx.heartbeat(id);
+      await ctx.sleep(1_000);
+    }
+  }
+}

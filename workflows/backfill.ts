@@ -6,6 +6,7 @@
 // run continues-as-new every `backfill.chunksPerRun` chunks (default 400).
 import {
   ActivityCancellationType,
+  ApplicationFailure,
   isCancellation,
   continueAsNew,
   log,
@@ -30,6 +31,7 @@ import {
 } from './definitions';
 import { drainChunks, pageSize } from './chunk-queue';
 import { parseRate } from './payloads';
+import { innermostMessage } from './failures';
 
 // Each report costs the parent ~4 history events: state changes always, else this rarely.
 const REPORT_EVERY_MS = 10 * 60_000;
@@ -52,6 +54,13 @@ const { copyChunk } = proxyActivities<typeof activities>({
   // On abort, wait until each copy has stopped writing before the table reports aborted.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
+});
+
+// Asked only when a report to the migration fails: has the migration ended?
+const { migrationExecutionStatus } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '1 minute',
+  retry: { maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
 
 export async function backfillTable(input: BackfillInput): Promise<BackfillProgress> {
@@ -99,7 +108,18 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
     }
     if (!force && Date.now() - lastReport < REPORT_EVERY_MS) return;
     lastReport = Date.now();
-    await parent.signal(backfillProgressSignal, { ...progress });
+    try {
+      await parent.signal(backfillProgressSignal, { ...progress });
+    } catch {
+      // The migration may be gone (terminated): this child is abandoned on its close, so it
+      // stops by itself rather than copy on for nobody.
+      const owner = await migrationExecutionStatus({ migrationId: input.parentId }).catch(() => 'RUNNING');
+      if (owner !== 'RUNNING') ownerGone = owner;
+    }
+  };
+  let ownerGone: string | null = null;
+  const stopIfOrphaned = () => {
+    if (ownerGone) throw ApplicationFailure.nonRetryable(`the migration ${input.parentId} is ${ownerGone.toLowerCase()}: ${plan.display}'s backfill stops`, 'MigrationGone');
   };
   if (!input.carried) await report(true);
 
@@ -128,11 +148,13 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
         progress.chunksDone += 1;
         if (result.resumed) progress.chunksResumed += 1;
         await report();
+        stopIfOrphaned();
       },
     });
   } catch (err) {
-    if (!isCancellation(err)) {
+    if (!isCancellation(err) && !ownerGone) {
       progress.state = 'failed';
+      progress.error = innermostMessage(err);
       await report(true);
     }
     throw err;

@@ -30,7 +30,12 @@ export interface MigrationInput {
 export interface MigrationCarried {
   status: MigrationStatus;
   plans: TablePlan[];
-  capture: CaptureInfo;
+  /** Null for an offline migration. */
+  capture: CaptureInfo | null;
+  /** The phase the new run resumes in (absent: sync, as the first runs that carried state wrote it). */
+  phase?: 'backfill' | 'sync';
+  /** Backfill children started so far (workflow ids): the new run waits for them instead of starting them again. */
+  backfillStarted?: string[];
   /** Runs so far, counting this one (for status and tests). */
   runs: number;
 }
@@ -276,6 +281,8 @@ export interface TableProgress {
   chunksTotal: number;
   chunksResumed: number;
   copyStartedAt: string | null;
+  /** Why the table's backfill failed, as it reported it. */
+  error?: string;
 }
 
 /** Row counts of one table on both sides (`verify: counts`). */
@@ -389,6 +396,8 @@ export interface BackfillProgress {
   copyStartedAt: string | null;
   /** False until chunk planning has covered the whole table (chunksTotal is then exact). */
   planned: boolean;
+  /** With state failed: why (the migration may have continued-as-new since it started this table). */
+  error?: string;
 }
 
 /** What a running chunk copy asks its table workflow between batches. */

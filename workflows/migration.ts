@@ -12,6 +12,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -42,11 +43,16 @@ import {
   type VerificationResult,
 } from './definitions';
 import { formatProblem, parseSpecShape } from '../contracts/spec';
+import { innermostMessage } from './failures';
 import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from './payloads';
 import { syncChanges } from './sync';
 import { backfillTable } from './backfill';
 import { needsRecheck, recheckRound, RECHECK_ROUNDS, verifyTables } from './verify';
 import { inWindow } from './window';
+import { runBackfillPhase, stopBackfills } from './backfill-phase';
+
+/** New migrations drive the backfill from the children's reports, so it can continue-as-new. */
+const BACKFILL_HANDOVER_PATCH = 'backfill-continue-as-new';
 
 const { prepareMigration } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
@@ -170,7 +176,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     const p = parsed.value;
     const t = status.tables.find((x) => x.table === p.table);
     if (!t) return;
-    Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt });
+    Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt, ...(p.error ? { error: p.error } : {}) });
     status.rowsCopied = status.tables.reduce((n, x) => n + x.rowsCopied, 0);
     status.rowsEstimated = status.tables.reduce((n, x) => n + x.estimatedRows, 0);
     publish(p.state === 'done');
@@ -219,7 +225,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   const work = new CancellationScope();
   let capture: CaptureInfo | null = carried?.capture ?? null;
   /** Set before prepareCapture starts: an abort during it must still release what it made. */
-  let captureStarted = carried !== undefined;
+  let captureStarted = !!carried?.capture;
   let syncScope: CancellationScope | null = null;
   let syncRun: Promise<unknown> | null = null;
   setHandler(abortSignal, (payload: unknown) => {
@@ -228,115 +234,33 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   });
   const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
-  /** Set when the sync phase hands over to a new run (continue-as-new). */
-  let handOver = false;
+  /** Set when a long phase hands over to a new run (continue-as-new), naming the phase it resumes in. */
+  let handOver: 'backfill' | 'sync' | null = null;
+  /** Backfill children started, by workflow id (carried: a new run adopts them). */
+  const backfillStarted = new Set<string>(carried?.backfillStarted ?? []);
 
   publish(true);
   try {
     await work.run(async () => {
-      if (carried) {
+      if (carried && (carried.phase ?? 'sync') === 'sync') {
         // A new run of a migration in its sync phase: the sync child runs on (it is abandoned,
         // not cancelled, when a run closes) and reports here; wait for its end or the next hand-over.
         await condition(() => syncStopped || syncFailed || historyFull());
         if (syncFailed) throw ApplicationFailure.nonRetryable(`the sync failed: ${syncError ?? 'see the sync workflow'}`, 'SyncFailed');
-        handOver = !syncStopped;
+        handOver = syncStopped ? null : 'sync';
         return;
       }
-      const plan = await prepareMigration({ spec });
-      status.targetKind = plan.targetKind;
-      status.tables = plan.tables.map((t) => ({
-        table: t.display, workflowId: backfillWorkflowId(id, t.table), state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0, copyStartedAt: null,
-      }));
-      status.rowsEstimated = plan.tables.reduce((n, t) => n + t.estimatedRows, 0);
-      plans = plan.tables;
-
-      if (spec.mode === 'online') {
-        // Capture must be running, and its start recorded, before the first chunk is read.
-        captureStarted = true;
-        const prepared = await prepareCapture({ spec, plans: plan.tables, migrationId: id });
-        capture = prepared;
-        status.capture = { name: prepared.name, marker: prepared.marker };
-      }
-
-      setPhase('backfill');
-      await inWindow(plan.tables, spec.backfill.tableParallelism, async (table: TablePlan) => {
-        const startedPaused = status.paused;
-        const handle = await startChild(backfillTable, {
-          workflowId: backfillWorkflowId(id, table.table),
-          taskQueue: taskQueues.control,
-          // If the migration fails (another table failed), children are asked to stop
-          // cleanly — their copies finish the batch in hand — rather than terminated.
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          args: [{ spec, plan: table, parentId: id, paused: startedPaused, throttle: tableRate() }],
-        });
-        children.add(handle.workflowId);
-        // A pause or resume that arrived while the child was starting has not reached it.
-        if (status.paused !== startedPaused) await handle.signal(status.paused ? pauseSignal : resumeSignal);
-        await handle.result();
-      });
-
-      // Indexes and foreign keys once every table is loaded (a FK needs its parent table).
-      setPhase('indexes');
-      await inWindow(plan.tables, spec.backfill.tableParallelism, (table) => finishTable({ spec, plan: table }));
-
-      if (!capture) {
-        setPhase('verify');
-        status.verification = await verifyTables(spec, plans, `${id}/verify`, () => status.paused, (h) => children.add(h.workflowId));
-        upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
-        if (!status.verification.clean) {
-          throw ApplicationFailure.nonRetryable(`verification found differences: ${describeDifferences(status.verification)}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
+      if (!carried) await prepare();
+      if (carried || patched(BACKFILL_HANDOVER_PATCH)) {
+        const outcome = await runBackfillPhase({ migrationId: id, spec, plans, status, started: backfillStarted, children, tableRate, historyFull });
+        if (outcome === 'handover') {
+          handOver = 'backfill';
+          return;
         }
-        return;
+      } else {
+        await backfillAwaitingChildren();
       }
-
-      // Online: replay every change since the start marker over the finished backfill.
-      setPhase('catch-up');
-      // Its own scope: on any failure the sync is stopped (and awaited) before capture is released.
-      syncScope = new CancellationScope();
-      const started = capture;
-      let syncEnded = false;
-      const syncResult = syncScope.run(async () => {
-        const handle = await startChild(syncChanges, {
-          workflowId: syncWorkflowId(id),
-          taskQueue: taskQueues.control,
-          // The sync outlives this run's continue-as-new (a cancel-on-close policy would stop it
-          // then); if the migration is terminated instead, the sync notices and releases capture.
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          // A cancel reaches only the child's first run; release() stops it by signal and waits for its last report.
-          cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
-          args: [{ spec, plans, capture: started, parentId: id, paused: status.paused }],
-        });
-        children.add(handle.workflowId);
-        status.syncWorkflowId = handle.workflowId;
-        return handle.result();
-      });
-      syncRun = syncResult
-        .catch((err) => {
-          // Ended on its own (not stopped by us): there is no consumer left to wait for.
-          if (!isCancellation(err)) syncFailed = true;
-          throw err;
-        })
-        .finally(() => void (syncEnded = true));
-      const sync = { workflowId: syncWorkflowId(id) };
-      await Promise.race([condition(() => status.sync?.state === 'caught-up'), syncRun]);
-
-      // Verify while writes go on; keys that differ are re-checked once the sync has passed them.
-      setPhase('verify');
-      const verifyId = `${id}/verify`;
-      let verification = await verifyTables(spec, plans, verifyId, () => status.paused, (h) => children.add(h.workflowId));
-      for (let round = 0; round < RECHECK_ROUNDS && needsRecheck(verification) && !syncEnded; round++) {
-        // A sync that fails meanwhile fails the migration instead of leaving the re-check waiting.
-        verification = await Promise.race([recheckRound(spec, plans, verification, verifyId, sync.workflowId), syncRun.then(() => verification)]);
-      }
-      status.verification = verification;
-      upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
-
-      // From here the target follows the source until the operator aborts (cutover comes later).
-      // Every sync report adds history: hand over to a new run before it grows large.
-      setPhase('sync');
-      await Promise.race([syncRun, condition(() => historyFull() || syncFailed)]);
-      if (syncFailed) await syncRun;
-      handOver = !syncEnded;
+      await afterBackfill();
     });
   } catch (err) {
     status.finishedAt = new Date(Date.now()).toISOString();
@@ -345,24 +269,132 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       const who = await CancellationScope.nonCancellable(() => cancellationRequester({ workflowId: id, runId: workflowInfo().runId })).catch(() => 'by a Temporal cancellation request');
       abortReason = `cancelled ${who}`;
     }
+    // Backfill children are abandoned on close (so they survive continue-as-new): stop them here.
+    await CancellationScope.nonCancellable(() => stopBackfills({ migrationId: id, plans, status, started: backfillStarted })).catch(() => undefined);
     if (captureStarted) await release();
     if (abortReason !== null && isCancellation(err)) {
       status.error = abortReason;
       setPhase('aborted');
       throw ApplicationFailure.create({ message: `migration aborted: ${abortReason}`, type: 'MigrationAborted', nonRetryable: true, details: [status] });
     }
-    status.error = errorMessage(err);
+    status.error = innermostMessage(err);
     setPhase('failed');
     throw ApplicationFailure.create({ message: status.error, type: 'MigrationFailed', nonRetryable: true, details: [status], cause: err as Error });
   }
   if (handOver) {
-    // The sync phase goes on in a new run with everything this one knew (no row data).
-    return await continueAsNew<typeof migration>({ ...input, carried: { status: { ...status, refused: status.refused }, plans, capture: capture!, runs: (status.runs ?? 1) + 1 } });
+    // The phase goes on in a new run with everything this one knew (no row data).
+    return await continueAsNew<typeof migration>({ ...input, carried: { status, plans, capture, phase: handOver, backfillStarted: [...backfillStarted], runs: (status.runs ?? 1) + 1 } });
   }
   status.finishedAt = new Date(Date.now()).toISOString();
   if (captureStarted) await release();
   setPhase('completed');
   return status;
+
+  /** prepare: the plan, the target objects, and (online) capture with its start marker. */
+  async function prepare(): Promise<void> {
+    const plan = await prepareMigration({ spec });
+    status.targetKind = plan.targetKind;
+    status.tables = plan.tables.map((t) => ({
+      table: t.display, workflowId: backfillWorkflowId(id, t.table), state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0, copyStartedAt: null,
+    }));
+    status.rowsEstimated = plan.tables.reduce((n, t) => n + t.estimatedRows, 0);
+    plans = plan.tables;
+
+    if (spec.mode === 'online') {
+      // Capture must be running, and its start recorded, before the first chunk is read.
+      captureStarted = true;
+      const prepared = await prepareCapture({ spec, plans: plan.tables, migrationId: id });
+      capture = prepared;
+      status.capture = { name: prepared.name, marker: prepared.marker };
+    }
+
+    setPhase('backfill');
+  }
+
+  /** The backfill as migrations started before BACKFILL_HANDOVER_PATCH ran it (their histories replay this). */
+  async function backfillAwaitingChildren(): Promise<void> {
+    await inWindow(plans, spec.backfill.tableParallelism, async (table: TablePlan) => {
+      const startedPaused = status.paused;
+      const handle = await startChild(backfillTable, {
+        workflowId: backfillWorkflowId(id, table.table),
+        taskQueue: taskQueues.control,
+        // If the migration fails (another table failed), children are asked to stop
+        // cleanly — their copies finish the batch in hand — rather than terminated.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        args: [{ spec, plan: table, parentId: id, paused: startedPaused, throttle: tableRate() }],
+      });
+      children.add(handle.workflowId);
+      // A pause or resume that arrived while the child was starting has not reached it.
+      if (status.paused !== startedPaused) await handle.signal(status.paused ? pauseSignal : resumeSignal);
+      await handle.result();
+    });
+  }
+
+  /** indexes, then verify (offline) or catch-up, verify and sync (online). */
+  async function afterBackfill(): Promise<void> {
+    // Indexes and foreign keys once every table is loaded (a FK needs its parent table).
+    setPhase('indexes');
+    await inWindow(plans, spec.backfill.tableParallelism, (table) => finishTable({ spec, plan: table }));
+
+    if (!capture) {
+      setPhase('verify');
+      status.verification = await verifyTables(spec, plans, `${id}/verify`, () => status.paused, (h) => children.add(h.workflowId));
+      upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
+      if (!status.verification.clean) {
+        throw ApplicationFailure.nonRetryable(`verification found differences: ${describeDifferences(status.verification)}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
+      }
+      return;
+    }
+
+    // Online: replay every change since the start marker over the finished backfill.
+    setPhase('catch-up');
+    // Its own scope: on any failure the sync is stopped (and awaited) before capture is released.
+    syncScope = new CancellationScope();
+    const started = capture;
+    let syncEnded = false;
+    const syncResult = syncScope.run(async () => {
+      const handle = await startChild(syncChanges, {
+        workflowId: syncWorkflowId(id),
+        taskQueue: taskQueues.control,
+        // The sync outlives this run's continue-as-new (a cancel-on-close policy would stop it
+        // then); if the migration is terminated instead, the sync notices and releases capture.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // A cancel reaches only the child's first run; release() stops it by signal and waits for its last report.
+        cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
+        args: [{ spec, plans, capture: started, parentId: id, paused: status.paused }],
+      });
+      children.add(handle.workflowId);
+      status.syncWorkflowId = handle.workflowId;
+      return handle.result();
+    });
+    syncRun = syncResult
+      .catch((err) => {
+        // Ended on its own (not stopped by us): there is no consumer left to wait for.
+        if (!isCancellation(err)) syncFailed = true;
+        throw err;
+      })
+      .finally(() => void (syncEnded = true));
+    const sync = { workflowId: syncWorkflowId(id) };
+    await Promise.race([condition(() => status.sync?.state === 'caught-up'), syncRun]);
+
+    // Verify while writes go on; keys that differ are re-checked once the sync has passed them.
+    setPhase('verify');
+    const verifyId = `${id}/verify`;
+    let verification = await verifyTables(spec, plans, verifyId, () => status.paused, (h) => children.add(h.workflowId));
+    for (let round = 0; round < RECHECK_ROUNDS && needsRecheck(verification) && !syncEnded; round++) {
+      // A sync that fails meanwhile fails the migration instead of leaving the re-check waiting.
+      verification = await Promise.race([recheckRound(spec, plans, verification, verifyId, sync.workflowId), syncRun.then(() => verification)]);
+    }
+    status.verification = verification;
+    upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
+
+    // From here the target follows the source until the operator aborts (cutover comes later).
+    // Every sync report adds history: hand over to a new run before it grows large.
+    setPhase('sync');
+    await Promise.race([syncRun, condition(() => historyFull() || syncFailed)]);
+    if (syncFailed) await syncRun;
+    handOver = syncEnded ? null : 'sync';
+  }
 
   /**
    * The connector and the replication slot must not outlive the migration: a slot left behind
@@ -394,11 +426,4 @@ function describeDifferences(v: VerificationResult): string {
     .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
     .map((t) => `${t.table}: ${t.missing} missing, ${t.extra} extra, ${t.different} different (source ${t.sourceRows} rows, target ${t.targetRows})`)
     .join('; ');
-}
-
-/** The innermost message: a child or activity failure wraps the reason that matters. */
-function errorMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }

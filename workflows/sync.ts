@@ -32,6 +32,7 @@ import {
   syncReportSignal,
   taskQueues,
 } from './definitions';
+import { innermostMessage } from './failures';
 
 /** Unchanged figures reach the migration this often; a state, alert or dead-letter change at once. */
 const REPORT_EVERY_MS = 5 * 60_000;
@@ -228,7 +229,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       // The migration may have continued-as-new since it started this sync: it hears of the
       // failure from the sync itself, not from a child result.
       progress = { ...progress, state: 'stopped' };
-      await CancellationScope.nonCancellable(() => report(false, true, innermost(err)));
+      await CancellationScope.nonCancellable(() => report(false, true, innermostMessage(err)));
     }
     throw err;
   }
@@ -242,10 +243,4 @@ function mergeOffsets(a: TopicOffset[], b: TopicOffset[]): TopicOffset[] {
     if (!had || BigInt(o.offset) > BigInt(had.offset)) out.set(`${o.topic}/${o.partition}`, o);
   }
   return [...out.values()];
-}
-
-function innermost(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }
