@@ -3,7 +3,7 @@
 // running migrations (a different command order without patched()) fails the replay.
 // Runs on the local stack (`ferry stack up`): an offline migration into PostgreSQL, and an
 // online migration that continues-as-new in its sync phase (and whose sync does too), then
-// is aborted. Every run of every workflow involved is written, one JSON file each.
+// is aborted. The offline one continues-as-new in its backfill. Every run of every workflow involved is written, one JSON file each.
 //   npx ts-node --transpile-only scripts/record-histories.ts
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,13 +58,15 @@ async function main(): Promise<void> {
     process.env.FERRY_REC_TGT = target;
     await pool.query(`CREATE TABLE public.items (id int PRIMARY KEY, qty int NOT NULL)`);
     await pool.query(`INSERT INTO public.items SELECT g, g FROM generate_series(1, 2000) g`);
+    await pool.query(`CREATE TABLE public.more (id int PRIMARY KEY, qty int NOT NULL)`);
+    await pool.query(`INSERT INTO public.more SELECT g, g FROM generate_series(1, 2000) g`);
 
-    const offline = testSpec({ name: 'rec-offline', source: { url: '${FERRY_REC_SRC}' }, target: { url: '${FERRY_REC_TGT}' }, tables: ['public.items'], backfill: { chunkRows: 500, batchRows: 250 } });
+    // A small history threshold: the offline migration continues-as-new in its backfill.
+    const offline = testSpec({ name: 'rec-offline', source: { url: '${FERRY_REC_SRC}' }, target: { url: '${FERRY_REC_TGT}' }, tables: ['public.items', 'public.more'], backfill: { chunkRows: 500, batchRows: 250, tableParallelism: 1 } });
     const offId = `rec-offline-${Date.now().toString(36)}`;
-    await (await harness.client.workflow.start(migration, { workflowId: offId, taskQueue: taskQueues.control, args: [{ spec: offline }] })).result();
-    await pool.query(`DROP TABLE IF EXISTS public.items_done`);
+    await (await harness.client.workflow.start(migration, { workflowId: offId, taskQueue: taskQueues.control, args: [{ spec: offline, continueAsNewAfterEvents: 30 }] })).result();
     const t = new Pool({ connectionString: target });
-    await t.query('DROP TABLE public.items');
+    await t.query('DROP TABLE public.items, public.more');
     await t.end();
 
     const online = onlineSpec('rec-online', '${FERRY_REC_SRC}', { url: '${FERRY_REC_TGT}' }, ['public.items'], { sync: { runSeconds: 10, runsPerWorkflow: 2 } });
