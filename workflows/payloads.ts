@@ -2,7 +2,7 @@
 // sends `{"rowsPerSecond":100}` as readily as `100`, or nothing at all. Each payload is read
 // here, deterministically; a payload that means nothing is refused with the reason, and the
 // current value stays (a NaN throttle would mean "unlimited").
-import type { BackfillProgress, SyncReport, TableState } from './definitions';
+import type { BackfillProgress, SyncProgress, SyncReport, TableState } from './definitions';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -38,11 +38,19 @@ export function parseBackfillProgress(payload: unknown): Parsed<BackfillProgress
   return { ok: true, value: p as BackfillProgress };
 }
 
+/** The apply activity's live figures (internal: sent by Ferry's apply activity). */
+export function parseSyncProgress(payload: unknown): Parsed<SyncProgress> {
+  const p = payload as Partial<SyncProgress> | null;
+  if (!p || typeof p !== 'object' || typeof p.state !== 'string' || !isCount(p.lagSeconds) || !isCount(p.eventsApplied) || !Array.isArray(p.alerts)) {
+    return { ok: false, reason: `syncProgress is sent by Ferry's apply activity, not by hand; ignored ${describe(payload)}` };
+  }
+  return { ok: true, value: p as SyncProgress };
+}
+
 /** A sync child's report (internal). */
 export function parseSyncReport(payload: unknown): Parsed<SyncReport> {
   const r = payload as Partial<SyncReport> | null;
-  const p = r?.progress;
-  if (!r || typeof r !== 'object' || !p || typeof p !== 'object' || typeof p.state !== 'string' || !isCount(p.lagSeconds) || !isCount(p.eventsApplied)) {
+  if (!r || typeof r !== 'object' || !parseSyncProgress(r.progress).ok) {
     return { ok: false, reason: `syncReport is sent by Ferry's sync workflow, not by hand; ignored ${describe(payload)}` };
   }
   return { ok: true, value: r as SyncReport };

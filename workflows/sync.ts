@@ -11,6 +11,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -33,6 +34,7 @@ import {
   taskQueues,
 } from './definitions';
 import { innermostMessage } from './failures';
+import { parseSyncProgress } from './payloads';
 
 /** Unchanged figures reach the migration this often; a state, alert or dead-letter change at once. */
 const REPORT_EVERY_MS = 5 * 60_000;
@@ -98,7 +100,10 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   };
 
   setHandler(syncProgressQuery, () => progress);
-  setHandler(syncProgressSignal, (p) => {
+  setHandler(syncProgressSignal, (payload: unknown) => {
+    const parsed = parseSyncProgress(payload);
+    if (!parsed.ok) return log.warn(`refused syncProgress: ${parsed.reason}`);
+    const p = parsed.value;
     progress = { ...p, state: paused || holds.length ? 'stopped' : p.state, heldBy: holds };
     void report();
   });

@@ -311,6 +311,17 @@ describe('change capture set-up (prepareCapture / releaseCapture)', function () 
       assert.match(err.message, /kafka-configs\.sh --bootstrap-server "\$FERRY_KAFKA_BROKERS" --alter --entity-type topics --entity-name \S+ --add-config cleanup.policy=delete,retention.ms=86400000,retention.bytes=-1/);
     });
 
+    it('refuses an existing topic with more than one partition (a truncate could not be ordered)', async () => {
+      const id = uniqueName('ferry-capture-parts');
+      refusedIds.push(id);
+      const topic = `${captureName(id)}.public.orders`;
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'retention.ms', value: String(48 * 3_600_000) }, { name: 'retention.bytes', value: '-1' }] }] });
+      const sp = spec('FERRY_T_CAPREF_URL', ['public.orders']);
+      const err = await rejection(prepareCapture({ spec: sp, plans: await plansFor(sp), migrationId: id }));
+      assert.equal(err.type, 'ConfigurationError');
+      assert.match(err.message, new RegExp(`topic ${topic.replace(/\./g, '\\.')} already exists with 3 partitions; Ferry needs 1 \\(a truncate carries no key`));
+    });
+
     it('refuses a user that can neither replicate nor own the tables, before creating anything', async () => {
       const id = uniqueName('ferry-capture-weak');
       refusedIds.push(id);
