@@ -23,7 +23,7 @@ import { inTransaction, pgPool } from '../connections';
 import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from '../identifiers';
 import { rethrowClassified } from '../errors';
 import type { BatchCopied, Target } from './target';
-import { copyBatchStreaming } from './pg-copy';
+import { copyBatchStreaming, type Replay } from './pg-copy';
 import { planShape } from './shape';
 import { addForeignKey, addUniqueConstraint, createIndex, isUniqueIndex, uniqueConstraintName } from './pg-finish';
 
@@ -143,8 +143,8 @@ export class PostgresTarget implements Target {
     }
   }
 
-  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
-    return copyBatchStreaming(plan, source, this.pool, range, after, limit);
+  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number, replay: Replay = 'batch'): Promise<BatchCopied> {
+    return copyBatchStreaming(plan, source, this.pool, range, after, limit, replay);
   }
 
   /**
