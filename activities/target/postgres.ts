@@ -24,6 +24,7 @@ import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from '../
 import { rethrowClassified } from '../errors';
 import type { BatchCopied, Target } from './target';
 import { copyBatchStreaming, type Replay } from './pg-copy';
+import { keyCollations } from '../key-ranges';
 import { planShape } from './shape';
 import { addForeignKey, addUniqueConstraint, createIndex, isUniqueIndex, uniqueConstraintName } from './pg-finish';
 
@@ -45,6 +46,9 @@ export class PostgresTarget implements Target {
   }
 
   async prepareTable(plan: TablePlan): Promise<void> {
+    // Refused before anything is created: a target with no collation that orders text keys
+    // like the source could neither replay a chunk nor verify one (key-ranges.ts).
+    await keyCollations(this.source, this.pool, plan);
     try {
       await this.ensureSchema(plan.table.schema);
       const existing = await this.pool.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(plan.table)]);

@@ -9,6 +9,7 @@ import { Pool } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { loadStackEnv } from '../helpers/stack';
 import { assertPostgresEqual } from '../helpers/compare';
+import { createDatabaseOn, dropDatabaseOn, startMajor } from '../helpers/pg-majors';
 import { introspectTable, planChunkPage } from '../../activities/source/postgres';
 import { PostgresTarget } from '../../activities/target/postgres';
 import { validateSpec, type Spec } from '../../activities/spec';
@@ -64,6 +65,9 @@ describe('PostgreSQL target whose database orders text unlike the source (ICU en
   this.timeout(60_000);
   const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const urls: string[] = [];
+  /** Databases on other servers than the stack's 15. */
+  const drops: Array<() => Promise<void>> = [];
+  const tracked = (url: string) => (urls.push(url), url);
   let sourceUrl: string;
   let plan: TablePlan;
   let ranges: ChunkRange[];
@@ -112,15 +116,70 @@ describe('PostgreSQL target whose database orders text unlike the source (ICU en
   after(async () => {
     await closeAll();
     for (const url of urls) await dropDb(url);
+    for (const drop of drops) await drop();
   });
 
-  for (const { title, options, envVar } of [
-    { title: 'libc "C" target (byte order): every row arrives, re-runs and resumes stay exact, verification is clean', options: LIBC_C, envVar: 'FERRY_COLL_C_TARGET_URL' },
-    { title: 'ICU en-US target (same order as the source): still exact', options: ICU, envVar: 'FERRY_COLL_ICU_TARGET_URL' },
+  it('a target with no collation ordering like the source is refused before anything is created, and accepted once one exists', async () => {
+    const src = await createDb(`ferry_t_coll_kf_${tag}`, ICU.replace("'en-US'", "'en-US-u-kf-upper'"));
+    urls.push(src);
+    const tgt = await createDb(`ferry_t_coll_kft_${tag}`, LIBC_C);
+    urls.push(tgt);
+    process.env.FERRY_COLL_KF_SOURCE_URL = src;
+    process.env.FERRY_COLL_KF_TARGET_URL = tgt;
+    await pgPool(src).query(SOURCE_SQL);
+    const spec = validateSpec(
+      { name: 'collate-kf', source: { url: '${FERRY_COLL_KF_SOURCE_URL}' }, target: { url: '${FERRY_COLL_KF_TARGET_URL}' }, tables: ['public.words'], backfill: { batchRows: BATCH_ROWS } },
+      process.env,
+    );
+    const p = await introspectTable(pgPool(src), { name: { schema: 'public', name: 'words' } });
+    if (typeof p === 'string') throw new Error(p);
+    await assert.rejects(new PostgresTarget(spec).prepareTable(p), (err: Error & { nonRetryable?: boolean; type?: string }) => {
+      assert.match(err.message, /en-US-u-kf-upper.*create one on the target/);
+      assert.equal(err.nonRetryable, true);
+      assert.equal(err.type, 'ConfigurationError');
+      return true;
+    });
+    const created = await pgPool(tgt, 'target.url').query(`SELECT to_regclass('public.words') AS t`);
+    assert.equal(created.rows[0].t, null, 'nothing was created');
+    await pgPool(tgt, 'target.url').query(`CREATE COLLATION public.upper_first (provider = icu, locale = 'en-US-u-kf-upper')`);
+    await new PostgresTarget(spec).prepareTable(p);
+    const page = await planChunkPage(pgPool(src), p, CHUNK_ROWS, null, 1_000);
+    for (const [index, r] of [...page.ranges.entries()].reverse()) {
+      await new MockActivityEnvironment().run(copyChunk, { spec, plan: p, chunk: { index, ...r }, maxRowsPerSecond: 0 });
+    }
+    await assertPostgresEqual(src, tgt, ['public.words']);
+  });
+
+  for (const { title, envVar, make } of [
+    {
+      title: 'libc "C" target (byte order): every row arrives, re-runs and resumes stay exact, verification is clean',
+      envVar: 'FERRY_COLL_C_TARGET_URL',
+      make: async () => tracked(await createDb(`ferry_t_coll_tgt_c_${tag}`, LIBC_C)),
+    },
+    {
+      title: 'ICU en-US target (same order as the source): still exact',
+      envVar: 'FERRY_COLL_ICU_TARGET_URL',
+      make: async () => tracked(await createDb(`ferry_t_coll_tgt_icu_${tag}`, ICU)),
+    },
+    {
+      title: 'PostgreSQL 13 libc "C" target (from 15 ICU): every row arrives, verification is clean',
+      envVar: 'FERRY_COLL_PG13_TARGET_URL',
+      make: async (): Promise<string | { skip: string }> => {
+        const server = startMajor(13);
+        if ('skip' in server) return server;
+        const url = await createDatabaseOn(server.adminUrl, `ferry_t_coll_tgt13_${tag}`, LIBC_C);
+        drops.push(() => dropDatabaseOn(url));
+        return url;
+      },
+    },
   ]) {
-    it(title, async () => {
-      const targetUrl = await createDb(`ferry_t_coll_tgt_${envVar === 'FERRY_COLL_C_TARGET_URL' ? 'c' : 'icu'}_${tag}`, options);
-      urls.push(targetUrl);
+    it(title, async function () {
+      const made = await make();
+      if (typeof made !== 'string') {
+        console.log(`      (skipped: ${made.skip})`);
+        return this.skip();
+      }
+      const targetUrl = made;
       process.env[envVar] = targetUrl;
       const spec = specFor(envVar);
       await new PostgresTarget(spec).prepareTable(plan);
