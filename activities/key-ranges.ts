@@ -108,7 +108,8 @@ export async function keyCollations(source: Pool, target: Pool, plan: TablePlan)
           );
     if (found.rowCount === 0) {
       throw ApplicationFailure.nonRetryable(
-        `${plan.display}: the source database orders text by collation ${src.locale ?? src.collate}, the target database by ${tgt.locale ?? tgt.collate}, and the target has no collation like the source's; create one on the target (CREATE COLLATION ...) so chunk ranges mean the same rows`,
+        `${plan.display}: the source database orders text by collation ${src.locale ?? src.collate}, the target database by ${tgt.locale ?? tgt.collate}, and the target has no collation like the source's; ` +
+          `create one on the target (CREATE COLLATION public.ferry_source_order (provider = ${src.provider === 'i' ? 'icu' : 'libc'}, locale = '${(src.provider === 'i' ? src.locale : src.collate) ?? ''}')) so chunk ranges mean the same rows`,
         'ConfigurationError',
       );
     }
