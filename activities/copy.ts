@@ -84,6 +84,9 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   // holds later ones for most of the timeout, so an empty early beat would hide the cursor.
   const keepAlive = setInterval(() => (cursor || Date.now() - started > 5_000) && ctx.heartbeat(cursor), 2_000);
   let lock: ChunkLock | undefined;
+  // The attempt's first batch clears the rest of the chunk on the target (what earlier attempts
+  // left past the cursor); its later batches write into that cleared range.
+  let replay: 'rest' | 'none' = 'rest';
   try {
     // No other attempt of this chunk writes while this one holds the lock (see chunk-lock.ts);
     // waiting for it heartbeats the cursor this attempt started from.
@@ -97,8 +100,9 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
       await lock.check();
       const batchStarted = Date.now();
       const batch = await target
-        .copyBatch(plan, pool, chunk, cursor?.after ?? null, batchRows)
+        .copyBatch(plan, pool, chunk, cursor?.after ?? null, batchRows, replay)
         .catch((err) => rethrowClassified(err, `copying ${plan.display}`));
+      replay = 'none';
       if (batch.last === null) break;
       // The cursor moves only after the write: a crash replays at most one batch.
       cursor = { after: batch.last, rows: (cursor?.rows ?? 0) + batch.rows };

@@ -185,10 +185,3 @@ export async function planTables(input: { spec: Spec }): Promise<MigrationPlan> 
   const { spec, plans } = await planOrFail(input);
   return { targetKind: targetKind(spec), tables: plans, capture: null };
 }
-
-/** Activity: indexes and foreign keys once every table is loaded. */
-export async function finishTable(input: { spec: Spec; plan: TablePlan }): Promise<void> {
-  await openTarget(input.spec)
-    .finishTable(input.plan)
-    .catch((err) => rethrowClassified(err, `building indexes and constraints of ${input.plan.display}`));
-}

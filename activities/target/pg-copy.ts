@@ -8,11 +8,21 @@
 // Steps 1 and 3 share one snapshot, so the rows streamed are exactly the rows counted even
 // while the source is written to; the caller stops a chunk when a batch is short, and a
 // count taken outside the snapshot could end a chunk early.
+//
+// Step 2 makes a replay exact: what an earlier attempt wrote in the range goes, rows the
+// source has deleted since included, so the COPY never meets a duplicate key. A short batch
+// (the source has no more rows in the chunk) deletes up to the chunk's end, (after, hi). The
+// copy activity asks for one DELETE per attempt instead (replay 'rest' on its first batch,
+// (after, hi); 'none' after it: one attempt of a chunk writes at a time, chunk-lock.ts).
+// The range is the source's order: on the target it is evaluated with a COLLATE ordering
+// text like the source (key-ranges.ts). Under the target database's own default it would
+// hold other rows where the two order text differently, and delete rows other batches copied.
 import type { Pool, PoolClient } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
 import { quoteIdent, quoteQualified } from '../identifiers';
+import { keyCollations, keySql, keyCompare as targetKeyCompare } from '../key-ranges';
 import type { BatchCopied } from './target';
 
 /** Types below this oid are built in: their oids are the same in every database. */
@@ -33,10 +43,8 @@ export function copyFormat(columns: ColumnInfo[]): 'binary' | 'text' {
 }
 
 /**
- * `(k1, k2) op (v1::t1, v2::t2)`, as readBatch compares keys. A key column with an explicit
- * collation is compared under it on either side, so a range holds the same rows on a target
- * table whose column was created with another collation (for a same-collation column the
- * planner drops the COLLATE and still uses the index).
+ * `(k1, k2) op (v1::t1, v2::t2)` on the source, as readBatch compares keys (a key column with
+ * an explicit collation under it; the planner drops a COLLATE equal to the column's).
  */
 function keyCompare(plan: TablePlan, op: string, values: string[], value: (v: string, type: string) => string): string {
   const cols = plan.key.map((k) => plan.columns.find((c) => c.name === k)!);
@@ -45,7 +53,7 @@ function keyCompare(plan: TablePlan, op: string, values: string[], value: (v: st
   return `(${left.join(', ')}) ${op} (${cols.map((c, i) => value(values[i], c.type)).join(', ')})`;
 }
 
-/** The range of a batch: key > after (or >= range.lo at the start) and, optionally, <= last / < range.hi. */
+/** The range of a batch on the source: key > after (or >= range.lo at the start) and, optionally, <= last / < range.hi. */
 function rangeWhere(plan: TablePlan, range: ChunkRange, after: string[] | null, last: string[] | null, value: (v: string, type: string) => string): string {
   const where: string[] = [];
   if (after) where.push(keyCompare(plan, '>', after, value));
@@ -79,7 +87,30 @@ async function batchBounds(src: PoolClient, plan: TablePlan, range: ChunkRange, 
 }
 
 /**
- * Copies the next batch of `range` (at most `limit` rows after `after`) from source to target.
+ * What a batch deletes on the target before its COPY: 'batch' its own range (after, last],
+ * or (after, hi) when it is the chunk's last; 'rest' (after, hi), the caller copying the rest
+ * of the range itself; 'none' nothing (the caller's attempt already cleared the range).
+ */
+export type Replay = 'batch' | 'rest' | 'none';
+
+/**
+ * Deletes the target rows of `range` past `after` (from range.lo when null) up to `last`
+ * (null: to range.hi), the range read in the source's key order. In the caller's transaction.
+ */
+async function clearRange(tgt: PoolClient, plan: TablePlan, collations: Array<string | null>, range: ChunkRange, after: string[] | null, last: string[] | null): Promise<void> {
+  const k = keySql(plan, collations, '');
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (after) where.push(targetKeyCompare(k, '>', after, params));
+  else if (range.lo) where.push(targetKeyCompare(k, '>=', range.lo, params));
+  if (last) where.push(targetKeyCompare(k, '<=', last, params));
+  else if (range.hi) where.push(targetKeyCompare(k, '<', range.hi, params));
+  await tgt.query(`DELETE FROM ${quoteQualified(plan.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params);
+}
+
+/**
+ * Copies the next batch of `range` (at most `limit` rows after `after`) from source to target,
+ * first deleting on the target what `replay` says (see Replay).
  * Clients come from the pools and always go back; one that saw a failed COPY is destroyed
  * (release(err)), which also rolls back whatever its transaction had done.
  */
@@ -90,14 +121,24 @@ export async function copyBatchStreaming(
   range: ChunkRange,
   after: string[] | null,
   limit: number,
+  replay: Replay = 'batch',
 ): Promise<BatchCopied> {
+  // Read before any client is taken from either pool (a pool of one must not wait on itself).
+  // A ConfigurationError when the target has no collation that orders like the source's.
+  const collations = replay === 'none' ? null : (await keyCollations(source, target, plan)).target;
   const src = await source.connect();
   let tgt: PoolClient | undefined;
   let failure: Error | undefined;
   try {
     await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const bounds = await batchBounds(src, plan, range, after, limit);
+    // The source has no row past this batch in the range: the target must have none either.
+    const toEnd = replay === 'rest' || bounds.rows < limit;
     if (bounds.rows === 0 || !bounds.last) {
+      if (collations) {
+        tgt = await target.connect();
+        await clearRange(tgt, plan, collations, range, after, null);
+      }
       await src.query('COMMIT');
       return { rows: 0, last: null };
     }
@@ -110,14 +151,7 @@ export async function copyBatchStreaming(
 
     tgt = await target.connect();
     await tgt.query('BEGIN');
-    // A replayed batch (a retried activity, a resumed chunk) first removes what an earlier
-    // attempt wrote in the same range, so the COPY never meets a duplicate key.
-    const params: unknown[] = [];
-    const param = (v: string, type: string) => {
-      params.push(v);
-      return `$${params.length}::${type}`;
-    };
-    await tgt.query(`DELETE FROM ${quoteQualified(plan.table)}${rangeWhere(plan, range, after, last, param)}`, params);
+    if (collations) await clearRange(tgt, plan, collations, range, after, toEnd ? null : last);
     const sink = tgt.query(copyFrom(`COPY ${quoteQualified(plan.table)} (${cols}) FROM STDIN (FORMAT ${format})`));
     const out = src.query(copyTo(copyOut));
     // pipeline rejects on an error of either stream and destroys the other one.

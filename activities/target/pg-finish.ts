@@ -9,7 +9,7 @@ import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TableDdl, TablePlan } from '../../workflows/definitions';
 import { readTableDdl } from '../source/ddl';
-import { displayName, quoteIdent, quoteQualified, type QualifiedName } from '../identifiers';
+import { displayName, parseQualifiedName, quoteIdent, quoteQualified, type QualifiedName } from '../identifiers';
 
 type Index = TableDdl['indexes'][number];
 type ForeignKey = TableDdl['foreignKeys'][number];
@@ -22,6 +22,49 @@ export const isUniqueIndex = (index: Index) => /^CREATE UNIQUE INDEX /.test(inde
 /** The quoted name of a UNIQUE or EXCLUDE constraint clause, null for any other (CHECK). */
 export function uniqueConstraintName(clause: string): string | null {
   return UNIQUE_CLAUSE.exec(clause)?.[1] ?? null;
+}
+
+/** When a PostgreSQL target gets a piece of a table's DDL. */
+export type BuiltWhen = 'with the table' | 'after the load' | 'at cutover';
+
+export interface DdlSchedule {
+  constraints: Array<{ clause: string; when: BuiltWhen }>;
+  /** `key`: the unique index the key comes from, which the table is created with (its key clause). */
+  indexes: Array<{ index: Index; when: BuiltWhen; key: boolean }>;
+  foreignKeys: Array<{ fk: ForeignKey; when: BuiltWhen }>;
+}
+
+/** The quoted name of the source UNIQUE constraint (or unique index) the key comes from, if any. */
+export function keyConstraintName(plan: TablePlan): string | null {
+  if (plan.keySource === 'primary key') return null;
+  const parsed = parseQualifiedName(plan.keySource.replace(/^unique index /, ''));
+  return typeof parsed === 'string' ? null : quoteIdent(parsed.name);
+}
+
+/**
+ * What a new target table is created with, what finishTable builds after the load, and what
+ * waits for cutover (buildDeferredConstraints): offline, every constraint with the table and
+ * indexes and foreign keys after the load; online, CHECK constraints (and the UNIQUE one that
+ * is the key) with the table, non-unique indexes after the load, and UNIQUE and EXCLUDE
+ * constraints, unique indexes and foreign keys at cutover, because the sync may apply a
+ * unique value's move between rows, or a child before its parent, in an order that briefly
+ * breaks them. The target code and `ferry plan` both read it.
+ */
+export function ddlSchedule(plan: TablePlan, mode: 'offline' | 'online'): DdlSchedule {
+  const online = mode === 'online';
+  const keyName = keyConstraintName(plan);
+  return {
+    constraints: plan.ddl.constraints.map((clause) => {
+      const name = uniqueConstraintName(clause);
+      return { clause, when: !online || name === null || name === keyName ? 'with the table' : 'at cutover' };
+    }),
+    indexes: plan.ddl.indexes.map((index) => ({
+      index,
+      when: online && isUniqueIndex(index) ? 'at cutover' : 'after the load',
+      key: keyName !== null && quoteIdent(index.name) === keyName,
+    })),
+    foreignKeys: plan.ddl.foreignKeys.map((fk) => ({ fk, when: online ? 'at cutover' : 'after the load' })),
+  };
 }
 
 /** pg_get_indexdef text → IF NOT EXISTS: an index built by an earlier run (or by the key clause) is kept. */

@@ -23,9 +23,10 @@ import { inTransaction, pgPool } from '../connections';
 import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from '../identifiers';
 import { rethrowClassified } from '../errors';
 import type { BatchCopied, Target } from './target';
-import { copyBatchStreaming } from './pg-copy';
+import { copyBatchStreaming, type Replay } from './pg-copy';
+import { keyCollations } from '../key-ranges';
 import { planShape } from './shape';
-import { addForeignKey, addUniqueConstraint, createIndex, isUniqueIndex, uniqueConstraintName } from './pg-finish';
+import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName } from './pg-finish';
 
 const configuration = (message: string) => ApplicationFailure.nonRetryable(message, 'ConfigurationError');
 
@@ -45,6 +46,9 @@ export class PostgresTarget implements Target {
   }
 
   async prepareTable(plan: TablePlan): Promise<void> {
+    // Refused before anything is created: a target with no collation that orders text keys
+    // like the source could neither replay a chunk nor verify one (key-ranges.ts).
+    await keyCollations(this.source, this.pool, plan);
     try {
       await this.ensureSchema(plan.table.schema);
       const existing = await this.pool.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(plan.table)]);
@@ -93,7 +97,8 @@ export class PostgresTarget implements Target {
       }
       const defs = plan.columns.map((c) => columnDdl(c, sequences.find((s) => s.column === c.name && s.identity)));
       const key = keyClause(plan);
-      defs.push(...createdConstraints(plan, this.spec.mode), ...(key ? [key] : []));
+      const withTable = ddlSchedule(plan, this.spec.mode).constraints.filter((c) => c.when === 'with the table');
+      defs.push(...withTable.map((c) => c.clause), ...(key ? [key] : []));
       await client.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${defs.join(',\n  ')}\n)`);
       // serial: dropping the table drops its sequence, as on the source.
       for (const s of sequences.filter((s) => s.owned && !s.identity)) {
@@ -143,8 +148,8 @@ export class PostgresTarget implements Target {
     }
   }
 
-  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
-    return copyBatchStreaming(plan, source, this.pool, range, after, limit);
+  async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number, replay: Replay = 'batch'): Promise<BatchCopied> {
+    return copyBatchStreaming(plan, source, this.pool, range, after, limit, replay);
   }
 
   /**
@@ -216,14 +221,16 @@ export class PostgresTarget implements Target {
    * constraints were left out of the table when it was created).
    */
   async finishTable(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
-    const online = this.spec.mode === 'online';
+    const schedule = ddlSchedule(plan, this.spec.mode);
     try {
-      for (const index of plan.ddl.indexes) {
-        if (online && isUniqueIndex(index)) continue;
+      for (const { index } of schedule.indexes.filter((i) => i.when === 'after the load')) {
         progress(`index ${index.name}`);
         await createIndex(this.pool, plan.table.schema, index);
       }
-      if (!online) await this.addForeignKeys(plan, progress);
+      for (const { fk } of schedule.foreignKeys.filter((f) => f.when === 'after the load')) {
+        progress(`foreign key ${fk.name}`);
+        await addForeignKey(this.pool, this.source, plan, fk);
+      }
       progress('sequences');
       await this.advanceSequences(plan);
     } catch (err) {
@@ -303,27 +310,6 @@ function columnDdl(c: ColumnInfo, identity: ColumnSequence | undefined): string 
     sql += ` GENERATED ${identity.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY (SEQUENCE NAME ${quoteQualified(identity.sequence)} ${identity.options})`;
   } else if (c.defaultExpr) sql += ` DEFAULT ${c.defaultExpr}`;
   return sql + (c.nullable ? '' : ' NOT NULL');
-}
-
-/**
- * The constraints a new table is created with: all of them offline; online, CHECK only (and
- * the source's UNIQUE constraint that serves as the key), because the sync may apply a unique
- * value's move between rows in an order that briefly has it twice (see finishTable).
- */
-function createdConstraints(plan: TablePlan, mode: Spec['mode']): string[] {
-  if (mode !== 'online') return plan.ddl.constraints;
-  const keyName = keyConstraintName(plan);
-  return plan.ddl.constraints.filter((c) => {
-    const name = uniqueConstraintName(c);
-    return name === null || name === keyName;
-  });
-}
-
-/** The quoted name of the source UNIQUE constraint the key comes from, if any. */
-function keyConstraintName(plan: TablePlan): string | null {
-  if (plan.keySource === 'primary key') return null;
-  const parsed = parseQualifiedName(plan.keySource.replace(/^unique index /, ''));
-  return typeof parsed === 'string' ? null : quoteIdent(parsed.name);
 }
 
 /**

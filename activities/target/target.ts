@@ -7,6 +7,7 @@ import type { ChunkRange, TablePlan } from '../../workflows/definitions';
 import type { SourceRow } from '../source/postgres';
 import { MongoTarget } from './mongodb';
 import { PostgresTarget } from './postgres';
+import type { Replay } from './pg-copy';
 import { resolveUrl } from '../connections';
 
 export interface BatchCopied {
@@ -27,8 +28,11 @@ export interface Target {
   /**
    * Copies, in key order, at most `limit` source rows of `range` with key > `after` (or
    * >= range.lo when after is null), idempotently: replaying a batch changes nothing.
+   * `replay` (PostgreSQL targets, see pg-copy.ts): 'batch' (default) clears the batch's own
+   * range first; the copy activity clears the rest of the chunk once per attempt ('rest' on
+   * its first batch, 'none' on the later ones).
    */
-  copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied>;
+  copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number, replay?: Replay): Promise<BatchCopied>;
   /** Idempotent upsert of these source rows, by key (repair, change events). */
   writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void>;
   /** Deletes the rows/documents with these keys (text form); absent keys are no-ops. */

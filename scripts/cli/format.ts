@@ -1,6 +1,7 @@
 // Readable reports: one table per run, every step named and counted (pgcopydb-style).
 import type { MigrationStatus, RepairResult, SyncProgress, TablePlan, TableVerdict, VerificationResult } from '../../workflows/definitions';
 import type { RetryingActivity } from './client';
+import { ddlSchedule } from '../../activities/target/pg-finish';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -92,8 +93,13 @@ export function renderRetrying(list: RetryingActivity[]): string {
     ...list.map((r) => `  ${r.workflowId} ${r.activity} attempt ${r.attempt}: ${r.lastFailure}`)].join('\n');
 }
 
-/** `ferry plan`: what would be copied, how, in what order, and what to read first. */
-export function renderPlan(targetKind: string, plans: TablePlan[], chunkCounts?: Map<string, number>): string {
+/**
+ * `ferry plan`: what would be copied, how, in what order, and what to read first. For a
+ * PostgreSQL target, each constraint, index and foreign key says when it is built, as the
+ * target code schedules it for the mode (ddlSchedule): online, UNIQUE/EXCLUDE constraints,
+ * unique indexes and foreign keys wait for cutover.
+ */
+export function renderPlan(targetKind: string, plans: TablePlan[], chunkCounts?: Map<string, number>, mode: 'offline' | 'online' = 'offline'): string {
   const out: string[] = [];
   out.push(table(
     ['#', 'table', 'key', 'est. rows', 'est. size', 'rows/chunk', 'chunks', 'partitions'],
@@ -113,9 +119,16 @@ export function renderPlan(targetKind: string, plans: TablePlan[], chunkCounts?:
       ]),
     ).split('\n').map((l) => `  ${l}`).join('\n'));
     if (targetKind === 'postgres') {
-      for (const c of p.ddl.constraints) out.push(`  constraint: ${c}`);
-      for (const i of p.ddl.indexes) out.push(`  index after load: ${i.sql}`);
-      for (const f of p.ddl.foreignKeys) out.push(`  foreign key after load (NOT VALID, then validated): ${f.name} ${f.definition}`);
+      const schedule = ddlSchedule(p, mode);
+      const deferred = 'deferred to cutover (online)';
+      for (const c of schedule.constraints) out.push(c.when === 'at cutover' ? `  constraint ${deferred}: ${c.clause}` : `  constraint: ${c.clause}`);
+      for (const i of schedule.indexes) {
+        if (i.key) out.push(`  index (the key, created with the table): ${i.index.sql}`);
+        else out.push(i.when === 'at cutover' ? `  index ${deferred}: ${i.index.sql}` : `  index after load: ${i.index.sql}`);
+      }
+      for (const f of schedule.foreignKeys) {
+        out.push(`  foreign key ${f.when === 'at cutover' ? deferred : 'after load'} (NOT VALID, then validated): ${f.fk.name} ${f.fk.definition}`);
+      }
     }
     for (const e of p.embeds) out.push(`  embeds ${e.plan.display} as ${e.kind === 'many' ? 'array' : 'subdocument'} "${e.as}" on ${e.on.map(([a, b]) => `${e.plan.display}.${a} = ${b}`).join(' AND ')}`);
     for (const w of [...p.warnings, ...p.embeds.flatMap((e) => e.plan.warnings)]) out.push(`  warning: ${w}`);

@@ -1,8 +1,9 @@
 // `ferry plan`: the spec checked against the real source and target, and the plan printed —
-// table order, keys, sizes, chunking, the column mapping, what is created after the load
-// and every lossy conversion — without starting anything.
+// table order, keys, sizes, chunking, the column mapping, what is created after the load (or,
+// online, deferred to cutover) and every lossy conversion — without starting anything.
 import { checkSpec } from './spec-check';
 import { renderPlan } from './format';
+import { ddlSchedule } from '../../activities/target/pg-finish';
 import { targetKind } from '../../activities/target/target';
 import { pgPool, closeAll } from '../../activities/connections';
 import { planChunkPage } from '../../activities/source/postgres';
@@ -14,10 +15,10 @@ export async function planCommand(opts: { spec: string; chunks?: boolean; json?:
   const kind = targetKind(spec);
   const chunkCounts = opts.chunks ? await countChunks(spec, plans) : undefined;
   if (opts.json) {
-    console.log(JSON.stringify({ name: spec.name, mode: spec.mode, targetKind: kind, verify: spec.verify, tables: plans, chunks: chunkCounts ? Object.fromEntries(chunkCounts) : null }, null, 2));
+    console.log(JSON.stringify({ name: spec.name, mode: spec.mode, targetKind: kind, verify: spec.verify, tables: kind === 'postgres' ? plans.map((p) => ({ ...p, schedule: ddlSchedule(p, spec.mode) })) : plans, chunks: chunkCounts ? Object.fromEntries(chunkCounts) : null }, null, 2));
   } else {
     console.log(`plan for ${spec.name}: ${plans.length} table${plans.length === 1 ? '' : 's'} → ${kind}, mode ${spec.mode}, verify ${spec.verify}; nothing was started\n`);
-    console.log(renderPlan(kind, plans, chunkCounts));
+    console.log(renderPlan(kind, plans, chunkCounts, spec.mode));
   }
   return 0;
 }

@@ -299,6 +299,8 @@ describe('PostgreSQL target: DDL, COPY batches, indexes and foreign keys (real P
     const customers = plans.get('customers')!;
     // A source whose COPY TO stream fails once the target's COPY FROM has started.
     const failing = {
+      // Catalog reads (the key collations) go through the pool itself.
+      query: source.query.bind(source),
       connect: async () => {
         const client = await source.connect();
         const query = client.query.bind(client) as (q: unknown, v?: unknown) => unknown;
