@@ -52,6 +52,11 @@ export async function followToEnd(client: Client, workflowId: string): Promise<{
   const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} rows  {percentage}%  {rate} rows/s  ETA {eta}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 }, Presets.shades_classic);
   let started = false;
   const reported = new Set<string>();
+  // Woken as soon as the migration closes, not at the next poll: `--wait` returns at once.
+  const closed = client.workflow.getHandle(workflowId).result().then(
+    () => undefined,
+    () => undefined,
+  );
   for (;;) {
     const read = await readStatus(client, workflowId);
     for (const r of read.retrying) {
@@ -82,6 +87,8 @@ export async function followToEnd(client: Client, workflowId: string): Promise<{
       console.error(`migration ${workflowId} ${read.execution.toLowerCase()}: ${read.failure ?? 'see the Temporal UI'}`);
       return { code: 1, status: s };
     }
-    await new Promise((r) => setTimeout(r, 1_000));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+    clearTimeout(timer);
   }
 }
