@@ -77,8 +77,11 @@ export async function runBackfillPhase(p: BackfillPhase): Promise<'done' | 'hand
     if (!moved) {
       // A child terminated by hand never reports: find it instead of waiting forever.
       for (const t of running()) {
-        const s = await migrationExecutionStatus({ migrationId: childId(t) });
-        if (s !== 'RUNNING' && !finished(stateOf(t)?.state ?? 'pending')) throw ApplicationFailure.nonRetryable(`${t.display}: its backfill workflow ${childId(t)} is ${s.toLowerCase()} without having finished`, 'BackfillFailed');
+        const s = await migrationExecutionStatus({ migrationId: childId(t) }).catch(() => 'RUNNING');
+        const table = stateOf(t);
+        // Completed, its last report lost: it is done all the same.
+        if (s === 'COMPLETED' && table) table.state = 'done';
+        else if (s !== 'RUNNING' && !finished(table?.state ?? 'pending')) throw ApplicationFailure.nonRetryable(`${t.display}: its backfill workflow ${childId(t)} is ${s.toLowerCase()} without having finished`, 'BackfillFailed');
       }
     }
   }

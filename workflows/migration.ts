@@ -53,6 +53,10 @@ import { runBackfillPhase, stopBackfills } from './backfill-phase';
 
 /** New migrations drive the backfill from the children's reports, so it can continue-as-new. */
 const BACKFILL_HANDOVER_PATCH = 'backfill-continue-as-new';
+/** New migrations validate their own input. */
+const VALIDATE_INPUT_PATCH = 'validate-input';
+/** New migrations abandon their sync child on close and continue-as-new during the sync. */
+const SYNC_HANDOVER_PATCH = 'sync-continue-as-new';
 
 const { prepareMigration } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
@@ -80,7 +84,7 @@ const { prepareCapture, releaseCapture } = proxyActivities<typeof activities>({
 });
 
 // Who asked Temporal to cancel (the UI's Request Cancellation): read from history, for the message.
-const { cancellationRequester } = proxyActivities<typeof activities>({
+const { cancellationRequester, migrationExecutionStatus } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
@@ -90,12 +94,17 @@ const SEARCH_ATTRIBUTE_EVERY_MS = 60_000;
 /** The sync phase continues-as-new after this many history events (or when Temporal suggests it). */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 const REFUSED_KEPT = 10;
+/** A carried sync phase checks its sync still runs when it has heard nothing for this long. */
+const SYNC_LIVENESS_MS = 30 * 60_000;
 
 export async function migration(input: MigrationInput): Promise<MigrationStatus> {
   const id = workflowInfo().workflowId;
   // The input as sent: the CLI fills in defaults, the Temporal UI's Start Workflow form does
   // not. Validate it here, or a partial spec copies nothing and reports success.
-  const shape = parseSpecShape((input as Partial<MigrationInput> | undefined)?.spec);
+  // Migrations started before this check replay with the spec the CLI validated then (the
+  // schema has grown stricter since: a replayed run must not refuse what it once accepted).
+  const validated = input?.carried !== undefined || patched(VALIDATE_INPUT_PATCH);
+  const shape = validated ? parseSpecShape((input as Partial<MigrationInput> | undefined)?.spec) : { spec: input.spec, problems: [] };
   if (!shape.spec) {
     const problems = shape.problems.map(formatProblem).join('\n');
     throw ApplicationFailure.create({ type: 'SpecError', nonRetryable: true, message: `the migration input is not a valid spec (nothing was started): {"spec": {...}} with\n${problems}` });
@@ -245,7 +254,15 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
       if (carried && (carried.phase ?? 'sync') === 'sync') {
         // A new run of a migration in its sync phase: the sync child runs on (it is abandoned,
         // not cancelled, when a run closes) and reports here; wait for its end or the next hand-over.
-        await condition(() => syncStopped || syncFailed || historyFull());
+        for (;;) {
+          if (await condition(() => syncStopped || syncFailed || historyFull(), SYNC_LIVENESS_MS)) break;
+          // No report for a long while: a sync terminated by hand never sends its last one.
+          const state = await migrationExecutionStatus({ migrationId: status.syncWorkflowId! }).catch(() => 'RUNNING');
+          if (state !== 'RUNNING') {
+            syncFailed = true;
+            syncError = `its workflow ${status.syncWorkflowId} is ${state.toLowerCase()}`;
+          }
+        }
         if (syncFailed) throw ApplicationFailure.nonRetryable(`the sync failed: ${syncError ?? 'see the sync workflow'}`, 'SyncFailed');
         handOver = syncStopped ? null : 'sync';
         return;
@@ -352,13 +369,14 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     syncScope = new CancellationScope();
     const started = capture;
     let syncEnded = false;
+    const handOverAllowed = patched(SYNC_HANDOVER_PATCH);
     const syncResult = syncScope.run(async () => {
       const handle = await startChild(syncChanges, {
         workflowId: syncWorkflowId(id),
         taskQueue: taskQueues.control,
         // The sync outlives this run's continue-as-new (a cancel-on-close policy would stop it
         // then); if the migration is terminated instead, the sync notices and releases capture.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
+        parentClosePolicy: handOverAllowed ? ParentClosePolicy.ABANDON : ParentClosePolicy.REQUEST_CANCEL,
         // A cancel reaches only the child's first run; release() stops it by signal and waits for its last report.
         cancellationType: ChildWorkflowCancellationType.TRY_CANCEL,
         args: [{ spec, plans, capture: started, parentId: id, paused: status.paused }],
@@ -391,6 +409,10 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     // From here the target follows the source until the operator aborts (cutover comes later).
     // Every sync report adds history: hand over to a new run before it grows large.
     setPhase('sync');
+    if (!handOverAllowed) {
+      await syncRun;
+      return;
+    }
     await Promise.race([syncRun, condition(() => historyFull() || syncFailed)]);
     if (syncFailed) await syncRun;
     handOver = syncEnded ? null : 'sync';

@@ -12,6 +12,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -63,6 +64,7 @@ const { migrationExecutionStatus, releaseCapture } = proxyActivities<typeof acti
 
 /** How long a halted or paused sync waits before it checks again that its migration still runs. */
 const OWNER_CHECK_MS = 5 * 60_000;
+const OWNER_CHECK_PATCH = 'sync-owner-check';
 
 function initialProgress(): SyncProgress {
   return { state: 'replaying', eventsApplied: 0, eventsPerSecond: 0, lagSeconds: 0, lagEvents: 0, heartbeatSeconds: null, deadLetters: 0, slot: null, alerts: [], columnsAdded: [], updatedAt: new Date(Date.now()).toISOString() };
@@ -99,12 +101,17 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
     await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null, final, ...(error ? { error } : {}) }).catch(() => undefined);
   };
 
+  // Runs started before these checks existed replay without them: their histories hold no
+  // owner-check activity and no timer in the paused and halted waits.
+  const ownerChecks = patched(OWNER_CHECK_PATCH);
+
   setHandler(syncProgressQuery, () => progress);
   setHandler(syncProgressSignal, (payload: unknown) => {
     const parsed = parseSyncProgress(payload);
     if (!parsed.ok) return log.warn(`refused syncProgress: ${parsed.reason}`);
     const p = parsed.value;
-    progress = { ...p, state: paused || holds.length ? 'stopped' : p.state, heldBy: holds };
+    // While an apply run is in flight its consumer may still write: held only once it has stopped.
+    progress = { ...p, state: paused || holds.length ? 'stopped' : p.state, heldBy: run ? [] : holds };
     void report();
   });
   setHandler(holdSignal, (h) => {
@@ -114,11 +121,15 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       stoppedByPause = true;
       run?.cancel();
     } else if (!h.hold) holds = holds.filter((x) => x !== h.holder);
+    // No run in flight (halted, paused, between runs): nothing writes, so it is held now.
+    if (!run) progress = { ...progress, heldBy: holds };
   });
   /** Holders that ended without letting go (a terminated repair) no longer hold the sync. */
   const dropEndedHolders = async () => {
     for (const holder of holds) {
-      if ((await migrationExecutionStatus({ migrationId: holder })) !== 'RUNNING') holds = holds.filter((x) => x !== holder);
+      // A check that fails (Temporal unreachable) keeps the hold: the next check asks again.
+      const state = await migrationExecutionStatus({ migrationId: holder }).catch(() => 'RUNNING');
+      if (state !== 'RUNNING') holds = holds.filter((x) => x !== holder);
     }
   };
   setHandler(pauseSignal, () => {
@@ -147,7 +158,9 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
    * history deleted): nobody else will release capture, so the sync does, and returns.
    */
   const orphaned = async (): Promise<boolean> => {
-    const owner = await migrationExecutionStatus({ migrationId: parentId });
+    if (!ownerChecks) return false;
+    // A check that fails (Temporal unreachable) must not end a healthy sync: ask again next time.
+    const owner = await migrationExecutionStatus({ migrationId: parentId }).catch(() => 'RUNNING');
     if (owner === 'RUNNING') return false;
     const released = await releaseCapture({ spec, captureName: capture.name, migrationId: parentId });
     const left = released.left.length ? `; not removed: ${released.left.map((l) => l.what).join(', ')} (run ferry cleanup --id ${parentId})` : '';
@@ -175,7 +188,9 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
         progress = { ...progress, state: 'stopped', heldBy: holds };
         await report();
         const held = [...holds];
-        if (!(await condition(() => (!paused && !holds.length) || stopRequested || holds.join() !== held.join(), OWNER_CHECK_MS))) {
+        const woken = () => (!paused && !holds.length) || stopRequested || holds.join() !== held.join();
+        if (!ownerChecks) await condition(woken);
+        else if (!(await condition(woken, OWNER_CHECK_MS))) {
           if (await orphaned()) return progress;
           await dropEndedHolders();
         }
@@ -210,16 +225,23 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       if (result.halted) {
         // spec sync.onPoison = halt: wait for the operator's skip (its own verb: a pause and
         // resume while halted must not go past the event unasked).
-        skipRequested = null;
         const halt = result.halted.position;
-        for (;;) {
-          if (await condition(() => skipRequested !== null || stopRequested, OWNER_CHECK_MS)) break;
-          if (await orphaned()) return progress;
+        // A skip for this very event may have come while the run was ending (the run's last
+        // report already named it): keep it; forget only a skip of another event.
+        const same = (o: TopicOffset | null) => !!o && o.topic === halt.topic && o.partition === halt.partition && o.offset === halt.offset;
+        if (!same(skipRequested)) skipRequested = null;
+        if (!ownerChecks) await condition(() => skipRequested !== null || stopRequested);
+        else {
+          for (;;) {
+            if (await condition(() => skipRequested !== null || stopRequested, OWNER_CHECK_MS)) break;
+            if (await orphaned()) return progress;
+          }
         }
         if (skipRequested) {
           skip.push(halt);
+          skipRequested = null;
           progress = { ...progress, state: 'replaying', alerts: [], halted: null };
-          await report();
+          if (ownerChecks) await report();
         }
         continue;
       }

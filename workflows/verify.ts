@@ -230,6 +230,8 @@ export async function repairMigration(input: { spec: Spec; verifyId: string; syn
 
 /** Keys that differed or were in flight: another re-check round may settle them. */
 export function needsRecheck(v: VerificationResult): boolean {
+  // Row counts (verify: counts) list no keys to re-check: their verdict stands as counted.
+  if (v.method === 'counts') return false;
   return v.tables.some((t) => t.missing + t.extra + t.different + (t.inFlight ?? 0) > 0);
 }
 

@@ -66,6 +66,19 @@ export function captureName(migrationId: string): string {
   return `${prefixed.slice(0, 63 - 9).replace(/_+$/, '')}_${hash}`;
 }
 
+/**
+ * The name the code before per-id hashing gave (fa419ed and earlier): ids that differ only in
+ * `-` and `_` shared it. Only `ferry cleanup` looks for it, for migrations started then whose
+ * recorded name it cannot read.
+ */
+export function legacyCaptureName(migrationId: string): string {
+  const base = migrationId.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const prefixed = base.startsWith('ferry_') ? base : `ferry_${base}`;
+  if (prefixed.length <= 63 && !/[^a-z0-9_-]/.test(migrationId)) return prefixed;
+  const hash = createHash('sha256').update(migrationId).digest('hex').slice(0, 8);
+  return `${prefixed.slice(0, 63 - 9).replace(/_+$/, '')}_${hash}`;
+}
+
 /** A table as a Debezium include-list regex: exact, whatever characters the names hold. */
 export function tableRegex(t: QualifiedTable): string {
   // Commas split Debezium's lists, so anything but [A-Za-z0-9_] becomes a \x{…} escape.

@@ -15,7 +15,8 @@ export async function awaitSyncHeld(input: { syncWorkflowId: string; holder: str
       throw ApplicationFailure.nonRetryable(`the sync ${input.syncWorkflowId} is ${desc.status.name.toLowerCase()}: nothing to hold; run the repair without it`, 'SyncEnded');
     }
     const p = await handle.query(syncProgressQuery).catch(() => null);
-    if (p && p.state === 'stopped' && (p.heldBy ?? []).includes(input.holder)) return;
+    // heldBy is published only once no apply run is in flight (a halted sync has none either).
+    if (p && (p.state === 'stopped' || p.state === 'halted') && (p.heldBy ?? []).includes(input.holder)) return;
     ctx.heartbeat();
     await ctx.sleep(POLL_MS);
   }

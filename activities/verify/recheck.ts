@@ -87,7 +87,11 @@ export async function recheckMismatches(input: { spec: Spec; plan: TablePlan; ve
             resolved.push(k);
             continue;
           }
-          if (s !== first.source.get(id(k))) {
+          // Moved on the source meanwhile: not proven — unless the source had the row at both
+          // reads and the target has none, though the sync passed a moment the row existed.
+          const sourceMoved = s !== first.source.get(id(k));
+          const missingThroughout = t === undefined && s !== undefined && first.source.get(id(k)) !== undefined;
+          if (sourceMoved && !missingThroughout) {
             result.inFlight += 1;
             continue;
           }

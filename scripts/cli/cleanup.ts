@@ -7,19 +7,29 @@
 // something could not be removed (each with the command to do it by hand), 2 for bad input.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { SpecError, formatProblem, loadSpecFile, validateSpec, type Spec } from '../../activities/spec';
-import { captureName } from '../../activities/cdc/capture';
+import { captureName, legacyCaptureName } from '../../activities/cdc/capture';
 import { removeCapture } from '../../activities/cdc/release';
 import { renderRelease } from '../../activities/cdc/release-report';
 import { closeAll } from '../../activities/connections';
 import { temporalNamespace } from '../../workers/run';
-import { CliError, connectClient, migrationSpec } from './client';
+import { CliError, connectClient, migrationSpec, readStatus } from './client';
 
 export async function cleanupCommand(opts: { id: string; spec?: string }): Promise<number> {
-  const spec = await specFor(opts);
-  const name = captureName(opts.id);
+  const { spec, recordedName } = await specFor(opts);
+  // The name the migration recorded when Temporal still has it; else the one its id gives,
+  // and the one the code before per-id hashing gave (a migration started then).
+  const name = recordedName ?? captureName(opts.id);
+  const legacy = recordedName ? null : legacyCaptureName(opts.id);
   try {
-    const report = await removeCapture(spec, name, opts.id, { dropShared: true });
+    const report = await removeCapture(spec, name, opts.id, { dropShared: !legacy || legacy === name });
     for (const line of renderRelease(report)) console.log(line);
+    if (legacy && legacy !== name) {
+      const old = await removeCapture(spec, legacy, opts.id, { dropShared: true });
+      // Its "already gone" lines would only repeat the above: report what it found, if anything.
+      if (old.removed.length || old.left.length || old.notOurs.length) for (const line of renderRelease({ ...old, alreadyGone: [] })) console.log(line);
+      report.removed.push(...old.removed);
+      report.left.push(...old.left);
+    }
     if (!report.removed.length && !report.left.length) console.log(`nothing left of migration ${opts.id} (capture name ${name})`);
     if (report.left.length) {
       console.error(`ferry: ${report.left.length} thing${report.left.length > 1 ? 's' : ''} of migration ${opts.id} could not be removed (see above); fix the cause and run \`ferry cleanup --id ${opts.id}\` again, or remove them by hand`);
@@ -32,8 +42,9 @@ export async function cleanupCommand(opts: { id: string; spec?: string }): Promi
 }
 
 /** The workflow's own spec when Temporal has it; --spec otherwise. A running migration is refused. */
-async function specFor(opts: { id: string; spec?: string }): Promise<Spec> {
+async function specFor(opts: { id: string; spec?: string }): Promise<{ spec: Spec; recordedName: string | null }> {
   let fromWorkflow: Spec | null = null;
+  let recordedName: string | null = null;
   let why = '';
   try {
     const client = await connectClient();
@@ -43,6 +54,8 @@ async function specFor(opts: { id: string; spec?: string }): Promise<Spec> {
         throw new CliError(`migration ${opts.id} is still running: cleaning up would pull its change capture away under it; abort it first (ferry signal --id ${opts.id} abort), which releases it`, 2);
       }
       fromWorkflow = await migrationSpec(client, opts.id);
+      // The capture name it recorded (an aborted or failed migration's status carries it).
+      recordedName = (await readStatus(client, opts.id).catch(() => null))?.status?.capture?.name ?? null;
     } finally {
       await client.connection.close().catch(() => undefined);
     }
@@ -52,8 +65,8 @@ async function specFor(opts: { id: string; spec?: string }): Promise<Spec> {
   }
   try {
     // Its references resolve from this environment, like a worker's.
-    if (fromWorkflow) return validateSpec(fromWorkflow, process.env);
-    if (opts.spec) return loadSpecFile(opts.spec);
+    if (fromWorkflow) return { spec: validateSpec(fromWorkflow, process.env), recordedName };
+    if (opts.spec) return { spec: loadSpecFile(opts.spec), recordedName: null };
   } catch (err) {
     if (err instanceof SpecError) {
       throw new CliError(`${fromWorkflow ? `the spec of ${opts.id}` : opts.spec}: nothing was removed:\n${err.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, 2);

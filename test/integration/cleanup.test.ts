@@ -16,7 +16,7 @@ import { inspectSource } from '../../activities/plan';
 import { closeAll } from '../../activities/connections';
 import type { Spec } from '../../activities/spec';
 import type { TablePlan } from '../../workflows/definitions';
-import { captureName, prepareCapture, releaseCapture } from '../../activities/cdc/capture';
+import { captureName, legacyCaptureName, prepareCapture, releaseCapture } from '../../activities/cdc/capture';
 import { connectClient } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
 import { taskQueues } from '../../workflows/definitions';
@@ -166,6 +166,17 @@ describe('capture names per migration id, release and ferry cleanup (real Postgr
     assert.equal(second.code, 0, second.err + second.out);
     assert.match(second.out, new RegExp(`nothing left of migration ${migrationId} \\(capture name ${name}\\)`));
     assert.doesNotMatch(second.out, /^removed/m);
+  });
+
+  it('finds a slot named by the rule before per-id hashing (a migration started by older code)', async () => {
+    const oldId = `${base}-legacy`;
+    const legacy = legacyCaptureName(oldId);
+    assert.notEqual(legacy, captureName(oldId), 'the rules differ for this id');
+    await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [legacy]);
+    const run = ferry(['cleanup', '--id', oldId, '--spec', specFile], env());
+    assert.equal(run.code, 0, run.err + run.out);
+    assert.match(run.out, new RegExp(`^removed replication slot ${legacy}$`, 'm'));
+    assert.equal((await pool.query('SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [legacy])).rows[0].n, 0);
   });
 
   it('reads the spec from the workflow when Temporal has it, and refuses a migration still running', async () => {
