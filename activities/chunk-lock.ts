@@ -12,6 +12,7 @@ import type { Spec } from './spec';
 import { resolveUrl } from './connections';
 
 const POLL_MS = 1_000;
+const PING_EVERY_MS = 5_000;
 
 /**
  * The lock key of a chunk: its key range in its target table. Hashed to a bigint (what
@@ -75,9 +76,14 @@ export async function lockChunk(sourceRef: string, key: string, wait: LockWait):
     await release();
     throw err;
   }
+  let lastPing = Date.now();
   return {
     async check() {
       if (lost) throw new Error(`the chunk lock's session ended (${lost.message}); the attempt stops so a retry can take over`);
+      // A session the server ended shows as an error event at once; the ping catches a
+      // silent one. Every few seconds is enough: a round trip per batch costs the copy time.
+      if (Date.now() - lastPing < PING_EVERY_MS) return;
+      lastPing = Date.now();
       await client.query('SELECT 1').catch((err) => {
         throw new Error(`the chunk lock's session ended (${(err as Error).message}); the attempt stops so a retry can take over`);
       });

@@ -152,4 +152,17 @@ describe('chunk lock: one attempt of a chunk at a time (real PostgreSQL)', funct
     assert.equal(result.resumed, true);
     assert.equal(await targetRows(), ROWS);
   });
+
+  it("an attempt whose lock session the server ended stops before its next batch, and the retry copies the rest", async () => {
+    const first = attempt('first', 300);
+    await until('first batch written', () => first.writes.length > 0);
+    // The lock's own session ends (a failover, an operator's pg_terminate_backend): the lock is gone with it.
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ferry chunk lock' AND datname = current_database()`);
+    await assert.rejects(first.result, /the chunk lock's session ended/);
+    const last = first.writes[first.writes.length - 1];
+    assert.ok(last.rows < ROWS, 'stopped before the end');
+    const retry = attempt('retry', 0, last);
+    assert.equal((await retry.result).rows, ROWS);
+    assert.equal(await targetRows(), ROWS);
+  });
 });
