@@ -89,14 +89,7 @@ pgm_up() {
   port_open "$port" && die "pg$major: port $HOST:$port is already in use by another process (set FERRY_PG${major}_PORT)"
   mkdir -p "$dir/run"
   [[ $EUID -eq 0 ]] && chown "$PG_OS_USER:" "$dir" "$dir/run"
-  if [[ ! -s "$dir/data/PG_VERSION" ]]; then
-    rm -rf "$dir/data"
-    if ! as_pg "$home/bin/initdb" -D "$dir/data" -U "$PG_SUPERUSER" --auth-local=trust --auth-host=trust \
-         -E UTF8 --locale=C.UTF-8 >"$log.initdb" 2>&1; then
-      tail -n 30 "$log.initdb" >&2; die "pg$major: initdb failed"
-    fi
-    echo "include_if_exists = 'ferry.conf'" | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
-  fi
+  pg_initdb "$home/bin" "$dir/data" "$log.initdb" "pg$major"
   as_pg tee "$dir/data/ferry.conf" >/dev/null <<EOF
 # written by scripts/stack/stack.sh (pg $major up) on every start
 listen_addresses = '$HOST'

@@ -220,15 +220,22 @@ install_postgres() {
   pg_setup_user
   mkdir -p "$STATE/postgres" "$PG_SOCK"
   [[ $EUID -eq 0 ]] && chown "$PG_OS_USER:" "$STATE/postgres" "$PG_SOCK"
-  if [[ ! -s "$PG_DATA/PG_VERSION" ]]; then
-    rm -rf "$PG_DATA"
-    # superuser "ferry"; trust auth: initdb's pg_hba only has local-socket and loopback host lines.
-    if ! as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_SUPERUSER" --auth-local=trust --auth-host=trust \
-         -E UTF8 --locale=C.UTF-8 >"$(log_of postgres).initdb" 2>&1; then
-      tail -n 30 "$(log_of postgres).initdb" >&2; die "postgres: initdb failed"
-    fi
-    echo "include_if_exists = 'ferry.conf'" | as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null
+  pg_initdb "$PG_BIN" "$PG_DATA" "$(log_of postgres).initdb" postgres
+}
+
+# pg_initdb BIN_DIR DATA_DIR LOG NAME: a new cluster in DATA_DIR unless one is there, with
+# superuser "ferry" and trust auth (initdb's pg_hba only has local-socket and loopback host
+# lines), and an include of ferry.conf for the settings each start writes. Shared by the
+# stack's PostgreSQL and the extra majors (pg-majors.sh).
+pg_initdb() {
+  local bin="$1" data="$2" log="$3" name="$4"
+  [[ -s "$data/PG_VERSION" ]] && return 0
+  rm -rf "$data"
+  if ! as_pg "$bin/initdb" -D "$data" -U "$PG_SUPERUSER" --auth-local=trust --auth-host=trust \
+       -E UTF8 --locale=C.UTF-8 >"$log" 2>&1; then
+    tail -n 30 "$log" >&2; die "$name: initdb failed"
   fi
+  echo "include_if_exists = 'ferry.conf'" | as_pg tee -a "$data/postgresql.conf" >/dev/null
 }
 
 start_postgres() {
