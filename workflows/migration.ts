@@ -43,6 +43,7 @@ import {
   type VerificationResult,
 } from './definitions';
 import { formatProblem, parseSpecShape } from '../contracts/spec';
+import { positionText } from '../contracts/offsets';
 import { innermostMessage } from './failures';
 import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from './payloads';
 import { syncChanges } from './sync';
@@ -219,13 +220,13 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     async () => {
       const at = status.sync!.halted!.position;
       await getExternalWorkflowHandle(status.syncWorkflowId!).signal(skipPoisonSignal, at);
-      return { skipped: `${at.topic}/${at.partition}@${at.offset}` };
+      return { skipped: positionText(at) };
     },
     {
       validator: (req: SkipRequest | undefined) => {
         const halted = status.sync?.halted;
         if (!status.syncWorkflowId || status.sync?.state !== 'halted' || !halted) throw new Error(`nothing to skip: the sync is ${status.sync?.state ?? 'not running'}, not halted on a poison event`);
-        const at = `${halted.position.topic}/${halted.position.partition}@${halted.position.offset}`;
+        const at = positionText(halted.position);
         if (req?.position !== undefined && req.position !== at) throw new Error(`the sync is halted at ${at}, not ${String(req.position)}: nothing skipped`);
       },
     },

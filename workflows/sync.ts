@@ -36,6 +36,7 @@ import {
 } from './definitions';
 import { innermostMessage } from './failures';
 import { parseSyncProgress } from './payloads';
+import { furthestOffsets, samePosition } from '../contracts/offsets';
 
 /** Unchanged figures reach the migration this often; a state, alert or dead-letter change at once. */
 const REPORT_EVERY_MS = 5 * 60_000;
@@ -149,8 +150,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   });
   setHandler(skipPoisonSignal, (position) => {
     // Only the event the sync waits at: a stale skip must never pass a later poison event.
-    const at = progress.halted?.position;
-    if (at && position && at.topic === position.topic && at.partition === position.partition && at.offset === position.offset) skipRequested = position;
+    if (samePosition(progress.halted?.position, position)) skipRequested = position;
   });
 
   /**
@@ -220,7 +220,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       const plansChanged = JSON.stringify(result.plans.map((p) => p.columns.length)) !== JSON.stringify(plans.map((p) => p.columns.length));
       plans = result.plans;
       progress = result.progress;
-      offsets = mergeOffsets(offsets, result.offsets ?? []);
+      offsets = furthestOffsets(offsets, result.offsets ?? []);
       await report(plansChanged);
       if (result.halted) {
         // spec sync.onPoison = halt: wait for the operator's skip (its own verb: a pause and
@@ -228,8 +228,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
         const halt = result.halted.position;
         // A skip for this very event may have come while the run was ending (the run's last
         // report already named it): keep it; forget only a skip of another event.
-        const same = (o: TopicOffset | null) => !!o && o.topic === halt.topic && o.partition === halt.partition && o.offset === halt.offset;
-        if (!same(skipRequested)) skipRequested = null;
+        if (!samePosition(skipRequested, halt)) skipRequested = null;
         if (!ownerChecks) await condition(() => skipRequested !== null || stopRequested);
         else {
           for (;;) {
@@ -260,14 +259,4 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
     }
     throw err;
   }
-}
-
-/** Per partition the further of two committed offsets. */
-function mergeOffsets(a: TopicOffset[], b: TopicOffset[]): TopicOffset[] {
-  const out = new Map(a.map((o) => [`${o.topic}/${o.partition}`, o]));
-  for (const o of b) {
-    const had = out.get(`${o.topic}/${o.partition}`);
-    if (!had || BigInt(o.offset) > BigInt(had.offset)) out.set(`${o.topic}/${o.partition}`, o);
-  }
-  return [...out.values()];
 }

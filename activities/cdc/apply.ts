@@ -23,6 +23,7 @@ import { writeHeartbeat } from './marker';
 import { readSlotHealth } from './slot';
 import { connectorHealth } from './connect';
 import { resumeOffsets } from './offsets';
+import { positionText } from '../../contracts/offsets';
 import type { EventPosition } from './types';
 
 export interface ApplyInput {
@@ -118,7 +119,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   for (const o of resume.offsets) committed.set(`${o.topic}/${o.partition}`, o);
   /** Partitions this attempt has committed: their position no longer depends on a seek. */
   const committedHere = new Set<string>();
-  ctx.log.info(`sync: resuming ${capture.name} at ${[...committed.values()].map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(', ')} (${Date.now() - startedAt} ms)`);
+  ctx.log.info(`sync: resuming ${capture.name} at ${[...committed.values()].map(positionText).join(', ')} (${Date.now() - startedAt} ms)`);
 
   const consumer: Consumer = kafka.consumer({
     groupId: capture.name,
@@ -159,7 +160,7 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
     if (slot && slot.stalledSeconds > SLOT_STALLED_ALERT_S) alerts.push(`replication slot ${capture.name}: confirmed LSN not advancing for ${Math.round(slot.stalledSeconds)} s while the source writes WAL`);
     if (slot?.walStatus === 'unreserved' || slot?.walStatus === 'lost') alerts.push(`replication slot ${capture.name}: wal_status ${slot.walStatus}, WAL it needs is (about to be) removed`);
     if (connectorProblem) alerts.push(connectorProblem);
-    if (halted) alerts.push(`halted on a poison event at ${positionId(halted.position)}: ${halted.reason}; it is in the dead-letter store; ferry skip --id ${migrationId} goes past it`);
+    if (halted) alerts.push(`halted on a poison event at ${positionText(halted.position)}: ${halted.reason}; it is in the dead-letter store; ferry skip --id ${migrationId} goes past it`);
     const bound = Math.max(10, 3 * sync.heartbeatSeconds);
     // Until this run's first heartbeat is back, the previous run's verdict stands (briefly).
     // A backlog larger than a few seconds of applying is not caught up, whatever the heartbeat says.

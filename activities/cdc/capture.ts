@@ -59,11 +59,8 @@ function configurationError(problems: string[]): ApplicationFailure {
  * a slot (what is left to collide, an id chosen to equal another's name, ownership refuses).
  */
 export function captureName(migrationId: string): string {
-  const base = migrationId.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  const prefixed = base.startsWith('ferry_') ? base : `ferry_${base}`;
-  if (prefixed === migrationId && prefixed.length <= 63) return prefixed;
-  const hash = createHash('sha256').update(migrationId).digest('hex').slice(0, 8);
-  return `${prefixed.slice(0, 63 - 9).replace(/_+$/, '')}_${hash}`;
+  const prefixed = prefixedName(migrationId);
+  return prefixed === migrationId && prefixed.length <= 63 ? prefixed : hashedName(prefixed, migrationId);
 }
 
 /**
@@ -72,9 +69,18 @@ export function captureName(migrationId: string): string {
  * recorded name it cannot read.
  */
 export function legacyCaptureName(migrationId: string): string {
+  const prefixed = prefixedName(migrationId);
+  return prefixed.length <= 63 && !/[^a-z0-9_-]/.test(migrationId) ? prefixed : hashedName(prefixed, migrationId);
+}
+
+/** `ferry_` + the id in a slot name's alphabet. */
+function prefixedName(migrationId: string): string {
   const base = migrationId.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  const prefixed = base.startsWith('ferry_') ? base : `ferry_${base}`;
-  if (prefixed.length <= 63 && !/[^a-z0-9_-]/.test(migrationId)) return prefixed;
+  return base.startsWith('ferry_') ? base : `ferry_${base}`;
+}
+
+/** Cut to fit 63 characters with a short hash of the exact id. */
+function hashedName(prefixed: string, migrationId: string): string {
   const hash = createHash('sha256').update(migrationId).digest('hex').slice(0, 8);
   return `${prefixed.slice(0, 63 - 9).replace(/_+$/, '')}_${hash}`;
 }

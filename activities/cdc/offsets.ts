@@ -8,6 +8,7 @@
 import type { Admin } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaptureInfo, TopicOffset } from '../../workflows/definitions';
+import { furthestOffsets } from '../../contracts/offsets';
 
 const id = (o: { topic: string; partition: number }) => `${o.topic}/${o.partition}`;
 
@@ -18,11 +19,7 @@ const id = (o: { topic: string; partition: number }) => `${o.topic}/${o.partitio
  */
 export async function resumeOffsets(admin: Admin, capture: CaptureInfo, topics: string[], heartbeat: TopicOffset[], carried: TopicOffset[] = []): Promise<{ offsets: TopicOffset[]; seeks: TopicOffset[] }> {
   const start = new Map(capture.startOffsets.map((o) => [id(o), o.offset]));
-  const saved = new Map<string, string>();
-  for (const o of [...carried, ...heartbeat]) {
-    const had = saved.get(id(o));
-    if (had === undefined || BigInt(o.offset) > BigInt(had)) saved.set(id(o), o.offset);
-  }
+  const saved = new Map(furthestOffsets(carried, heartbeat).map((o) => [id(o), o.offset]));
   const committed = await admin.fetchOffsets({ groupId: capture.name, topics });
   const result: TopicOffset[] = [];
   const seeks: TopicOffset[] = [];

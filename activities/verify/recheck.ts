@@ -8,9 +8,9 @@
 // milliseconds) differs between any two reads moments apart: it is reported in flight, and
 // only a difference proven against a source row that stood still counts.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
-import { syncProgressQuery, type MismatchKind, type TablePlan } from '../../workflows/definitions';
+import type { MismatchKind, TablePlan } from '../../workflows/definitions';
+import { awaitSync } from '../cdc/sync-watch';
 import { pgPool } from '../connections';
 import { readKeys } from '../source/postgres';
 import { targetKind } from '../target/target';
@@ -20,7 +20,6 @@ import { keyDigestsMongo } from './mongodb';
 import { mismatchStore } from './store';
 
 const PAGE = 1_000;
-const POLL_MS = 1_000;
 
 export interface RecheckResult {
   table: string;
@@ -33,19 +32,8 @@ export interface RecheckResult {
 }
 
 /** Waits until the sync reports having applied every change committed before `sinceMs`. */
-async function syncPast(syncWorkflowId: string, sinceMs: number): Promise<void> {
-  const ctx = Context.current();
-  const handle = ctx.client.workflow.getHandle(syncWorkflowId);
-  for (;;) {
-    const desc = await handle.describe().catch(() => null);
-    if (desc && desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') {
-      throw ApplicationFailure.nonRetryable(`the sync (${syncWorkflowId}) is ${desc.status.name.toLowerCase()}: keys cannot be re-checked against a target that no longer follows the source`, 'SyncEnded');
-    }
-    const p = await handle.query(syncProgressQuery).catch(() => null);
-    if (p && Date.parse(p.updatedAt) - p.lagSeconds * 1000 > sinceMs && p.state !== 'halted') return;
-    ctx.heartbeat();
-    await ctx.sleep(POLL_MS);
-  }
+function syncPast(syncWorkflowId: string, sinceMs: number): Promise<void> {
+  return awaitSync(syncWorkflowId, (p) => Date.parse(p.updatedAt) - p.lagSeconds * 1000 > sinceMs && p.state !== 'halted', 'keys cannot be re-checked against a target that no longer follows the source');
 }
 
 export async function recheckMismatches(input: { spec: Spec; plan: TablePlan; verifyId: string; syncWorkflowId: string }): Promise<RecheckResult> {

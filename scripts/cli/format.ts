@@ -1,4 +1,5 @@
 // Readable reports: one table per run, every step named and counted (pgcopydb-style).
+import { positionText } from '../../contracts/offsets';
 import type { MigrationStatus, RepairResult, SyncProgress, TablePlan, TableVerdict, VerificationResult } from '../../workflows/definitions';
 import type { RetryingActivity } from './client';
 import { ddlSchedule } from '../../activities/target/pg-finish';
@@ -37,7 +38,7 @@ export function renderStatus(s: MigrationStatus): string {
   }
   out.push(`started: ${s.startedAt}${s.finishedAt ? `   finished: ${s.finishedAt}` : ''}`);
   out.push(`lag: ${s.lag ? `${s.lag.seconds.toFixed(1)} s, ${s.lag.events} events` : 'n/a (no sync phase)'}`);
-  if (s.capture) out.push(`capture: connector/slot ${s.capture.name}, start marker at ${s.capture.marker.position.topic}/${s.capture.marker.position.partition}@${s.capture.marker.position.offset} (LSN ${s.capture.marker.lsn ?? '?'}, ${s.capture.marker.seenAt})`);
+  if (s.capture) out.push(`capture: connector/slot ${s.capture.name}, start marker at ${positionText(s.capture.marker.position)} (LSN ${s.capture.marker.lsn ?? '?'}, ${s.capture.marker.seenAt})`);
   if (s.sync) out.push(...renderSync(s.sync));
   if (s.tables.length) {
     out.push('');
@@ -60,7 +61,7 @@ export function renderSync(p: SyncProgress): string[] {
   ];
   if (p.slot) out.push(`slot: ${p.slot.slot} ${p.slot.exists ? (p.slot.active ? 'active' : 'INACTIVE') : 'MISSING'}, confirmed LSN ${p.slot.confirmedLsn ?? '-'}, holds ${formatBytes(p.slot.retainedBytes)} of WAL${p.slot.walStatus ? ` (${p.slot.walStatus})` : ''}`);
   if (p.columnsAdded.length) out.push(`columns added on the source and followed: ${p.columnsAdded.join(', ')}`);
-  if (p.halted) out.push(`halted at ${p.halted.position.topic}/${p.halted.position.partition}@${p.halted.position.offset}: ${p.halted.reason}`);
+  if (p.halted) out.push(`halted at ${positionText(p.halted.position)}: ${p.halted.reason}`);
   for (const a of p.alerts) out.push(`ALERT: ${a}`);
   return out;
 }

@@ -3,7 +3,9 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import type { Client } from '@temporalio/client';
-import { testSpec } from './temporal';
+import { startWorkers, testSpec, type Harness } from './temporal';
+import { dropDatabase, loadStackEnv } from './stack';
+import { closeAll } from '../../activities/connections';
 import { abortSignal, type MigrationStatus } from '../../workflows/definitions';
 import { captureName } from '../../activities/cdc/capture';
 import type { Spec } from '../../activities/spec';
@@ -63,3 +65,21 @@ export async function cleanUpMigration(client: Client, id: string, sourceAdminUr
   }
 }
 
+/**
+ * The hooks every online-migration suite needs: workers on all three queues before, and
+ * after, every migration it started cleaned up (capture, topics, group) and its databases dropped.
+ */
+export function onlineSuite(): { harness: Harness; databases: string[]; migrations: string[] } {
+  const suite = { harness: undefined as unknown as Harness, databases: [] as string[], migrations: [] as string[] };
+  before(async () => {
+    loadStackEnv();
+    suite.harness = await startWorkers(['control', 'copy', 'cdc']);
+  });
+  after(async () => {
+    for (const id of suite.migrations) await cleanUpMigration(suite.harness.client, id).catch(() => undefined);
+    await suite.harness?.stop();
+    await closeAll();
+    for (const db of suite.databases) await dropDatabase(db).catch(() => undefined);
+  });
+  return suite;
+}

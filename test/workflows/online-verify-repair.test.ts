@@ -5,12 +5,11 @@
 // snapshot never overwrites a newer change, and the sync replays what came meanwhile.
 import { strict as assert } from 'node:assert';
 import { Pool } from 'pg';
-import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
-import { startMigration, startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
-import { cleanUpMigration, onlineSpec, syncedPast } from '../helpers/sync';
+import { createDatabase, uniqueName } from '../helpers/stack';
+import { startMigration, waitForStatus } from '../helpers/temporal';
+import { onlineSpec, onlineSuite, syncedPast } from '../helpers/sync';
 import { assertPostgresEqual } from '../helpers/compare';
 import { ferryAsync } from '../helpers/cli';
-import { closeAll } from '../../activities/connections';
 
 /** Updates random rows of public.hot as fast as two connections can, until stopped. */
 function hotLoad(pool: Pool): { stop: () => Promise<number> } {
@@ -34,26 +33,12 @@ function hotLoad(pool: Pool): { stop: () => Promise<number> } {
 
 describe('online verify and repair under a hot-row write load (real Debezium, Kafka, Temporal)', function () {
   this.timeout(15 * 60_000);
-  let harness: Harness;
-  const databases: string[] = [];
-  const migrations: string[] = [];
-
-  before(async () => {
-    loadStackEnv();
-    harness = await startWorkers(['control', 'copy', 'cdc']);
-  });
-
-  after(async () => {
-    for (const id of migrations) await cleanUpMigration(harness.client, id).catch(() => undefined);
-    await harness?.stop();
-    await closeAll();
-    for (const db of databases) await dropDatabase(db).catch(() => undefined);
-  });
+  const suite = onlineSuite();
 
   it('hot rows never count as differences; a real one is proven, repaired with the sync held, and the target converges', async () => {
     const sourceUrl = await createDatabase('ferry_t_hot');
     const targetUrl = await createDatabase('ferry_t_hot_tgt');
-    databases.push(sourceUrl, targetUrl);
+    suite.databases.push(sourceUrl, targetUrl);
     process.env.FERRY_HOT_SRC = sourceUrl;
     process.env.FERRY_HOT_TGT = targetUrl;
     const pool = new Pool({ connectionString: sourceUrl, max: 4 });
@@ -63,13 +48,13 @@ describe('online verify and repair under a hot-row write load (real Debezium, Ka
     await pool.query(`INSERT INTO public.cold SELECT g, g FROM generate_series(1, 1000) g`);
     const spec = onlineSpec('hot', '${FERRY_HOT_SRC}', { url: '${FERRY_HOT_TGT}' }, ['public.hot', 'public.cold'], { sync: { runSeconds: 30 } });
     const id = uniqueName('hot');
-    migrations.push(id);
+    suite.migrations.push(id);
 
     const load = hotLoad(pool);
     let updates = 0;
     try {
-      await startMigration(harness.client, spec, id);
-      const ready = await waitForStatus(harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 8 * 60_000);
+      await startMigration(suite.harness.client, spec, id);
+      const ready = await waitForStatus(suite.harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 8 * 60_000);
       assert.equal(ready.phase, 'sync', ready.error ?? '');
       assert.equal(ready.verification?.clean, true, `the verification under load is clean: ${JSON.stringify(ready.verification?.tables)}`);
 
@@ -90,15 +75,15 @@ describe('online verify and repair under a hot-row write load (real Debezium, Ka
       assert.match(repair.err, /the sync is held while the repair writes/);
       assert.match(repair.out, /public\.cold\s+\|?\s*1/);
       // The sync was held by the repair and let go again.
-      const history = JSON.stringify(await harness.client.workflow.getHandle(`${id}/sync`).fetchHistory());
+      const history = JSON.stringify(await suite.harness.client.workflow.getHandle(`${id}/sync`).fetchHistory());
       assert.match(history, /"signalName":"hold"/);
-      await waitForStatus(harness.client, id, (s) => s.sync?.state !== 'stopped' && !(s.sync?.heldBy ?? []).length, 'the sync running again after the repair', 2 * 60_000);
+      await waitForStatus(suite.harness.client, id, (s) => s.sync?.state !== 'stopped' && !(s.sync?.heldBy ?? []).length, 'the sync running again after the repair', 2 * 60_000);
     } finally {
       updates = await load.stop();
     }
     assert.ok(updates > 100, `the load kept writing (${updates} updates)`);
     const stoppedAt = Date.now();
-    await waitForStatus(harness.client, id, (s) => syncedPast(s, stoppedAt), 'caught up after the load stopped', 3 * 60_000);
+    await waitForStatus(suite.harness.client, id, (s) => syncedPast(s, stoppedAt), 'caught up after the load stopped', 3 * 60_000);
     await assertPostgresEqual(sourceUrl, targetUrl, ['public.hot', 'public.cold']);
     await pool.end();
   });

@@ -5,43 +5,28 @@
 import { strict as assert } from 'node:assert';
 import { Pool } from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
-import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
-import { startMigration, startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
-import { cleanUpMigration, onlineSpec, syncedPast } from '../helpers/sync';
+import { createDatabase, uniqueName } from '../helpers/stack';
+import { startMigration, waitForStatus } from '../helpers/temporal';
+import { cleanUpMigration, onlineSpec, onlineSuite, syncedPast } from '../helpers/sync';
 import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
 import { createLoadTables, startLoad } from '../../scripts/bench/cdc-load';
-import { closeAll } from '../../activities/connections';
 import { deadLetterStore } from '../../activities/cdc/dead-letters';
 import { ferryAsync } from '../helpers/cli';
 
 describe('online migration: backfill + CDC sync with writes that never stop (real Debezium, Kafka, Temporal)', function () {
   this.timeout(15 * 60_000);
-  let harness: Harness;
-  const databases: string[] = [];
-  const migrations: string[] = [];
-
-  before(async () => {
-    loadStackEnv();
-    harness = await startWorkers(['control', 'copy', 'cdc']);
-  });
-
-  after(async () => {
-    for (const id of migrations) await cleanUpMigration(harness.client, id).catch(() => undefined);
-    await harness?.stop();
-    await closeAll();
-    for (const db of databases) await dropDatabase(db).catch(() => undefined);
-  });
+  const suite = onlineSuite();
 
   for (const kind of ['postgres', 'mongodb'] as const) {
     it(`into ${kind}: converges and verifies clean while inserts, updates and deletes run throughout`, async () => {
       const sourceUrl = await createDatabase('ferry_t_sync');
-      databases.push(sourceUrl);
+      suite.databases.push(sourceUrl);
       process.env[`FERRY_SYNC_SRC_${kind.toUpperCase()}`] = sourceUrl;
       let target: Record<string, unknown>;
       let targetUrl = '';
       if (kind === 'postgres') {
         targetUrl = await createDatabase('ferry_t_sync_tgt');
-        databases.push(targetUrl);
+        suite.databases.push(targetUrl);
         process.env.FERRY_SYNC_TGT_POSTGRES = targetUrl;
         target = { url: '${FERRY_SYNC_TGT_POSTGRES}' };
       } else {
@@ -51,14 +36,14 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
       const tables = await createLoadTables(pool, 'public', 3, 4_000);
       const spec = onlineSpec(`sync-${kind}`, `\${FERRY_SYNC_SRC_${kind.toUpperCase()}}`, target, tables);
       const id = uniqueName(`sync-${kind}`);
-      migrations.push(id);
+      suite.migrations.push(id);
 
       const load = startLoad({ pool, tables, eventsPerSecond: 150, idStart: 1_000_000 });
       try {
-        await startMigration(harness.client, spec, id);
-        const copying = await waitForStatus(harness.client, id, (s) => s.phase === 'backfill' && s.rowsCopied > 0, 'backfill copying');
+        await startMigration(suite.harness.client, spec, id);
+        const copying = await waitForStatus(suite.harness.client, id, (s) => s.phase === 'backfill' && s.rowsCopied > 0, 'backfill copying');
         assert.ok(copying.capture?.marker.position, 'the start marker was recorded before the backfill');
-        const synced = await waitForStatus(harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 10 * 60_000);
+        const synced = await waitForStatus(suite.harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 10 * 60_000);
         assert.equal(synced.phase, 'sync', synced.error ?? '');
         assert.equal(synced.verification?.clean, true, JSON.stringify(synced.verification?.tables));
         assert.equal(load.stats().deletes > 0 && load.stats().updates > 0 && load.stats().inserts > 0, true, 'the load wrote all three kinds');
@@ -66,11 +51,11 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
         await load.stop();
       }
       const stoppedAt = Date.now();
-      const caughtUp = await waitForStatus(harness.client, id, (s) => syncedPast(s, stoppedAt), 'caught up after the load stopped', 5 * 60_000);
+      const caughtUp = await waitForStatus(suite.harness.client, id, (s) => syncedPast(s, stoppedAt), 'caught up after the load stopped', 5 * 60_000);
       assert.equal(caughtUp.sync?.deadLetters, 0);
       if (kind === 'postgres') await assertPostgresEqual(sourceUrl, targetUrl, tables);
       else await assertMongoEqual(sourceUrl, process.env.FERRY_MONGO_URL!, (target as { database: string }).database, tables);
-      await cleanUpMigration(harness.client, id);
+      await cleanUpMigration(suite.harness.client, id);
       const slots = await pool.query('SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [caughtUp.capture!.name]);
       assert.equal(slots.rows[0].n, 0, 'the abort released the replication slot');
       await pool.end();
@@ -80,7 +65,7 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
   it('follows a key change, a TOASTed row, an added column, a truncate, and dead-letters a poison event (PostgreSQL target)', async () => {
     const sourceUrl = await createDatabase('ferry_t_sync_edge');
     const targetUrl = await createDatabase('ferry_t_sync_edge_tgt');
-    databases.push(sourceUrl, targetUrl);
+    suite.databases.push(sourceUrl, targetUrl);
     process.env.FERRY_SYNC_EDGE_SRC = sourceUrl;
     process.env.FERRY_SYNC_EDGE_TGT = targetUrl;
     const pool = new Pool({ connectionString: sourceUrl });
@@ -95,9 +80,9 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     // Short apply runs and continue-as-new every two: every change below crosses activity restarts and new runs.
     const spec = onlineSpec('sync-edge', '${FERRY_SYNC_EDGE_SRC}', { url: '${FERRY_SYNC_EDGE_TGT}' }, ['public.items', 'public.docs', 'public.scratch'], { sync: { runSeconds: 10, runsPerWorkflow: 2 } });
     const id = uniqueName('sync-edge');
-    migrations.push(id);
-    await startMigration(harness.client, spec, id);
-    const ready = await waitForStatus(harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 5 * 60_000);
+    suite.migrations.push(id);
+    await startMigration(suite.harness.client, spec, id);
+    const ready = await waitForStatus(suite.harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 5 * 60_000);
     assert.equal(ready.phase, 'sync', ready.error ?? '');
 
     await pool.query(`UPDATE public.items SET sku = 'renamed-1' WHERE sku = 'sku-1'`);
@@ -122,7 +107,7 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     assert.match(wait.out, /caught up: lag \d+\.\d s/);
 
     const since = Date.now();
-    const done = await waitForStatus(harness.client, id, (s) => syncedPast(s, since) && (s.sync?.deadLetters ?? 0) >= 1, 'caught up with the poison event dead-lettered', 3 * 60_000);
+    const done = await waitForStatus(suite.harness.client, id, (s) => syncedPast(s, since) && (s.sync?.deadLetters ?? 0) >= 1, 'caught up with the poison event dead-lettered', 3 * 60_000);
     assert.equal(done.sync?.deadLetters, 1);
     assert.deepEqual(done.sync?.columnsAdded, ['public.items.color']);
     await assertPostgresEqual(sourceUrl, targetUrl, ['public.items', 'public.docs', 'public.scratch']);
@@ -140,13 +125,13 @@ describe('online migration: backfill + CDC sync with writes that never stop (rea
     assert.equal(letters[0].key, '{"sku":"poison"}');
     assert.match(letters[0].reason, /JSON|decode|envelope/i);
     // runsPerWorkflow 2 × runSeconds 10: within a minute the sync has continued-as-new, and goes on.
-    const sync = harness.client.workflow.getHandle(`${id}/sync`);
+    const sync = suite.harness.client.workflow.getHandle(`${id}/sync`);
     const continued = async () => !!(await sync.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     for (let i = 0; i < 120 && !(await continued()); i++) await new Promise((r) => setTimeout(r, 1_000));
     assert.ok(await continued(), 'the sync workflow has continued-as-new');
     await pool.query(`UPDATE public.items SET qty = 1000 WHERE sku = 'sku-5'`);
     const later = Date.now();
-    await waitForStatus(harness.client, id, (s) => syncedPast(s, later), 'caught up after continue-as-new', 2 * 60_000);
+    await waitForStatus(suite.harness.client, id, (s) => syncedPast(s, later), 'caught up after continue-as-new', 2 * 60_000);
     await assertPostgresEqual(sourceUrl, targetUrl, ['public.items', 'public.docs', 'public.scratch']);
     const status = await ferryAsync(['status', '--id', id]);
     assert.match(status.out, /sync: caught-up .*dead letters: 1/);
