@@ -7,7 +7,8 @@
 // attempt has stopped and released it; a worker that dies takes the lock with its session.
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import type { ChunkRange, TablePlan } from '../workflows/definitions';
+import type { ChunkRange } from '../contracts/backfill';
+import type { TablePlan } from '../contracts/tables';
 import type { Spec } from './spec';
 import { resolveUrl } from './connections';
 

@@ -4,7 +4,7 @@
 // Boundaries themselves come from counting keys in the index (source/postgres.ts), so sparse
 // keys still make chunks of this many rows, never empty or giant ones.
 import type { Spec } from './spec';
-import type { TablePlan } from '../workflows/definitions';
+import type { TablePlan } from '../contracts/tables';
 
 const TARGET_CHUNK_BYTES = 32 * 1024 * 1024;
 const MIN_ROWS = 1_000;

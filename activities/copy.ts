@@ -4,7 +4,9 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Spec } from './spec';
-import { chunkControlQuery, type ChunkControl, type ChunkCursor, type ChunkResult, type ChunkTask, type TablePlan } from '../workflows/definitions';
+import type { ChunkControl, ChunkCursor, ChunkResult, ChunkTask } from '../contracts/backfill';
+import { chunkControlQuery } from '../contracts/messages';
+import type { TablePlan } from '../contracts/tables';
 import { pgPool } from './connections';
 import { planChunkPage, type ChunkPage } from './source/postgres';
 import { openTarget, Target } from './target/target';

@@ -2,7 +2,8 @@
 // and blind to changed values; the default checksum verifier lives in verify/.
 import { Context } from '@temporalio/activity';
 import type { Spec } from './spec';
-import type { TableCount, TablePlan } from '../workflows/definitions';
+import type { TablePlan } from '../contracts/tables';
+import type { TableCount } from '../contracts/verify';
 import { pgPool } from './connections';
 import { countRows } from './source/postgres';
 import { openTarget } from './target/target';

@@ -4,7 +4,7 @@
 // stays verifiable because the embedded rows are read and mapped the same way both times.
 import type { Pool } from 'pg';
 import type { Document } from 'mongodb';
-import type { EmbedPlan, TablePlan } from '../workflows/definitions';
+import type { EmbedPlan, TablePlan } from '../contracts/tables';
 import { readMatching, type SourceRow } from './source/postgres';
 import { documentMapper } from './mapping';
 import { planShape } from './target/shape';

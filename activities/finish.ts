@@ -5,7 +5,7 @@
 // retry re-runs the steps, which are safe to repeat (see target/pg-finish.ts).
 import { Context } from '@temporalio/activity';
 import type { Spec } from './spec';
-import type { TablePlan } from '../workflows/definitions';
+import type { TablePlan } from '../contracts/tables';
 import { openTarget } from './target/target';
 import { rethrowClassified } from './errors';
 

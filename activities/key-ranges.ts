@@ -7,7 +7,8 @@
 // copy (its replay delete) and by checksum verification.
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChunkRange, TablePlan } from '../workflows/definitions';
+import type { ChunkRange } from '../contracts/backfill';
+import type { TablePlan } from '../contracts/tables';
 import { quoteIdent } from './identifiers';
 import { keyTypes } from './source/postgres';
 import { databaseLocaleSql, icuLocaleColumn, serverVersion } from './pg-version';

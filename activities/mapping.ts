@@ -17,7 +17,7 @@
 import { Binary, Decimal128, Double, Int32, Long, UUID, type Document } from 'mongodb';
 import { parse as parseArray } from 'postgres-array';
 import { parse as parseLosslessJson, type ParseOptions } from 'lossless-json';
-import type { ColumnInfo, LossyPolicy, TablePlan } from '../workflows/definitions';
+import type { ColumnInfo, LossyPolicy, TablePlan } from '../contracts/tables';
 import type { SourceRow } from './source/postgres';
 import { MappingError } from './errors';
 

@@ -9,7 +9,7 @@ import { openTarget, targetKind } from './target/target';
 import { rethrowClassified } from './errors';
 import { parseQualifiedName, type QualifiedName } from './identifiers';
 import { mongoFieldProblems } from './mapping';
-import type { MigrationPlan, TablePlan } from '../workflows/definitions';
+import type { MigrationPlan, TablePlan } from '../contracts/tables';
 import { sizeChunks } from './chunk-size';
 import { lossWarnings } from './loss';
 import { debeziumLimits } from './cdc/values';

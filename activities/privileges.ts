@@ -12,7 +12,7 @@ import { pgPool } from './connections';
 import { quoteIdent, quoteQualified } from './identifiers';
 import { targetKind } from './target/target';
 import { jsonRows, roleProblems, tableProblems } from './cdc/source-checks';
-import type { TablePlan } from '../workflows/definitions';
+import type { TablePlan } from '../contracts/tables';
 
 /** `tables[i]` for a plan (plans are in load order, not spec order). */
 function pathsByTable(spec: Spec): Map<string, string> {

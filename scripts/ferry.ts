@@ -11,7 +11,7 @@ import { waitCommand } from './cli/wait';
 import { setupCommand } from './cli/setup';
 import { skipCommand } from './cli/skip';
 import { cleanupCommand } from './cli/cleanup';
-import type { QueueName } from '../workflows/definitions';
+import type { QueueName } from '../contracts/queues';
 
 const program = new Command('ferry')
   .description('PostgreSQL → MongoDB / PostgreSQL migrations as durable Temporal workflows')

@@ -16,7 +16,8 @@ import { startWorkers, testSpec, waitForStatus } from '../test/helpers/temporal'
 import { cleanUpMigration, onlineSpec } from '../test/helpers/sync';
 import { closeAll } from '../activities/connections';
 import { migration } from '../workflows/migration';
-import { abortSignal, taskQueues, throttleSignal } from '../workflows/definitions';
+import { abortSignal, throttleSignal } from '../contracts/messages';
+import { taskQueues } from '../contracts/queues';
 
 const out = join(__dirname, '..', 'test', 'workflows', 'histories');
 

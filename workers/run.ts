@@ -3,7 +3,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import * as activities from '../activities';
 import { closeAll } from '../activities/connections';
-import { QueueName, taskQueues } from '../workflows/definitions';
+import { QueueName, taskQueues } from '../contracts/queues';
 
 export const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 export const temporalNamespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';

@@ -13,7 +13,11 @@ import {
   startChild,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { backfillWorkflowId, pauseSignal, resumeSignal, taskQueues, type MigrationStatus, type TablePlan } from './definitions';
+import { backfillWorkflowId } from '../contracts/ids';
+import { pauseSignal, resumeSignal } from '../contracts/messages';
+import type { MigrationStatus } from '../contracts/migration';
+import { taskQueues } from '../contracts/queues';
+import type { TablePlan } from '../contracts/tables';
 import type { Spec } from '../contracts/spec';
 import { backfillTable } from './backfill';
 

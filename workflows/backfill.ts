@@ -16,19 +16,10 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import {
-  BackfillInput,
-  BackfillProgress,
-  ChunkQueueState,
-  backfillProgressQuery,
-  backfillProgressSignal,
-  chunkControlQuery,
-  pauseSignal,
-  searchAttributes,
-  resumeSignal,
-  taskQueues,
-  throttleSignal,
-} from './definitions';
+import { BackfillInput, BackfillProgress, ChunkQueueState } from '../contracts/backfill';
+import { backfillProgressQuery, backfillProgressSignal, chunkControlQuery, pauseSignal, resumeSignal, throttleSignal } from '../contracts/messages';
+import { taskQueues } from '../contracts/queues';
+import { searchAttributes } from '../contracts/search-attributes';
 import { drainChunks, pageSize } from './chunk-queue';
 import { parseRate } from './payloads';
 import { innermostMessage } from './failures';

@@ -3,7 +3,7 @@
 // starting new ones while paused, and hand back a small state to continue-as-new with
 // (only ranges planned but not started travel on, plus where planning resumes).
 import { CancellationScope, condition } from '@temporalio/workflow';
-import type { ChunkPage, ChunkRange, ChunkQueueState } from './definitions';
+import type { ChunkPage, ChunkRange, ChunkQueueState } from '../contracts/backfill';
 
 export interface ChunkQueueOptions<P> {
   state: ChunkQueueState<P>;

@@ -20,28 +20,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import {
-  MigrationInput,
-  MigrationStatus,
-  Phase,
-  TablePlan,
-  abortSignal,
-  backfillProgressSignal,
-  backfillWorkflowId,
-  pauseSignal,
-  resumeSignal,
-  searchAttributes,
-  skipPoisonSignal,
-  skipPoisonUpdate,
-  statusQuery,
-  syncReportSignal,
-  syncWorkflowId,
-  taskQueues,
-  throttleSignal,
-  type CaptureInfo,
-  type SkipRequest,
-  type VerificationResult,
-} from './definitions';
+import type { CaptureInfo } from '../contracts/capture';
+import { backfillWorkflowId, syncWorkflowId } from '../contracts/ids';
+import { abortSignal, backfillProgressSignal, pauseSignal, resumeSignal, skipPoisonSignal, skipPoisonUpdate, statusQuery, syncReportSignal, throttleSignal } from '../contracts/messages';
+import { MigrationInput, MigrationStatus, Phase } from '../contracts/migration';
+import { taskQueues } from '../contracts/queues';
+import { searchAttributes } from '../contracts/search-attributes';
+import type { SkipRequest } from '../contracts/sync';
+import { TablePlan } from '../contracts/tables';
+import type { VerificationResult } from '../contracts/verify';
 import { formatProblem, parseSpecShape } from '../contracts/spec';
 import { positionText } from '../contracts/offsets';
 import { innermostMessage } from './failures';

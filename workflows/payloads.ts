@@ -2,7 +2,8 @@
 // sends `{"rowsPerSecond":100}` as readily as `100`, or nothing at all. Each payload is read
 // here, deterministically; a payload that means nothing is refused with the reason, and the
 // current value stays (a NaN throttle would mean "unlimited").
-import type { BackfillProgress, SyncProgress, SyncReport, TableState } from './definitions';
+import type { BackfillProgress, TableState } from '../contracts/backfill';
+import type { SyncProgress, SyncReport } from '../contracts/sync';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 

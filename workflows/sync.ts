@@ -19,21 +19,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import {
-  SyncInput,
-  SyncProgress,
-  TopicOffset,
-  abortSignal,
-  pauseSignal,
-  holdSignal,
-  resumeSignal,
-  searchAttributes,
-  skipPoisonSignal,
-  syncProgressQuery,
-  syncProgressSignal,
-  syncReportSignal,
-  taskQueues,
-} from './definitions';
+import { TopicOffset } from '../contracts/capture';
+import { abortSignal, pauseSignal, holdSignal, resumeSignal, skipPoisonSignal, syncProgressQuery, syncProgressSignal, syncReportSignal } from '../contracts/messages';
+import { taskQueues } from '../contracts/queues';
+import { searchAttributes } from '../contracts/search-attributes';
+import { SyncInput, SyncProgress } from '../contracts/sync';
 import { innermostMessage } from './failures';
 import { parseSyncProgress } from './payloads';
 import { furthestOffsets, samePosition } from '../contracts/offsets';

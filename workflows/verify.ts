@@ -15,19 +15,11 @@ import {
   ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import {
-  ChunkQueueState,
-  MismatchKind,
-  RepairResult,
-  TablePlan,
-  TableVerdict,
-  VerificationResult,
-  holdSignal,
-  pauseSignal,
-  resumeSignal,
-  taskQueues,
-  verifyProgressQuery,
-} from './definitions';
+import { ChunkQueueState } from '../contracts/backfill';
+import { holdSignal, pauseSignal, resumeSignal, verifyProgressQuery } from '../contracts/messages';
+import { taskQueues } from '../contracts/queues';
+import { TablePlan } from '../contracts/tables';
+import { MismatchKind, RepairResult, TableVerdict, VerificationResult } from '../contracts/verify';
 import type { Spec } from '../contracts/spec';
 import { drainChunks, pageSize } from './chunk-queue';
 import { inWindow } from './window';

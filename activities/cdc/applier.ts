@@ -5,7 +5,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 import { keyOf } from '../source/postgres';
 import { decodeMessage } from './debezium';
 import { rowFromDebezium } from './values';

@@ -7,7 +7,7 @@
 // after its events were written.
 import type { Admin } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CaptureInfo, TopicOffset } from '../../workflows/definitions';
+import type { CaptureInfo, TopicOffset } from '../../contracts/capture';
 import { furthestOffsets } from '../../contracts/offsets';
 
 const id = (o: { topic: string; partition: number }) => `${o.topic}/${o.partition}`;

@@ -6,7 +6,7 @@
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { inspectSource } from '../plan';
 import { quoteQualified } from '../identifiers';
 import type { ChangeSink } from './sink';

@@ -5,7 +5,7 @@
 // each refused one by its index, so a bad row costs nothing extra to isolate.
 import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type Document } from 'mongodb';
 import type { Spec } from '../spec';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
 import { rethrowClassified } from '../errors';
 import { buildDocuments, mapperFor } from '../documents';

@@ -5,7 +5,7 @@
 // column's type, as the backfill's upserts do.
 import { escapeLiteral, type Pool } from 'pg';
 import type { Spec } from '../spec';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { inTransaction, pgPool } from '../connections';
 import { isUniqueViolation, rethrowClassified } from '../errors';
 import { quoteIdent, quoteQualified } from '../identifiers';

@@ -5,7 +5,7 @@
 // and everything else (thrown, so the caller retries the batch and commits nothing).
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { rethrowClassified } from '../errors';
 import { targetKind } from '../target/target';
 import type { ChangeFailure, RowChange } from './types';

@@ -3,7 +3,8 @@
 // heartbeating, and give up at once if the sync has ended: one loop for both.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { syncProgressQuery, type SyncProgress } from '../../workflows/definitions';
+import { syncProgressQuery } from '../../contracts/messages';
+import type { SyncProgress } from '../../contracts/sync';
 
 const POLL_MS = 1_000;
 

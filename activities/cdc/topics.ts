@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
 import { describeRef, redact } from '../spec';
 import { resolveUrl } from '../connections';
-import type { QualifiedTable, TablePlan, TopicOffset } from '../../workflows/definitions';
+import type { TopicOffset } from '../../contracts/capture';
+import type { QualifiedTable, TablePlan } from '../../contracts/tables';
 import { markerTable } from './marker';
 
 /** Kafka refuses longer topic names. */

@@ -8,7 +8,7 @@
 // what it loses invisibly is listed by debeziumLimits() so prepare can warn or refuse.
 import { createHash } from 'node:crypto';
 import { isLosslessNumber } from 'lossless-json';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import type { SourceRow } from '../source/postgres';
 import { UNAVAILABLE_PLACEHOLDER } from './debezium-config';
 import { PoisonMessage, type DecodedRow } from './types';

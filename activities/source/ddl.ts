@@ -5,7 +5,7 @@
 // Definitions come from pg_get_constraintdef / pg_get_indexdef, so they print names as the
 // source's search_path sees them; the target is expected to use the same search_path.
 import type { Pool } from 'pg';
-import type { QualifiedTable, TableDdl } from '../../workflows/definitions';
+import type { QualifiedTable, TableDdl } from '../../contracts/tables';
 
 /** Always-quoted identifier, built in SQL so the clause text never depends on keyword lists. */
 const quoted = (col: string) => `'"' || replace(${col}, '"', '""') || '"'`;

@@ -4,7 +4,8 @@
 import { MongoBulkWriteError, type Collection, type Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
-import type { ChunkRange, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
 import { keyOf, readBatch, type SourceRow } from '../source/postgres';
 import { mongoClient, pgPool } from '../connections';
 import { documentId, mongoFieldProblems } from '../mapping';

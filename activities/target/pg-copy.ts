@@ -20,7 +20,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import { keyCollations, keySql, keyCompare as targetKeyCompare } from '../key-ranges';
 import type { BatchCopied } from './target';

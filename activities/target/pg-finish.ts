@@ -7,7 +7,7 @@
 // - a constraint or foreign key that exists by name is kept; one left NOT VALID is validated.
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TableDdl, TablePlan } from '../../workflows/definitions';
+import type { TableDdl, TablePlan } from '../../contracts/tables';
 import { readTableDdl } from '../source/ddl';
 import { displayName, parseQualifiedName, quoteIdent, quoteQualified, type QualifiedName } from '../identifiers';
 

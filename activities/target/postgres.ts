@@ -16,7 +16,8 @@
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../spec';
-import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { keyTypes, type SourceRow } from '../source/postgres';
 import { readColumnSequences, type ColumnSequence } from '../source/ddl';
 import { inTransaction, pgPool } from '../connections';

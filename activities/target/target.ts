@@ -3,7 +3,8 @@
 import type { Pool } from 'pg';
 import type { Spec, TargetKind } from '../spec';
 import { engineOf } from '../spec';
-import type { ChunkRange, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
 import type { SourceRow } from '../source/postgres';
 import { MongoTarget } from './mongodb';
 import { PostgresTarget } from './postgres';

@@ -4,7 +4,9 @@
 // dispatches, records every mismatch in the store and returns counts plus a small sample.
 import { Context } from '@temporalio/activity';
 import type { Spec } from '../spec';
-import type { ChunkRange, ChunkVerdict, MismatchKind, RepairResult, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
+import type { ChunkVerdict, MismatchKind, RepairResult } from '../../contracts/verify';
 import { targetKind } from '../target/target';
 import { rethrowClassified } from '../errors';
 import { verifyChunkPostgres } from './postgres';

@@ -6,7 +6,8 @@
 import type { Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
-import type { ChunkRange, ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { documentId } from '../mapping';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';

@@ -6,7 +6,8 @@
 // holds the same rows on both sides.
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
-import type { ChunkRange, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import { ChunkHash, chunkSumSql, rowMd5Sql } from '../checksum';

@@ -9,7 +9,8 @@
 // only a difference proven against a source row that stood still counts.
 import { Context } from '@temporalio/activity';
 import type { Spec } from '../spec';
-import type { MismatchKind, TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
+import type { MismatchKind } from '../../contracts/verify';
 import { awaitSync } from '../cdc/sync-watch';
 import { pgPool } from '../connections';
 import { readKeys } from '../source/postgres';

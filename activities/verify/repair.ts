@@ -4,7 +4,8 @@
 // both sides) so the result says how many still differ. Repaired entries are marked, not
 // deleted, so the report of that verification stays readable.
 import type { Spec } from '../spec';
-import type { RepairResult, TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
+import type { RepairResult } from '../../contracts/verify';
 import { pgPool } from '../connections';
 import { keyOf, readKeys } from '../source/postgres';
 import { openTarget, targetKind } from '../target/target';

@@ -6,7 +6,7 @@
 import type { Collection, Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../spec';
-import type { MismatchKind } from '../../workflows/definitions';
+import type { MismatchKind } from '../../contracts/verify';
 import { inTransaction, mongoClient, pgPool } from '../connections';
 import { withCreated } from '../created';
 import { targetKind } from '../target/target';

@@ -21,7 +21,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { MongoClient, type Document } from 'mongodb';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { ensureNamespace } from '../cli/setup';
-import type { MigrationStatus } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
 import { specSchema } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';
 import { introspectTable, type SourceRow } from '../../activities/source/postgres';

@@ -29,10 +29,13 @@ import { Decimal128, Int32, Long, MongoClient, type AnyBulkWriteOperation, type 
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { ensureNamespace } from '../cli/setup';
-import {
-  abortSignal, searchAttributes, statusQuery, syncProgressQuery, syncWorkflowId, taskQueues,
-  type CaptureInfo, type MigrationStatus, type SyncProgress,
-} from '../../workflows/definitions';
+import type { CaptureInfo } from '../../contracts/capture';
+import { syncWorkflowId } from '../../contracts/ids';
+import { abortSignal, statusQuery, syncProgressQuery } from '../../contracts/messages';
+import type { MigrationStatus } from '../../contracts/migration';
+import { taskQueues } from '../../contracts/queues';
+import { searchAttributes } from '../../contracts/search-attributes';
+import type { SyncProgress } from '../../contracts/sync';
 import { migration } from '../../workflows/migration';
 import { validateSpec } from '../../activities/spec';
 import { connectorValueConfig } from '../../activities/cdc/debezium-config';

@@ -2,9 +2,10 @@
 // status whether it runs, completed or failed.
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MigrationInput, MigrationStatus } from '../../workflows/definitions';
+import type { MigrationInput, MigrationStatus } from '../../contracts/migration';
 import type { Spec } from '../../activities/spec';
-import { backfillProgressQuery, searchAttributes, statusQuery, syncProgressQuery } from '../../workflows/definitions';
+import { backfillProgressQuery, statusQuery, syncProgressQuery } from '../../contracts/messages';
+import { searchAttributes } from '../../contracts/search-attributes';
 import { temporalAddress, temporalNamespace } from '../../workers/run';
 
 export async function connectClient(): Promise<Client> {

@@ -1,6 +1,9 @@
 // Readable reports: one table per run, every step named and counted (pgcopydb-style).
 import { positionText } from '../../contracts/offsets';
-import type { MigrationStatus, RepairResult, SyncProgress, TablePlan, TableVerdict, VerificationResult } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
+import type { SyncProgress } from '../../contracts/sync';
+import type { TablePlan } from '../../contracts/tables';
+import type { RepairResult, TableVerdict, VerificationResult } from '../../contracts/verify';
 import type { RetryingActivity } from './client';
 import { ddlSchedule } from '../../activities/target/pg-finish';
 

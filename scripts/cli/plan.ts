@@ -7,7 +7,7 @@ import { ddlSchedule } from '../../activities/target/pg-finish';
 import { targetKind } from '../../activities/target/target';
 import { pgPool, closeAll } from '../../activities/connections';
 import { planChunkPage } from '../../activities/source/postgres';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 import type { Spec } from '../../activities/spec';
 
 export async function planCommand(opts: { spec: string; chunks?: boolean; json?: boolean }): Promise<number> {

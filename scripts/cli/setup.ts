@@ -5,7 +5,7 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { searchAttributes } from '../../workflows/definitions';
+import { searchAttributes } from '../../contracts/search-attributes';
 import { CliError } from './client';
 import { temporalAddress, temporalNamespace } from '../../workers/run';
 

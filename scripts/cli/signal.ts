@@ -1,5 +1,5 @@
 // `ferry signal`: operator messages to a running migration.
-import { abortSignal, pauseSignal, resumeSignal, throttleSignal } from '../../workflows/definitions';
+import { abortSignal, pauseSignal, resumeSignal, throttleSignal } from '../../contracts/messages';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { CliError, connectClient } from './client';
 

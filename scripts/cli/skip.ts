@@ -3,7 +3,7 @@
 // unasked. It is an Update, so the migration refuses it with the reason when nothing is
 // halted, or when the sync waits at another event than the one named.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { skipPoisonUpdate } from '../../workflows/definitions';
+import { skipPoisonUpdate } from '../../contracts/messages';
 import { CliError, connectClient } from './client';
 
 export async function skipCommand(opts: { id: string; position?: string }): Promise<number> {

@@ -6,7 +6,7 @@ import { checkTargetReachable, inspectSource } from '../../activities/plan';
 import { closeAll } from '../../activities/connections';
 import { privilegeProblems } from '../../activities/privileges';
 import { captureName } from '../../activities/cdc/capture';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 import { CliError } from './client';
 
 /** `migrationId` (start) gives the id the run will have, whose capture names are judged; plan knows none. */

@@ -2,7 +2,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { SingleBar, Presets } from 'cli-progress';
 import { migration } from '../../workflows/migration';
-import { searchAttributes, taskQueues, type MigrationStatus } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
+import { taskQueues } from '../../contracts/queues';
+import { searchAttributes } from '../../contracts/search-attributes';
 import { checkSpec } from './spec-check';
 import type { Spec } from '../../activities/spec';
 import { CliError, connectClient, readStatus, uiLink } from './client';

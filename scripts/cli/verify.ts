@@ -4,7 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { repairMigration, verifyMigration } from '../../workflows/verify';
-import { taskQueues, type VerificationResult } from '../../workflows/definitions';
+import { taskQueues } from '../../contracts/queues';
+import type { VerificationResult } from '../../contracts/verify';
 import { readMismatches } from '../../activities/verify/index';
 import { validateSpec, type Spec } from '../../activities/spec';
 import { closeAll } from '../../activities/connections';

@@ -10,7 +10,7 @@ import { followToEnd } from '../cli/start';
 import { table } from '../cli/format';
 import { createWorker, workerConnection } from '../../workers/run';
 import { migration } from '../../workflows/migration';
-import { taskQueues } from '../../workflows/definitions';
+import { taskQueues } from '../../contracts/queues';
 import { resolveUrl } from '../../activities/connections';
 
 async function main(): Promise<number> {

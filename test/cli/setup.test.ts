@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { Connection } from '@temporalio/client';
 import { ferry } from '../helpers/cli';
 import { loadStackEnv, runToken } from '../helpers/stack';
-import { searchAttributes } from '../../workflows/definitions';
+import { searchAttributes } from '../../contracts/search-attributes';
 
 describe('ferry setup', function () {
   this.timeout(120_000);

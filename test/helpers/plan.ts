@@ -1,5 +1,5 @@
 // Hand-made table plans for tests that exercise mapping and targets without introspection.
-import type { ColumnInfo, LossyPolicy, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 
 export function column(name: string, type: string, oid: number, elementOid = 0, options: Partial<ColumnInfo> & { lossy?: LossyPolicy } = {}): ColumnInfo {
   return {

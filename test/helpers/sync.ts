@@ -6,7 +6,8 @@ import type { Client } from '@temporalio/client';
 import { startWorkers, testSpec, type Harness } from './temporal';
 import { dropDatabase, loadStackEnv } from './stack';
 import { closeAll } from '../../activities/connections';
-import { abortSignal, type MigrationStatus } from '../../workflows/definitions';
+import { abortSignal } from '../../contracts/messages';
+import type { MigrationStatus } from '../../contracts/migration';
 import { captureName } from '../../activities/cdc/capture';
 import type { Spec } from '../../activities/spec';
 

@@ -4,7 +4,8 @@ import type { Client } from '@temporalio/client';
 import { createWorker, workerConnection } from '../../workers/run';
 import { connectClient, readStatus } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
-import { taskQueues, type MigrationStatus, type QueueName } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
+import { taskQueues, type QueueName } from '../../contracts/queues';
 import type { Spec } from '../../activities/spec';
 import { validateSpec } from '../../activities/spec';
 

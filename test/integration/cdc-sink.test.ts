@@ -15,7 +15,7 @@ import { closeAll, pgPool } from '../../activities/connections';
 import { openSink, type ChangeSink } from '../../activities/cdc/sink';
 import { deadLetterStore } from '../../activities/cdc/dead-letters';
 import type { RowChange } from '../../activities/cdc/types';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 
 const sourceSchema = `
 CREATE TABLE public.docs (

@@ -13,7 +13,8 @@ import { validateSpec, type Spec } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';
 import { copyChunk } from '../../activities/copy';
 import { chunkLockKey } from '../../activities/chunk-lock';
-import type { ChunkCursor, ChunkRange, ChunkResult, TablePlan } from '../../workflows/definitions';
+import type { ChunkCursor, ChunkRange, ChunkResult } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
 
 const ROWS = 600;
 const chunk: ChunkRange = { index: 0, lo: null, hi: null };

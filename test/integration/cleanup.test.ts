@@ -15,11 +15,11 @@ import { ferry } from '../helpers/cli';
 import { inspectSource } from '../../activities/plan';
 import { closeAll } from '../../activities/connections';
 import type { Spec } from '../../activities/spec';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 import { captureName, legacyCaptureName, prepareCapture, releaseCapture } from '../../activities/cdc/capture';
 import { connectClient } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
-import { taskQueues } from '../../workflows/definitions';
+import { taskQueues } from '../../contracts/queues';
 
 const connectUrl = (path: string) => `${process.env.FERRY_CONNECT_URL}${path}`;
 

@@ -13,7 +13,7 @@ import { connectorValueConfig } from '../../activities/cdc/debezium-config';
 import { decodeKey, decodeMessage } from '../../activities/cdc/debezium';
 import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/values';
 import { PoisonMessage, type ChangeEvent } from '../../activities/cdc/types';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 
 const SETUP = `
   CREATE EXTENSION hstore; CREATE EXTENSION citext; CREATE EXTENSION ltree;

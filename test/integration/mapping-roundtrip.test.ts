@@ -10,7 +10,7 @@ import { pgPool } from '../../activities/connections';
 import { introspectTable, readBatch } from '../../activities/source/postgres';
 import { documentId, documentMapper, mongoFieldProblems } from '../../activities/mapping';
 import { MappingError } from '../../activities/errors';
-import type { ColumnInfo, LossyPolicy, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 
 const MB = 1 << 20;

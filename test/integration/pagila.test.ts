@@ -10,7 +10,7 @@ import { createDatabase, dropDatabase, loadStackEnv, repoRoot, uniqueName } from
 import { startWorkers, startMigration, testSpec, type Harness } from '../helpers/temporal';
 import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
 import { closeAll } from '../../activities/connections';
-import type { MigrationStatus } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
 
 const pagilaDir = process.env.FERRY_PAGILA_DIR ?? join(repoRoot, '..', 'shared', 'datasets', 'pagila');
 const tables = ['actor', 'address', 'category', 'city', 'country', 'customer', 'film', 'film_actor', 'film_category',

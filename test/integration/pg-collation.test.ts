@@ -16,7 +16,8 @@ import { validateSpec, type Spec } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';
 import { copyChunk } from '../../activities/copy';
 import { verifyChunk } from '../../activities/verify/index';
-import type { ChunkCursor, ChunkRange, ChunkResult, TablePlan } from '../../workflows/definitions';
+import type { ChunkCursor, ChunkRange, ChunkResult } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
 
 const CHUNK_ROWS = 90;
 const BATCH_ROWS = 25;

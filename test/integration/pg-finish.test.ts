@@ -15,7 +15,7 @@ import { validateSpec, type Spec } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';
 import { buildDeferredConstraints, finishTable } from '../../activities/finish';
 import type { RowChange } from '../../activities/cdc/types';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 
 const sourceSchema = `
 CREATE TABLE public.parents (id int PRIMARY KEY, code text NOT NULL, CONSTRAINT parents_code_key UNIQUE (code));

@@ -15,7 +15,7 @@ import { createDatabaseOn, dropDatabaseOn, startMajor, type MajorServer } from '
 import { closeAll, pgPool } from '../../activities/connections';
 import { databaseCollation, textOrder } from '../../activities/verify/postgres';
 import { verifyMigration } from '../../workflows/verify';
-import { taskQueues } from '../../workflows/definitions';
+import { taskQueues } from '../../contracts/queues';
 
 // 13 and 17 are the ends of the supported range; FERRY_TEST_PG_MAJORS=14,16 checks the others.
 const MAJORS = (process.env.FERRY_TEST_PG_MAJORS ?? '13,17').split(',').map(Number);

@@ -13,7 +13,8 @@ import { copyFormat } from '../../activities/target/pg-copy';
 import { validateSpec } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';
 import { quoteIdent, quoteQualified, type QualifiedName } from '../../activities/identifiers';
-import type { ChunkRange, TablePlan } from '../../workflows/definitions';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
 
 const sourceSchema = `
 CREATE SCHEMA "Sales";

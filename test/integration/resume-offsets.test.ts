@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { loadStackEnv, uniqueName } from '../helpers/stack';
 import { resumeOffsets } from '../../activities/cdc/offsets';
-import type { CaptureInfo } from '../../workflows/definitions';
+import type { CaptureInfo } from '../../contracts/capture';
 
 describe('sync resume offsets (real Kafka)', function () {
   this.timeout(120_000);

@@ -13,7 +13,8 @@ import { openTarget } from '../../activities/target/target';
 import { validateSpec, type Spec } from '../../activities/spec';
 import { closeAll, pgPool } from '../../activities/connections';
 import { readMismatches, repairTable, sweepExtras, verifyChunk } from '../../activities/verify/index';
-import type { ChunkVerdict, MismatchKind, RepairResult, TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
+import type { ChunkVerdict, MismatchKind, RepairResult } from '../../contracts/verify';
 
 const CHUNK_ROWS = 700;
 

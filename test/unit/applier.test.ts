@@ -8,7 +8,7 @@ import { ChangeApplier, type ApplierOptions } from '../../activities/cdc/applier
 import type { ChangeSink } from '../../activities/cdc/sink';
 import type { DeadLetterStore } from '../../activities/cdc/dead-letters';
 import type { ChangeEvent, DeadLetter, RowChange } from '../../activities/cdc/types';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 import { validateSpec } from '../../activities/spec';
 import { column, tablePlan } from '../helpers/plan';
 

@@ -6,7 +6,7 @@ import { LosslessNumber } from 'lossless-json';
 import { decodeKey, decodeMessage } from '../../activities/cdc/debezium';
 import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/values';
 import { PoisonMessage, type ChangeEvent } from '../../activities/cdc/types';
-import type { ColumnInfo, TablePlan } from '../../workflows/definitions';
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 
 const json = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const source = { schema: 'public', table: 'orders', ts_ms: 1700000000123, lsn: 123 };

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { renderPlan } from '../../scripts/cli/format';
 import { ddlSchedule } from '../../activities/target/pg-finish';
 import { column, tablePlan } from '../helpers/plan';
-import type { TablePlan } from '../../workflows/definitions';
+import type { TablePlan } from '../../contracts/tables';
 
 function orders(): TablePlan {
   const p = tablePlan('orders', [column('id', 'integer', 23), column('email', 'text', 25), column('customer_id', 'integer', 23), column('span', 'tstzrange', 3910)], ['id']);

@@ -8,7 +8,9 @@ import { startWorkers, testSpec, waitForStatus, type Harness } from '../helpers/
 import { assertPostgresEqual } from '../helpers/compare';
 import { closeAll } from '../../activities/connections';
 import { migration } from '../../workflows/migration';
-import { abortSignal, taskQueues, type MigrationInput, type MigrationStatus } from '../../workflows/definitions';
+import { abortSignal } from '../../contracts/messages';
+import type { MigrationInput, MigrationStatus } from '../../contracts/migration';
+import { taskQueues } from '../../contracts/queues';
 
 describe('backfill phase through continue-as-new (real Temporal and PostgreSQL)', function () {
   this.timeout(300_000);

@@ -13,7 +13,9 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { startWorkers, startMigration, testSpec, waitForStatus, type Harness } from '../helpers/temporal';
 import { assertPostgresEqual } from '../helpers/compare';
 import { ferry, ferryAsync } from '../helpers/cli';
-import { chunkControlQuery, backfillWorkflowId, throttleSignal, type MigrationStatus } from '../../workflows/definitions';
+import { backfillWorkflowId } from '../../contracts/ids';
+import { chunkControlQuery, throttleSignal } from '../../contracts/messages';
+import type { MigrationStatus } from '../../contracts/migration';
 import { closeAll } from '../../activities/connections';
 
 const SCHEMA = `

@@ -8,7 +8,8 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { decodedHistory, startWorkers, startMigration, testSpec, waitForStatus, type Harness } from '../helpers/temporal';
 import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
 import { seedShop, demoTables } from '../../scripts/demo/seed';
-import { pauseSignal, resumeSignal, abortSignal, type MigrationStatus } from '../../workflows/definitions';
+import { pauseSignal, resumeSignal, abortSignal } from '../../contracts/messages';
+import type { MigrationStatus } from '../../contracts/migration';
 import { closeAll } from '../../activities/connections';
 import { readStatus, type StatusRead } from '../../scripts/cli/client';
 

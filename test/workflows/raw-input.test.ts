@@ -8,7 +8,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
 import { migration } from '../../workflows/migration';
-import { taskQueues, type MigrationStatus } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
+import { taskQueues } from '../../contracts/queues';
 import { closeAll } from '../../activities/connections';
 
 describe('migration input as the Temporal UI sends it (raw JSON, real Temporal and PostgreSQL)', function () {

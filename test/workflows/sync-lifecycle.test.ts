@@ -14,7 +14,10 @@ import { ferryAsync } from '../helpers/cli';
 import { closeAll } from '../../activities/connections';
 import { readStatus } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
-import { pauseSignal, resumeSignal, taskQueues, throttleSignal, type MigrationInput, type SyncInput } from '../../workflows/definitions';
+import { pauseSignal, resumeSignal, throttleSignal } from '../../contracts/messages';
+import type { MigrationInput } from '../../contracts/migration';
+import { taskQueues } from '../../contracts/queues';
+import type { SyncInput } from '../../contracts/sync';
 
 const slotCount = async (pool: Pool, name: string) => (await pool.query('SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [name])).rows[0].n as number;
 const connectorExists = async (name: string) => (await fetch(`${process.env.FERRY_CONNECT_URL}/connectors/${encodeURIComponent(name)}`)).status === 200;

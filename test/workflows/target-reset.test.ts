@@ -7,7 +7,7 @@ import { createDatabase, dropDatabase, loadStackEnv, recreateDatabase, uniqueNam
 import { startWorkers, startMigration, testSpec, type Harness } from '../helpers/temporal';
 import { assertPostgresEqual } from '../helpers/compare';
 import { seedShop, demoTables } from '../../scripts/demo/seed';
-import type { MigrationStatus } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
 import { closeAll } from '../../activities/connections';
 
 describe('a second run after a target reset (real Temporal, PostgreSQL)', function () {

@@ -10,7 +10,7 @@ import { startMigration, testSpec, waitForStatus } from '../helpers/temporal';
 import { assertMongoEqual } from '../helpers/compare';
 import { connectClient } from '../../scripts/cli/client';
 import { seedShop } from '../../scripts/demo/seed';
-import type { MigrationStatus } from '../../workflows/definitions';
+import type { MigrationStatus } from '../../contracts/migration';
 import type { Client } from '@temporalio/client';
 
 function spawnWorker(env: NodeJS.ProcessEnv, log: string[]): ChildProcess {

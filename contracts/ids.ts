@@ -1,0 +1,10 @@
+// Workflow ids of a migration's children, derived from the migration id.
+import type { QualifiedTable } from './tables';
+
+export function syncWorkflowId(migrationId: string): string {
+  return `${migrationId}/sync`;
+}
+
+export function backfillWorkflowId(migrationId: string, table: QualifiedTable): string {
+  return `${migrationId}/backfill/${table.schema}.${table.name}`;
+}

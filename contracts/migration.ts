@@ -1,0 +1,66 @@
+// The migration workflow's input, carried state and the status it answers.
+import type { TableProgress } from './backfill';
+import type { CaptureInfo, StartMarker } from './capture';
+import type { Spec, TargetKind } from './spec';
+import type { SyncProgress } from './sync';
+import type { TablePlan } from './tables';
+import type { VerificationResult } from './verify';
+
+export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'completed' | 'failed' | 'aborted';
+
+/**
+ * Workflow input: the spec as written, `${VAR}` references unresolved. The workflow validates
+ * it itself (a spec pasted into the Temporal UI has no defaults filled in).
+ */
+export interface MigrationInput {
+  spec: Spec;
+  /** Set when the migration continues-as-new during the sync: everything it knew. */
+  carried?: MigrationCarried;
+  /** History events after which the sync phase continues-as-new (default 10,000; tests set it small). */
+  continueAsNewAfterEvents?: number;
+}
+
+/** The migration's state through continue-as-new (sync phase): plain JSON, no row data. */
+export interface MigrationCarried {
+  status: MigrationStatus;
+  plans: TablePlan[];
+  /** Null for an offline migration. */
+  capture: CaptureInfo | null;
+  /** The phase the new run resumes in (absent: sync, as the first runs that carried state wrote it). */
+  phase?: 'backfill' | 'sync';
+  /** Backfill children started so far (workflow ids): the new run waits for them instead of starting them again. */
+  backfillStarted?: string[];
+  /** Runs so far, counting this one (for status and tests). */
+  runs: number;
+}
+
+export interface MigrationStatus {
+  migrationId: string;
+  name: string;
+  phase: Phase;
+  paused: boolean;
+  targetKind: TargetKind | null;
+  startedAt: string;
+  finishedAt: string | null;
+  rowsCopied: number;
+  rowsEstimated: number;
+  tables: TableProgress[];
+  /** The operator's copy limit, rows per second for the whole migration (0 = unlimited). */
+  throttle: number;
+  /** CDC lag; null until the sync phase runs. */
+  lag: { seconds: number; events: number } | null;
+  /** The sync child's figures as last reported (ferry status asks the child for fresh ones). */
+  sync: SyncProgress | null;
+  /** The sync child workflow, once started. */
+  syncWorkflowId: string | null;
+  /** Change capture (mode online): connector/slot name and the start marker. */
+  capture: { name: string; marker: StartMarker } | null;
+  verification: VerificationResult | null;
+  error: string | null;
+  /** Operator messages refused for a bad payload, newest last (at most 10): the value they meant to change stayed. */
+  refused?: Array<{ message: string; reason: string; at: string }>;
+  /** What releasing change capture could not remove, each with the command that removes it (`ferry cleanup --id` retries it all). */
+  captureLeft?: Array<{ what: string; reason: string; command: string }>;
+  /** Runs of the migration workflow (it continues-as-new during a long sync). */
+  runs?: number;
+}
