@@ -3,7 +3,7 @@
 // chunks per copy slot so parallel workers finish together instead of waiting on one giant.
 // Boundaries themselves come from counting keys in the index (source/postgres.ts), so sparse
 // keys still make chunks of this many rows, never empty or giant ones.
-import type { Spec } from './spec';
+import type { Spec } from '../contracts/spec';
 import type { TablePlan } from '../contracts/tables';
 
 const TARGET_CHUNK_BYTES = 32 * 1024 * 1024;

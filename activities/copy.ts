@@ -3,15 +3,15 @@
 // attempt stopped. Throttle and pause are read live from the table's workflow between batches.
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { Spec } from './spec';
+import type { Spec } from '../contracts/spec';
 import type { ChunkControl, ChunkCursor, ChunkResult, ChunkTask } from '../contracts/backfill';
 import { chunkControlQuery } from '../contracts/messages';
 import type { TablePlan } from '../contracts/tables';
-import { pgPool } from './connections';
-import { planChunkPage, type ChunkPage } from './source/postgres';
-import { openTarget, Target } from './target/target';
-import { rethrowClassified } from './errors';
-import { chunkLockKey, lockChunk, type ChunkLock } from './chunk-lock';
+import { pgPool } from '../engines/connections';
+import { planChunkPage, type ChunkPage } from '../engines/postgres/source';
+import { openTarget, Target } from '../engines/engine';
+import { rethrowClassified } from '../engines/errors';
+import { chunkLockKey, lockChunk, type ChunkLock } from '../engines/postgres/chunk-lock';
 
 const targets = new Map<string, Target>();
 const CONTROL_POLL_MS = 2_000;

@@ -5,9 +5,9 @@
 import type { Pool } from 'pg';
 import type { Document } from 'mongodb';
 import type { EmbedPlan, TablePlan } from '../contracts/tables';
-import { readMatching, type SourceRow } from './source/postgres';
+import { readMatching, type SourceRow } from '../engines/postgres/source';
 import { documentMapper } from './mapping';
-import { planShape } from './target/shape';
+import { planShape } from '../engines/plan-shape';
 
 const mappers = new Map<string, (row: SourceRow) => Document>();
 

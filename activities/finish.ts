@@ -4,10 +4,10 @@
 // the details: a worker killed mid-build is noticed within the heartbeat timeout, and the
 // retry re-runs the steps, which are safe to repeat (see target/pg-finish.ts).
 import { Context } from '@temporalio/activity';
-import type { Spec } from './spec';
+import type { Spec } from '../contracts/spec';
 import type { TablePlan } from '../contracts/tables';
-import { openTarget } from './target/target';
-import { rethrowClassified } from './errors';
+import { openTarget } from '../engines/engine';
+import { rethrowClassified } from '../engines/errors';
 
 /** Well inside the workflow's heartbeatTimeout (2 minutes); the SDK throttles what it sends. */
 const HEARTBEAT_MS = 10_000;

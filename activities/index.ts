@@ -3,7 +3,7 @@ export { prepareMigration, planTables } from './plan';
 export { finishTable, buildDeferredConstraints } from './finish';
 export { planChunks, copyChunk } from './copy';
 export { countTable } from './counts';
-export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify/index';
+export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify';
 export { recheckMismatches } from './verify/recheck';
 export { prepareCapture, releaseCapture } from './cdc/capture';
 export { applyChanges } from './cdc/apply';

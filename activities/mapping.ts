@@ -18,8 +18,8 @@ import { Binary, Decimal128, Double, Int32, Long, UUID, type Document } from 'mo
 import { parse as parseArray } from 'postgres-array';
 import { parse as parseLosslessJson, type ParseOptions } from 'lossless-json';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../contracts/tables';
-import type { SourceRow } from './source/postgres';
-import { MappingError } from './errors';
+import type { SourceRow } from '../engines/postgres/source';
+import { MappingError } from '../engines/errors';
 
 const OID = {
   bool: 16, bytea: 17, int8: 20, int2: 21, int4: 23, json: 114, float4: 700, float8: 701, box: 603,

@@ -2,12 +2,14 @@
 // the spec's table options, and create what the target needs. `ferry plan` and `ferry start`
 // run the same inspection before anything is started.
 import { ApplicationFailure } from '@temporalio/common';
-import { SpecError, SpecProblem, Spec, specTables, validateSpec, describeRef, type TableEntry, type TargetKind } from './spec';
-import { introspectTable } from './source/postgres';
-import { pgPool, mongoClient } from './connections';
-import { openTarget, targetKind } from './target/target';
-import { rethrowClassified } from './errors';
-import { parseQualifiedName, type QualifiedName } from './identifiers';
+import { SpecError, specTables, validateSpec } from './spec';
+import { SpecProblem, Spec, type TableEntry, type TargetKind } from '../contracts/spec';
+import { describeRef } from '../contracts/references';
+import { introspectTable } from '../engines/postgres/source';
+import { pgPool, mongoClient } from '../engines/connections';
+import { openTarget, targetKind } from '../engines/engine';
+import { rethrowClassified } from '../engines/errors';
+import { parseQualifiedName, type QualifiedName } from '../engines/postgres/identifiers';
 import { mongoFieldProblems } from './mapping';
 import type { MigrationPlan, TablePlan } from '../contracts/tables';
 import { sizeChunks } from './chunk-size';

@@ -7,11 +7,12 @@
 //   target  PostgreSQL: CREATE where Ferry creates schemas and tables, writes on tables that
 //           exist; MongoDB: the connection check already made is enough.
 import type { Pool } from 'pg';
-import { specTables, type Spec, type SpecProblem } from './spec';
-import { pgPool } from './connections';
-import { quoteIdent, quoteQualified } from './identifiers';
-import { targetKind } from './target/target';
-import { jsonRows, roleProblems, tableProblems } from './cdc/source-checks';
+import { specTables } from './spec';
+import { type Spec, type SpecProblem } from '../contracts/spec';
+import { pgPool } from '../engines/connections';
+import { quoteIdent, quoteQualified } from '../engines/postgres/identifiers';
+import { targetKind } from '../engines/engine';
+import { jsonRows, roleProblems, tableProblems } from '../engines/postgres/capture/source-checks';
 import type { TablePlan } from '../contracts/tables';
 
 /** `tables[i]` for a plan (plans are in load order, not spec order). */

@@ -5,12 +5,8 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { issueToProblem, specSchema, formatProblem, type Spec, type SpecProblem, type TargetKind, type TableEntry } from '../contracts/spec';
-import { parseQualifiedName, QualifiedName } from './identifiers';
-
-export { specSchema, formatPath, formatProblem, parseSpecShape } from '../contracts/spec';
-export type { Spec, SpecProblem, TargetKind, TableEntry, LossyPolicyName } from '../contracts/spec';
-
-const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+import { describeRef, interpolate, reference } from '../contracts/references';
+import { parseQualifiedName, QualifiedName } from '../engines/postgres/identifiers';
 
 export class SpecError extends Error {
   constructor(readonly problems: SpecProblem[]) {
@@ -117,20 +113,6 @@ function checkSync(spec: Spec, env: NodeJS.ProcessEnv, problems: SpecProblem[]):
   });
 }
 
-/** Replaces every `${VAR}` from env; unset variables are reported, not replaced by ''. */
-export function interpolate(text: string, env: NodeJS.ProcessEnv): { value: string; missing: string[] } {
-  const missing: string[] = [];
-  const value = text.replace(reference, (_m, name: string) => {
-    const v = env[name];
-    if (v === undefined || v === '') {
-      missing.push(name);
-      return '';
-    }
-    return v;
-  });
-  return { value, missing };
-}
-
 export function engineOf(url: string): TargetKind | undefined {
   if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
   if (/^mongodb(\+srv)?:\/\//i.test(url)) return 'mongodb';
@@ -183,20 +165,6 @@ function hasLiteralPassword(raw: string): boolean {
 function describeScheme(url: string): string {
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
   return m ? `scheme ${m[1]}:` : 'a value with no scheme';
-}
-
-/** Names a URL in a message without its resolved value: the reference, or the literal as written. */
-export function describeRef(raw: string): string {
-  const refs = raw.match(reference);
-  return refs ? `from ${refs.join(', ')}` : JSON.stringify(redact(raw));
-}
-
-/** Hides credentials before a URL goes into any message. */
-export function redact(url: string): string {
-  // Everything between the scheme and the last @ of the authority is credentials.
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@]*)@/i, (_m, scheme: string, cred: string) => `${scheme}${cred.split(':')[0]}:***@`)
-    .replace(/([?&]password=)[^&]*/gi, '$1***');
 }
 
 export function tableName(entry: TableEntry): string {

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import { createDatabase, dropDatabase, loadStackEnv } from '../test/helpers/stack';
 import { startWorkers, testSpec, waitForStatus } from '../test/helpers/temporal';
 import { cleanUpMigration, onlineSpec } from '../test/helpers/sync';
-import { closeAll } from '../activities/connections';
+import { closeAll } from '../engines/connections';
 import { migration } from '../workflows/migration';
 import { abortSignal, throttleSignal } from '../contracts/messages';
 import { taskQueues } from '../contracts/queues';

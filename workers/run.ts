@@ -2,7 +2,7 @@
 // decides which it is given); the control queue also runs the workflows.
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import * as activities from '../activities';
-import { closeAll } from '../activities/connections';
+import { closeAll } from '../engines/connections';
 import { QueueName, taskQueues } from '../contracts/queues';
 
 export const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';

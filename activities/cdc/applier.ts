@@ -4,14 +4,14 @@
 // the source is a barrier: everything before it is written first.
 import type { KafkaMessage } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
-import { keyOf } from '../source/postgres';
+import { keyOf } from '../../engines/postgres/source';
 import { decodeMessage } from './debezium';
 import { rowFromDebezium } from './values';
 import { coalesce } from './coalesce';
 import type { ChangeSink } from './sink';
-import type { DeadLetterStore } from './dead-letters';
+import type { DeadLetterStore } from '../../engines/dead-letters';
 import { PoisonMessage, type ChangeEvent, type DeadLetter, type EventPosition, type RowChange } from './types';
 
 export interface PartitionBatch {

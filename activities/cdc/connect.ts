@@ -2,9 +2,9 @@
 // its answers, so nothing it returns is passed on unfiltered: messages are scrubbed of the
 // secrets the caller names, and the Connect URL is named by its spec reference only.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Spec } from '../spec';
-import { describeRef } from '../spec';
-import { resolveUrl } from '../connections';
+import type { Spec } from '../../contracts/spec';
+import { describeRef } from '../../contracts/references';
+import { resolveUrl } from '../../engines/connections';
 
 export interface ConnectorStatus {
   connector: { state: string; trace?: string };

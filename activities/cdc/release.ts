@@ -6,11 +6,12 @@
 // report says what was removed and what is left, with the command that removes it by hand.
 // Only what is this migration's is touched; a name recorded as another's is left alone.
 import type { Pool } from 'pg';
-import { redact, type Spec } from '../spec';
-import { pgPool } from '../connections';
+import { type Spec } from '../../contracts/spec';
+import { redact } from '../../contracts/references';
+import { pgPool } from '../../engines/connections';
 import { ConnectError, connectFor, sourcePassword } from './connect';
-import { MARKER_SCHEMA, MARKER_TABLE } from './marker';
-import { CONNECTOR_OWNER_KEY, OWNER_TABLE, forgetClaim, recordedOwner } from './ownership';
+import { MARKER_SCHEMA, MARKER_TABLE } from '../../engines/postgres/capture/marker';
+import { CONNECTOR_OWNER_KEY, OWNER_TABLE, forgetClaim, recordedOwner } from '../../engines/postgres/capture/ownership';
 import type { CaptureRelease } from './release-report';
 
 /** How long a slot may stay active after its connector was deleted (Connect lets go of it in seconds). */

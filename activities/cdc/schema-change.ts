@@ -5,10 +5,10 @@
 // stops and says which table and column.
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { inspectSource } from '../plan';
-import { quoteQualified } from '../identifiers';
+import { quoteQualified } from '../../engines/postgres/identifiers';
 import type { ChangeSink } from './sink';
 
 const unfollowable = (message: string) => ApplicationFailure.nonRetryable(message, 'UnfollowableChange');

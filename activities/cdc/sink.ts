@@ -4,13 +4,13 @@
 // fails: a row the target refuses (a data error, returned as a ChangeFailure to dead-letter)
 // and everything else (thrown, so the caller retries the batch and commits nothing).
 import { ApplicationFailure } from '@temporalio/common';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
-import { rethrowClassified } from '../errors';
-import { targetKind } from '../target/target';
+import { rethrowClassified } from '../../engines/errors';
+import { targetKind } from '../../engines/engine';
 import type { ChangeFailure, RowChange } from './types';
-import { PostgresSink } from './sink-postgres';
-import { MongoSink } from './sink-mongodb';
+import { PostgresSink } from '../../engines/postgres/sink';
+import { MongoSink } from '../../engines/mongodb/sink';
 
 export interface ChangeSink {
   /**

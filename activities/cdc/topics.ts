@@ -4,12 +4,12 @@
 // retention never depends on broker defaults.
 import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Spec } from '../spec';
-import { describeRef, redact } from '../spec';
-import { resolveUrl } from '../connections';
+import type { Spec } from '../../contracts/spec';
+import { describeRef, redact } from '../../contracts/references';
+import { resolveUrl } from '../../engines/connections';
 import type { TopicOffset } from '../../contracts/capture';
 import type { QualifiedTable, TablePlan } from '../../contracts/tables';
-import { markerTable } from './marker';
+import { markerTable } from '../../engines/postgres/capture/marker';
 
 /** Kafka refuses longer topic names. */
 const MAX_TOPIC = 249;

@@ -2,7 +2,7 @@
 // apply, where it came from in Kafka, and what the dead-letter store keeps. Row values here are
 // in PostgreSQL text form (SourceRow), exactly what the backfill reads, so the same mapping
 // applies to both.
-import type { SourceRow } from '../source/postgres';
+import type { SourceRow } from '../../engines/postgres/source';
 
 /** Where a message sits in Kafka; offsets are strings (Kafka offsets are 64-bit). */
 export interface EventPosition {

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import { isLosslessNumber } from 'lossless-json';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
-import type { SourceRow } from '../source/postgres';
-import { UNAVAILABLE_PLACEHOLDER } from './debezium-config';
+import type { SourceRow } from '../../engines/postgres/source';
+import { UNAVAILABLE_PLACEHOLDER } from '../../engines/postgres/capture/debezium-config';
 import { PoisonMessage, type DecodedRow } from './types';
 
 const OID = {

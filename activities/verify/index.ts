@@ -3,16 +3,16 @@
 // reports. Engine-specific work lives beside this file (postgres.ts, mongodb.ts); this one
 // dispatches, records every mismatch in the store and returns counts plus a small sample.
 import { Context } from '@temporalio/activity';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import type { ChunkVerdict, MismatchKind, RepairResult } from '../../contracts/verify';
-import { targetKind } from '../target/target';
-import { rethrowClassified } from '../errors';
-import { verifyChunkPostgres } from './postgres';
-import { sweepExtrasMongo, verifyChunkMongo } from './mongodb';
+import { targetKind } from '../../engines/engine';
+import { rethrowClassified } from '../../engines/errors';
+import { verifyChunkPostgres } from '../../engines/postgres/verifier';
+import { sweepExtrasMongo, verifyChunkMongo } from '../../engines/mongodb/verifier';
 import { repairKeys, type RepairCursor } from './repair';
-import { mismatchStore } from './store';
+import { mismatchStore } from '../../engines/mismatches';
 
 const SAMPLE_PER_KIND = 10;
 const HEARTBEAT_MS = 5_000;

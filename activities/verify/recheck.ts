@@ -8,17 +8,17 @@
 // milliseconds) differs between any two reads moments apart: it is reported in flight, and
 // only a difference proven against a source row that stood still counts.
 import { Context } from '@temporalio/activity';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import type { MismatchKind } from '../../contracts/verify';
 import { awaitSync } from '../cdc/sync-watch';
-import { pgPool } from '../connections';
-import { readKeys } from '../source/postgres';
-import { targetKind } from '../target/target';
-import { rethrowClassified } from '../errors';
-import { keyDigestsPostgres } from './postgres';
-import { keyDigestsMongo } from './mongodb';
-import { mismatchStore } from './store';
+import { pgPool } from '../../engines/connections';
+import { readKeys } from '../../engines/postgres/source';
+import { targetKind } from '../../engines/engine';
+import { rethrowClassified } from '../../engines/errors';
+import { keyDigestsPostgres } from '../../engines/postgres/verifier';
+import { keyDigestsMongo } from '../../engines/mongodb/verifier';
+import { mismatchStore } from '../../engines/mismatches';
 
 const PAGE = 1_000;
 

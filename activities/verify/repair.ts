@@ -3,15 +3,15 @@
 // source no longer has are deleted, and then the same keys are compared again (digests on
 // both sides) so the result says how many still differ. Repaired entries are marked, not
 // deleted, so the report of that verification stays readable.
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import type { RepairResult } from '../../contracts/verify';
-import { pgPool } from '../connections';
-import { keyOf, readKeys } from '../source/postgres';
-import { openTarget, targetKind } from '../target/target';
-import { keyDigestsPostgres } from './postgres';
-import { keyDigestsMongo } from './mongodb';
-import type { MismatchStore } from './store';
+import { pgPool } from '../../engines/connections';
+import { keyOf, readKeys } from '../../engines/postgres/source';
+import { openTarget, targetKind } from '../../engines/engine';
+import { keyDigestsPostgres } from '../../engines/postgres/verifier';
+import { keyDigestsMongo } from '../../engines/mongodb/verifier';
+import type { MismatchStore } from '../../engines/mismatches';
 
 const PAGE = 1_000;
 

@@ -22,9 +22,9 @@ import { MongoClient, type Document } from 'mongodb';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { ensureNamespace } from '../cli/setup';
 import type { MigrationStatus } from '../../contracts/migration';
-import { specSchema } from '../../activities/spec';
-import { closeAll, pgPool } from '../../activities/connections';
-import { introspectTable, type SourceRow } from '../../activities/source/postgres';
+import { specSchema } from '../../contracts/spec';
+import { closeAll, pgPool } from '../../engines/connections';
+import { introspectTable, type SourceRow } from '../../engines/postgres/source';
 import { documentMapper } from '../../activities/mapping';
 import { migrationTimeline } from './timeline';
 import {

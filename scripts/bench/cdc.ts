@@ -38,7 +38,7 @@ import { searchAttributes } from '../../contracts/search-attributes';
 import type { SyncProgress } from '../../contracts/sync';
 import { migration } from '../../workflows/migration';
 import { validateSpec } from '../../activities/spec';
-import { connectorValueConfig } from '../../activities/cdc/debezium-config';
+import { connectorValueConfig } from '../../engines/postgres/capture/debezium-config';
 import { table } from '../cli/format';
 import { createLoadTables, startLoad, type LoadHandle, type LoadStats } from './cdc-load';
 import { cpuDelta, cpuSnapshot, findServices, installSignalHandlers, killAllGroups, logTail, machineFacts, startGroup, stopGroup, type ServicePids, type Started } from './system';

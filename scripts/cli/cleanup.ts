@@ -6,11 +6,12 @@
 // Idempotent: a second run removes nothing and says so. Exit 0 when nothing is left, 1 when
 // something could not be removed (each with the command to do it by hand), 2 for bad input.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { SpecError, formatProblem, loadSpecFile, validateSpec, type Spec } from '../../activities/spec';
+import { SpecError, loadSpecFile, validateSpec } from '../../activities/spec';
+import { formatProblem, type Spec } from '../../contracts/spec';
 import { captureName, legacyCaptureName } from '../../activities/cdc/capture';
 import { removeCapture } from '../../activities/cdc/release';
 import { renderRelease } from '../../activities/cdc/release-report';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import { temporalNamespace } from '../../workers/run';
 import { CliError, connectClient, migrationSpec, readStatus } from './client';
 

@@ -3,7 +3,7 @@
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, MigrationStatus } from '../../contracts/migration';
-import type { Spec } from '../../activities/spec';
+import type { Spec } from '../../contracts/spec';
 import { backfillProgressQuery, statusQuery, syncProgressQuery } from '../../contracts/messages';
 import { searchAttributes } from '../../contracts/search-attributes';
 import { temporalAddress, temporalNamespace } from '../../workers/run';

@@ -5,7 +5,7 @@ import type { SyncProgress } from '../../contracts/sync';
 import type { TablePlan } from '../../contracts/tables';
 import type { RepairResult, TableVerdict, VerificationResult } from '../../contracts/verify';
 import type { RetryingActivity } from './client';
-import { ddlSchedule } from '../../activities/target/pg-finish';
+import { ddlSchedule } from '../../engines/postgres/finish';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];

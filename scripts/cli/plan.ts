@@ -3,12 +3,12 @@
 // online, deferred to cutover) and every lossy conversion — without starting anything.
 import { checkSpec } from './spec-check';
 import { renderPlan } from './format';
-import { ddlSchedule } from '../../activities/target/pg-finish';
-import { targetKind } from '../../activities/target/target';
-import { pgPool, closeAll } from '../../activities/connections';
-import { planChunkPage } from '../../activities/source/postgres';
+import { ddlSchedule } from '../../engines/postgres/finish';
+import { targetKind } from '../../engines/engine';
+import { pgPool, closeAll } from '../../engines/connections';
+import { planChunkPage } from '../../engines/postgres/source';
 import type { TablePlan } from '../../contracts/tables';
-import type { Spec } from '../../activities/spec';
+import type { Spec } from '../../contracts/spec';
 
 export async function planCommand(opts: { spec: string; chunks?: boolean; json?: boolean }): Promise<number> {
   const { spec, plans } = await checkSpec(opts.spec);

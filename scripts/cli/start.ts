@@ -6,7 +6,7 @@ import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
 import { searchAttributes } from '../../contracts/search-attributes';
 import { checkSpec } from './spec-check';
-import type { Spec } from '../../activities/spec';
+import type { Spec } from '../../contracts/spec';
 import { CliError, connectClient, readStatus, uiLink } from './client';
 import { formatDuration, rateAndEta, renderStatus } from './format';
 

@@ -6,9 +6,10 @@ import type { Client } from '@temporalio/client';
 import { repairMigration, verifyMigration } from '../../workflows/verify';
 import { taskQueues } from '../../contracts/queues';
 import type { VerificationResult } from '../../contracts/verify';
-import { readMismatches } from '../../activities/verify/index';
-import { validateSpec, type Spec } from '../../activities/spec';
-import { closeAll } from '../../activities/connections';
+import { readMismatches } from '../../activities/verify';
+import { validateSpec } from '../../activities/spec';
+import { type Spec } from '../../contracts/spec';
+import { closeAll } from '../../engines/connections';
 import { CliError, connectClient, migrationSpec, readStatus, uiLink } from './client';
 import { renderRepair, renderVerification } from './format';
 

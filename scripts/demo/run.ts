@@ -11,7 +11,7 @@ import { table } from '../cli/format';
 import { createWorker, workerConnection } from '../../workers/run';
 import { migration } from '../../workflows/migration';
 import { taskQueues } from '../../contracts/queues';
-import { resolveUrl } from '../../activities/connections';
+import { resolveUrl } from '../../engines/connections';
 
 async function main(): Promise<number> {
   const t0 = Date.now();

@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { ferry, ferryAsync } from '../helpers/cli';
 import { startWorkers, type Harness } from '../helpers/temporal';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 
 describe('ferry start --wait, status, signal (CLI against real services)', function () {
   this.timeout(120_000);

@@ -1,9 +1,9 @@
 // Independent equality checks between source and target, for tests: every row, every value.
 import { Pool } from 'pg';
 import { BSON, MongoClient, type Document } from 'mongodb';
-import { introspectTables } from '../../activities/source/postgres';
+import { introspectTables } from '../../engines/postgres/source';
 import { documentMapper } from '../../activities/mapping';
-import { parseQualifiedName, quoteQualified, quoteIdent, type QualifiedName } from '../../activities/identifiers';
+import { parseQualifiedName, quoteQualified, quoteIdent, type QualifiedName } from '../../engines/postgres/identifiers';
 
 const rawText = { getTypeParser: () => (v: string) => v } as never;
 

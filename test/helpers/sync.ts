@@ -5,11 +5,11 @@ import { Pool } from 'pg';
 import type { Client } from '@temporalio/client';
 import { startWorkers, testSpec, type Harness } from './temporal';
 import { dropDatabase, loadStackEnv } from './stack';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import { abortSignal } from '../../contracts/messages';
 import type { MigrationStatus } from '../../contracts/migration';
 import { captureName } from '../../activities/cdc/capture';
-import type { Spec } from '../../activities/spec';
+import type { Spec } from '../../contracts/spec';
 
 /** True once the sync has applied everything committed on the source before `sinceMs`. */
 export function syncedPast(s: MigrationStatus, sinceMs: number): boolean {

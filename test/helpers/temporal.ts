@@ -6,7 +6,7 @@ import { connectClient, readStatus } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
 import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues, type QueueName } from '../../contracts/queues';
-import type { Spec } from '../../activities/spec';
+import type { Spec } from '../../contracts/spec';
 import { validateSpec } from '../../activities/spec';
 
 export interface Harness {

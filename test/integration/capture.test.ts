@@ -8,14 +8,15 @@ import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { testSpec } from '../helpers/temporal';
 import { inspectSource } from '../../activities/plan';
-import { closeAll } from '../../activities/connections';
-import { validateSpec, type Spec } from '../../activities/spec';
+import { closeAll } from '../../engines/connections';
+import { validateSpec } from '../../activities/spec';
+import { type Spec } from '../../contracts/spec';
 import type { CaptureInfo } from '../../contracts/capture';
 import type { TablePlan } from '../../contracts/tables';
 import { captureName, prepareCapture, releaseCapture, retentionForBackfill, tableRegex } from '../../activities/cdc/capture';
-import { identityProblem, walLevelProblem } from '../../activities/cdc/source-checks';
+import { identityProblem, walLevelProblem } from '../../engines/postgres/capture/source-checks';
 import { retentionProblem, topicForTable } from '../../activities/cdc/topics';
-import { stalledSince } from '../../activities/cdc/slot';
+import { stalledSince } from '../../engines/postgres/capture/slot';
 
 const connectUrl = (path: string) => `${process.env.FERRY_CONNECT_URL}${path}`;
 

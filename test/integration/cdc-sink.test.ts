@@ -8,12 +8,13 @@ import { MongoClient, type Document } from 'mongodb';
 import { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
-import { introspectTable } from '../../activities/source/postgres';
-import { openTarget } from '../../activities/target/target';
-import { validateSpec, type Spec } from '../../activities/spec';
-import { closeAll, pgPool } from '../../activities/connections';
+import { introspectTable } from '../../engines/postgres/source';
+import { openTarget } from '../../engines/engine';
+import { validateSpec } from '../../activities/spec';
+import { type Spec } from '../../contracts/spec';
+import { closeAll, pgPool } from '../../engines/connections';
 import { openSink, type ChangeSink } from '../../activities/cdc/sink';
-import { deadLetterStore } from '../../activities/cdc/dead-letters';
+import { deadLetterStore } from '../../engines/dead-letters';
 import type { RowChange } from '../../activities/cdc/types';
 import type { TablePlan } from '../../contracts/tables';
 

@@ -7,12 +7,13 @@ import { Client } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
 import { createDatabase, dropDatabase, loadStackEnv } from '../helpers/stack';
-import { introspectTable } from '../../activities/source/postgres';
-import { PostgresTarget } from '../../activities/target/postgres';
-import { validateSpec, type Spec } from '../../activities/spec';
-import { closeAll, pgPool } from '../../activities/connections';
+import { introspectTable } from '../../engines/postgres/source';
+import { PostgresTarget } from '../../engines/postgres/target';
+import { validateSpec } from '../../activities/spec';
+import { type Spec } from '../../contracts/spec';
+import { closeAll, pgPool } from '../../engines/connections';
 import { copyChunk } from '../../activities/copy';
-import { chunkLockKey } from '../../activities/chunk-lock';
+import { chunkLockKey } from '../../engines/postgres/chunk-lock';
 import type { ChunkCursor, ChunkRange, ChunkResult } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 

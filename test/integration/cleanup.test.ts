@@ -13,8 +13,8 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { testSpec } from '../helpers/temporal';
 import { ferry } from '../helpers/cli';
 import { inspectSource } from '../../activities/plan';
-import { closeAll } from '../../activities/connections';
-import type { Spec } from '../../activities/spec';
+import { closeAll } from '../../engines/connections';
+import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import { captureName, legacyCaptureName, prepareCapture, releaseCapture } from '../../activities/cdc/capture';
 import { connectClient } from '../../scripts/cli/client';

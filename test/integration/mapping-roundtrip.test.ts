@@ -6,10 +6,10 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { Binary, BSON, Decimal128, Double, Int32, Long, MongoClient, type Db, type Document } from 'mongodb';
 import type { Pool } from 'pg';
-import { pgPool } from '../../activities/connections';
-import { introspectTable, readBatch } from '../../activities/source/postgres';
+import { pgPool } from '../../engines/connections';
+import { introspectTable, readBatch } from '../../engines/postgres/source';
 import { documentId, documentMapper, mongoFieldProblems } from '../../activities/mapping';
-import { MappingError } from '../../activities/errors';
+import { MappingError } from '../../engines/errors';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 

@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { createDatabase, dropDatabase, loadStackEnv, repoRoot, uniqueName } from '../helpers/stack';
 import { startWorkers, startMigration, testSpec, type Harness } from '../helpers/temporal';
 import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import type { MigrationStatus } from '../../contracts/migration';
 
 const pagilaDir = process.env.FERRY_PAGILA_DIR ?? join(repoRoot, '..', 'shared', 'datasets', 'pagila');

@@ -10,12 +10,13 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { loadStackEnv } from '../helpers/stack';
 import { assertPostgresEqual } from '../helpers/compare';
 import { createDatabaseOn, dropDatabaseOn, startMajor } from '../helpers/pg-majors';
-import { introspectTable, planChunkPage } from '../../activities/source/postgres';
-import { PostgresTarget } from '../../activities/target/postgres';
-import { validateSpec, type Spec } from '../../activities/spec';
-import { closeAll, pgPool } from '../../activities/connections';
+import { introspectTable, planChunkPage } from '../../engines/postgres/source';
+import { PostgresTarget } from '../../engines/postgres/target';
+import { validateSpec } from '../../activities/spec';
+import { type Spec } from '../../contracts/spec';
+import { closeAll, pgPool } from '../../engines/connections';
 import { copyChunk } from '../../activities/copy';
-import { verifyChunk } from '../../activities/verify/index';
+import { verifyChunk } from '../../activities/verify';
 import type { ChunkCursor, ChunkRange, ChunkResult } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 

@@ -12,8 +12,8 @@ import { startMigration, startWorkers, waitForStatus, type Harness } from '../he
 import { cleanUpMigration, onlineSpec, syncedPast } from '../helpers/sync';
 import { assertPostgresEqual } from '../helpers/compare';
 import { createDatabaseOn, dropDatabaseOn, startMajor, type MajorServer } from '../helpers/pg-majors';
-import { closeAll, pgPool } from '../../activities/connections';
-import { databaseCollation, textOrder } from '../../activities/verify/postgres';
+import { closeAll, pgPool } from '../../engines/connections';
+import { databaseCollation, textOrder } from '../../engines/postgres/verifier';
 import { verifyMigration } from '../../workflows/verify';
 import { taskQueues } from '../../contracts/queues';
 

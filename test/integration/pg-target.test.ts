@@ -7,12 +7,12 @@ import { Readable } from 'node:stream';
 import { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDatabase, dropDatabase, loadStackEnv } from '../helpers/stack';
-import { introspectTable } from '../../activities/source/postgres';
-import { PostgresTarget } from '../../activities/target/postgres';
-import { copyFormat } from '../../activities/target/pg-copy';
+import { introspectTable } from '../../engines/postgres/source';
+import { PostgresTarget } from '../../engines/postgres/target';
+import { copyFormat } from '../../engines/postgres/copy';
 import { validateSpec } from '../../activities/spec';
-import { closeAll, pgPool } from '../../activities/connections';
-import { quoteIdent, quoteQualified, type QualifiedName } from '../../activities/identifiers';
+import { closeAll, pgPool } from '../../engines/connections';
+import { quoteIdent, quoteQualified, type QualifiedName } from '../../engines/postgres/identifiers';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 

@@ -4,10 +4,11 @@
 import { strict as assert } from 'node:assert';
 import { MongoClient } from 'mongodb';
 import { createDatabase, dropDatabase, loadStackEnv, recreateDatabase, uniqueName } from '../helpers/stack';
-import { validateSpec, type Spec } from '../../activities/spec';
-import { closeAll } from '../../activities/connections';
-import { mismatchStore } from '../../activities/verify/store';
-import { deadLetterStore } from '../../activities/cdc/dead-letters';
+import { validateSpec } from '../../activities/spec';
+import { type Spec } from '../../contracts/spec';
+import { closeAll } from '../../engines/connections';
+import { mismatchStore } from '../../engines/mismatches';
+import { deadLetterStore } from '../../engines/dead-letters';
 import type { DeadLetter } from '../../activities/cdc/types';
 
 const letter = (offset: string): DeadLetter => ({

@@ -4,10 +4,10 @@ import { strict as assert } from 'node:assert';
 import { MongoClient } from 'mongodb';
 import { Pool } from 'pg';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
-import { MongoTarget } from '../../activities/target/mongodb';
-import { PostgresTarget } from '../../activities/target/postgres';
+import { MongoTarget } from '../../engines/mongodb/target';
+import { PostgresTarget } from '../../engines/postgres/target';
 import { validateSpec } from '../../activities/spec';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import { column, tablePlan } from '../helpers/plan';
 
 const plan = tablePlan('items', [column('a', 'bigint', 20), column('b', 'smallint', 21), column('v', 'text', 25)], ['a', 'b']);

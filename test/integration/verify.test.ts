@@ -8,11 +8,12 @@ import { Long, MongoClient, type Document } from 'mongodb';
 import { Pool } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
-import { introspectTable, planChunkPage } from '../../activities/source/postgres';
-import { openTarget } from '../../activities/target/target';
-import { validateSpec, type Spec } from '../../activities/spec';
-import { closeAll, pgPool } from '../../activities/connections';
-import { readMismatches, repairTable, sweepExtras, verifyChunk } from '../../activities/verify/index';
+import { introspectTable, planChunkPage } from '../../engines/postgres/source';
+import { openTarget } from '../../engines/engine';
+import { validateSpec } from '../../activities/spec';
+import { type Spec } from '../../contracts/spec';
+import { closeAll, pgPool } from '../../engines/connections';
+import { readMismatches, repairTable, sweepExtras, verifyChunk } from '../../activities/verify';
 import type { TablePlan } from '../../contracts/tables';
 import type { ChunkVerdict, MismatchKind, RepairResult } from '../../contracts/verify';
 

@@ -6,7 +6,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChangeApplier, type ApplierOptions } from '../../activities/cdc/applier';
 import type { ChangeSink } from '../../activities/cdc/sink';
-import type { DeadLetterStore } from '../../activities/cdc/dead-letters';
+import type { DeadLetterStore } from '../../engines/dead-letters';
 import type { ChangeEvent, DeadLetter, RowChange } from '../../activities/cdc/types';
 import type { TablePlan } from '../../contracts/tables';
 import { validateSpec } from '../../activities/spec';

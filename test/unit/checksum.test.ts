@@ -2,7 +2,7 @@
 // representation must not matter, everything else must.
 import { strict as assert } from 'node:assert';
 import { Binary, Decimal128, Double, Int32, Long, UUID } from 'mongodb';
-import { canonicalDecimal, ChunkHash, documentDigest, documentDigests, hex64 } from '../../activities/checksum';
+import { canonicalDecimal, ChunkHash, documentDigest, documentDigests, hex64 } from '../../engines/checksum';
 
 const same = (a: unknown, b: unknown) => assert.equal(documentDigest(a), documentDigest(b), `${String(a)} vs ${String(b)}`);
 const differ = (a: unknown, b: unknown) => assert.notEqual(documentDigest(a), documentDigest(b), `${String(a)} vs ${String(b)}`);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { coalesce } from '../../activities/cdc/coalesce';
 import type { RowChange } from '../../activities/cdc/types';
-import type { SourceRow } from '../../activities/source/postgres';
+import type { SourceRow } from '../../engines/postgres/source';
 
 let offset = 0;
 const at = () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Binary, BSON, Decimal128, Double, Int32, Long, UUID, type Document } from 'mongodb';
 import { documentId, documentMapper, mongoFieldProblems } from '../../activities/mapping';
-import { MappingError } from '../../activities/errors';
+import { MappingError } from '../../engines/errors';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 import { column, tablePlan } from '../helpers/plan';
 

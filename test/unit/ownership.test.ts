@@ -1,6 +1,6 @@
 // Who may use a capture name: pure decisions over what exists under it and whose it says it is.
 import { strict as assert } from 'node:assert';
-import { ownershipProblems } from '../../activities/cdc/ownership';
+import { ownershipProblems } from '../../engines/postgres/capture/ownership';
 
 describe('capture name ownership', () => {
   const free = { name: 'ferry_x', migrationId: 'x', owner: null, slotExists: false, publicationExists: false };

@@ -1,8 +1,8 @@
 // Which catalog columns each PostgreSQL major has, and which database orders count as the
 // same: a wrong column fails the query on that major, a wrong equivalence misplaces rows.
 import { strict as assert } from 'node:assert';
-import { databaseLocaleSql, icuLocaleColumn } from '../../activities/pg-version';
-import { textOrder } from '../../activities/verify/postgres';
+import { databaseLocaleSql, icuLocaleColumn } from '../../engines/postgres/version';
+import { textOrder } from '../../engines/postgres/verifier';
 
 describe('pg-version', () => {
   it('names the locale columns each major has', () => {

@@ -3,7 +3,7 @@
 // online, UNIQUE/EXCLUDE constraints, unique indexes and foreign keys deferred to cutover.
 import { strict as assert } from 'node:assert';
 import { renderPlan } from '../../scripts/cli/format';
-import { ddlSchedule } from '../../activities/target/pg-finish';
+import { ddlSchedule } from '../../engines/postgres/finish';
 import { column, tablePlan } from '../helpers/plan';
 import type { TablePlan } from '../../contracts/tables';
 

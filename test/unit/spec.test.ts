@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { SpecError, validateSpec } from '../../activities/spec';
 import { parseSpecShape } from '../../contracts/spec';
-import { parseQualifiedName, displayName } from '../../activities/identifiers';
+import { parseQualifiedName, displayName } from '../../engines/postgres/identifiers';
 
 const env = { SRC: 'postgres://ferry@127.0.0.1:5432/src', MONGO: 'mongodb://127.0.0.1:27017', PW: 'from-env' };
 const base = () => ({

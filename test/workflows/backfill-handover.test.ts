@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { startWorkers, testSpec, waitForStatus, type Harness } from '../helpers/temporal';
 import { assertPostgresEqual } from '../helpers/compare';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import { migration } from '../../workflows/migration';
 import { abortSignal } from '../../contracts/messages';
 import type { MigrationInput, MigrationStatus } from '../../contracts/migration';

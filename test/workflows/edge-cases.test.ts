@@ -16,7 +16,7 @@ import { ferry, ferryAsync } from '../helpers/cli';
 import { backfillWorkflowId } from '../../contracts/ids';
 import { chunkControlQuery, throttleSignal } from '../../contracts/messages';
 import type { MigrationStatus } from '../../contracts/migration';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 
 const SCHEMA = `
   CREATE SCHEMA "Sales";

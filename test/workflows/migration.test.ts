@@ -10,7 +10,7 @@ import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
 import { seedShop, demoTables } from '../../scripts/demo/seed';
 import { pauseSignal, resumeSignal, abortSignal } from '../../contracts/messages';
 import type { MigrationStatus } from '../../contracts/migration';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import { readStatus, type StatusRead } from '../../scripts/cli/client';
 
 describe('migration workflow (real Temporal, PostgreSQL, MongoDB wire server)', function () {

@@ -10,7 +10,7 @@ import { startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
 import { migration } from '../../workflows/migration';
 import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 
 describe('migration input as the Temporal UI sends it (raw JSON, real Temporal and PostgreSQL)', function () {
   this.timeout(300_000);

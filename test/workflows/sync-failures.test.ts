@@ -10,7 +10,7 @@ import { createDatabase, dropDatabase, loadStackEnv, repoRoot, uniqueName } from
 import { startMigration, startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
 import { assertPostgresEqual } from '../helpers/compare';
 import { createLoadTables, startLoad } from '../../scripts/bench/cdc-load';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import { cleanUpMigration, onlineSpec, syncedPast } from '../helpers/sync';
 
 function spawnCdcWorker(log: string[]): ChildProcess {

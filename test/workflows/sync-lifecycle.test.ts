@@ -11,7 +11,7 @@ import { startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
 import { cleanUpMigration, onlineSpec, syncedPast } from '../helpers/sync';
 import { assertPostgresEqual } from '../helpers/compare';
 import { ferryAsync } from '../helpers/cli';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 import { readStatus } from '../../scripts/cli/client';
 import { migration } from '../../workflows/migration';
 import { pauseSignal, resumeSignal, throttleSignal } from '../../contracts/messages';

@@ -8,7 +8,7 @@ import { startWorkers, startMigration, testSpec, type Harness } from '../helpers
 import { assertPostgresEqual } from '../helpers/compare';
 import { seedShop, demoTables } from '../../scripts/demo/seed';
 import type { MigrationStatus } from '../../contracts/migration';
-import { closeAll } from '../../activities/connections';
+import { closeAll } from '../../engines/connections';
 
 describe('a second run after a target reset (real Temporal, PostgreSQL)', function () {
   this.timeout(300_000);

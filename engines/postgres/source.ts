@@ -2,7 +2,7 @@
 // Keys travel as PostgreSQL text (`$1::type` reads them back exactly), so a key range is
 // plain JSON and means the same on every worker. Never OFFSET: every read is a keyset read.
 import type { Pool, PoolClient } from 'pg';
-import { quoteIdent, quoteQualified, displayName, QualifiedName } from '../identifiers';
+import { quoteIdent, quoteQualified, displayName, QualifiedName } from './identifiers';
 import type { ChunkPage, ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 export type { ChunkPage };

@@ -3,7 +3,7 @@
 // all in one go and nothing is created on a source that would refuse a later step. Each
 // message names the object and the statement that fixes it.
 import type { Pool } from 'pg';
-import type { TablePlan } from '../../contracts/tables';
+import type { TablePlan } from '../../../contracts/tables';
 import { quoteIdent, quoteQualified } from '../identifiers';
 import { MARKER_SCHEMA, MARKER_TABLE } from './marker';
 

@@ -3,15 +3,15 @@
 // there, so a retried batch is a no-op.
 import { MongoBulkWriteError, type Collection, type Document } from 'mongodb';
 import type { Pool } from 'pg';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
-import { keyOf, readBatch, type SourceRow } from '../source/postgres';
+import { keyOf, readBatch, type SourceRow } from '../postgres/source';
 import { mongoClient, pgPool } from '../connections';
-import { documentId, mongoFieldProblems } from '../mapping';
-import { buildDocuments } from '../documents';
+import { documentId, mongoFieldProblems } from '../../activities/mapping';
+import { buildDocuments } from '../../activities/documents';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BatchCopied, Target } from './target';
+import type { BatchCopied, Target } from '../engine';
 
 const DUPLICATE_KEY = 11000;
 

@@ -15,19 +15,19 @@
 // partitioned table on the target beforehand: Ferry checks and uses it).
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
-import { keyTypes, type SourceRow } from '../source/postgres';
-import { readColumnSequences, type ColumnSequence } from '../source/ddl';
+import { keyTypes, type SourceRow } from './source';
+import { readColumnSequences, type ColumnSequence } from './ddl';
 import { inTransaction, pgPool } from '../connections';
-import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from '../identifiers';
+import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from './identifiers';
 import { rethrowClassified } from '../errors';
-import type { BatchCopied, Target } from './target';
-import { copyBatchStreaming, type Replay } from './pg-copy';
-import { keyCollations } from '../key-ranges';
-import { planShape } from './shape';
-import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName } from './pg-finish';
+import type { BatchCopied, Target } from '../engine';
+import { copyBatchStreaming, type Replay } from './copy';
+import { keyCollations } from './key-ranges';
+import { planShape } from '../plan-shape';
+import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName } from './finish';
 
 const configuration = (message: string) => ApplicationFailure.nonRetryable(message, 'ConfigurationError');
 

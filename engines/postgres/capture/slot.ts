@@ -2,7 +2,7 @@
 // on the source until its disk fills, so the sync reads this every few seconds and alerts.
 // "Stalled" needs two samples: the caller passes back the sample this returned last time.
 import type { Pool } from 'pg';
-import type { SlotHealth } from '../../contracts/capture';
+import type { SlotHealth } from '../../../contracts/capture';
 
 /** What one reading remembers for the next: LSNs, when, and since when the slot has been stalled. */
 export interface SlotSample {

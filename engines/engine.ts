@@ -1,15 +1,15 @@
 // One interface per role: a target is where source rows land. Adding an engine is adding a
 // file beside this one and a case in openTarget, not editing the phases.
 import type { Pool } from 'pg';
-import type { Spec, TargetKind } from '../spec';
-import { engineOf } from '../spec';
-import type { ChunkRange } from '../../contracts/backfill';
-import type { TablePlan } from '../../contracts/tables';
-import type { SourceRow } from '../source/postgres';
-import { MongoTarget } from './mongodb';
-import { PostgresTarget } from './postgres';
-import type { Replay } from './pg-copy';
-import { resolveUrl } from '../connections';
+import type { Spec, TargetKind } from '../contracts/spec';
+import { engineOf } from '../activities/spec';
+import type { ChunkRange } from '../contracts/backfill';
+import type { TablePlan } from '../contracts/tables';
+import type { SourceRow } from './postgres/source';
+import { MongoTarget } from './mongodb/target';
+import { PostgresTarget } from './postgres/target';
+import type { Replay } from './postgres/copy';
+import { resolveUrl } from './connections';
 
 export interface BatchCopied {
   rows: number;

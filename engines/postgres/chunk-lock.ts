@@ -7,10 +7,10 @@
 // attempt has stopped and released it; a worker that dies takes the lock with its session.
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import type { ChunkRange } from '../contracts/backfill';
-import type { TablePlan } from '../contracts/tables';
-import type { Spec } from './spec';
-import { resolveUrl } from './connections';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
+import type { Spec } from '../../contracts/spec';
+import { resolveUrl } from '../connections';
 
 const POLL_MS = 1_000;
 const PING_EVERY_MS = 5_000;

@@ -22,9 +22,9 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
-import { quoteIdent, quoteQualified } from '../identifiers';
-import { keyCollations, keySql, keyCompare as targetKeyCompare } from '../key-ranges';
-import type { BatchCopied } from './target';
+import { quoteIdent, quoteQualified } from './identifiers';
+import { keyCollations, keySql, keyCompare as targetKeyCompare } from './key-ranges';
+import type { BatchCopied } from '../engine';
 
 /** Types below this oid are built in: their oids are the same in every database. */
 const firstUserOid = 16384;

@@ -5,11 +5,11 @@
 // nothing, so the count stays exact.
 import type { Collection } from 'mongodb';
 import type { Pool } from 'pg';
-import type { Spec } from '../spec';
-import { mongoClient, pgPool } from '../connections';
-import { withCreated } from '../created';
-import { targetKind } from '../target/target';
-import type { DeadLetter } from './types';
+import type { Spec } from '../contracts/spec';
+import { mongoClient, pgPool } from './connections';
+import { withCreated } from './created';
+import { targetKind } from './engine';
+import type { DeadLetter } from '../activities/cdc/types';
 
 export interface DeadLetterStore {
   /** Stores entries; one whose position is stored already is left as it is. */

@@ -7,11 +7,11 @@
 // copy (its replay delete) and by checksum verification.
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChunkRange } from '../contracts/backfill';
-import type { TablePlan } from '../contracts/tables';
+import type { ChunkRange } from '../../contracts/backfill';
+import type { TablePlan } from '../../contracts/tables';
 import { quoteIdent } from './identifiers';
-import { keyTypes } from './source/postgres';
-import { databaseLocaleSql, icuLocaleColumn, serverVersion } from './pg-version';
+import { keyTypes } from './source';
+import { databaseLocaleSql, icuLocaleColumn, serverVersion } from './version';
 
 /** Key columns as SQL on one side: expressions (with COLLATE where needed) and cast types. */
 export interface KeySql {

@@ -5,18 +5,18 @@
 // byte-ordered text); otherwise the table-level sweep streams every _id and asks the source.
 import type { Document } from 'mongodb';
 import type { Pool } from 'pg';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
-import { documentId } from '../mapping';
+import { documentId } from '../../activities/mapping';
 import { pgPool } from '../connections';
-import { quoteIdent, quoteQualified } from '../identifiers';
-import { buildDocuments } from '../documents';
-import { keyOf, keyTypes, readBatch } from '../source/postgres';
-import { MongoTarget } from '../target/mongodb';
+import { quoteIdent, quoteQualified } from '../postgres/identifiers';
+import { buildDocuments } from '../../activities/documents';
+import { keyOf, keyTypes, readBatch } from '../postgres/source';
+import { MongoTarget } from './target';
 import { ChunkHash, canonicalText, documentDigests } from '../checksum';
-import { databaseCollation, type ChunkComparison } from './postgres';
-import { SWEEP_CHUNK, type Mismatch, type MismatchStore } from './store';
+import { databaseCollation, type ChunkComparison } from '../postgres/verifier';
+import { SWEEP_CHUNK, type Mismatch, type MismatchStore } from '../mismatches';
 
 const BATCH = 2_000;
 /** Every BSON type as stored: Int32 stays Int32, Int64 stays Long, bytes stay Binary. */

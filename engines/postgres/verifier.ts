@@ -5,18 +5,18 @@
 // explicit COLLATE wherever the two databases could order text differently, so a chunk
 // holds the same rows on both sides.
 import type { Pool } from 'pg';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
-import { quoteIdent, quoteQualified } from '../identifiers';
+import { quoteIdent, quoteQualified } from './identifiers';
 import { ChunkHash, chunkSumSql, rowMd5Sql } from '../checksum';
-import type { Mismatch } from './store';
-import { keyTypes } from '../source/postgres';
-import { keyCollations, keySql, rangeWhere, type KeySql } from '../key-ranges';
+import type { Mismatch } from '../mismatches';
+import { keyTypes } from './source';
+import { keyCollations, keySql, rangeWhere, type KeySql } from './key-ranges';
 
 // Shared with the PostgreSQL copy (activities/key-ranges.ts); re-exported for existing importers.
-export { collatableKeys, databaseCollation, keyCompare, keySql, rangeWhere, textOrder, type KeySql } from '../key-ranges';
+export { collatableKeys, databaseCollation, keyCompare, keySql, rangeWhere, textOrder, type KeySql } from './key-ranges';
 
 /** What one chunk comparison found, before the activity turns it into a ChunkVerdict. */
 export interface ChunkComparison {

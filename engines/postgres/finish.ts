@@ -8,8 +8,8 @@
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TableDdl, TablePlan } from '../../contracts/tables';
-import { readTableDdl } from '../source/ddl';
-import { displayName, parseQualifiedName, quoteIdent, quoteQualified, type QualifiedName } from '../identifiers';
+import { readTableDdl } from './ddl';
+import { displayName, parseQualifiedName, quoteIdent, quoteQualified, type QualifiedName } from './identifiers';
 
 type Index = TableDdl['indexes'][number];
 type ForeignKey = TableDdl['foreignKeys'][number];

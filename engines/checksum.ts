@@ -6,7 +6,7 @@
 // PostgreSQL → PostgreSQL rows are digested in SQL (rowDigestSql) on both sides.
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { quoteIdent } from './identifiers';
+import { quoteIdent } from './postgres/identifiers';
 
 const MOD = 1n << 64n;
 /** Documents digested between two yields to the event loop. */

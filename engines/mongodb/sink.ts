@@ -4,17 +4,17 @@
 // missing), deleteOne by _id. Unordered, the server applies every operation it can and reports
 // each refused one by its index, so a bad row costs nothing extra to isolate.
 import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type Document } from 'mongodb';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
 import { rethrowClassified } from '../errors';
-import { buildDocuments, mapperFor } from '../documents';
-import { documentId } from '../mapping';
-import { MongoTarget } from '../target/mongodb';
-import type { SourceRow } from '../source/postgres';
-import { coalesce } from './coalesce';
-import { isDataError, keyText, type ChangeSink } from './sink';
-import type { ChangeFailure, RowChange } from './types';
+import { buildDocuments, mapperFor } from '../../activities/documents';
+import { documentId } from '../../activities/mapping';
+import { MongoTarget } from './target';
+import type { SourceRow } from '../postgres/source';
+import { coalesce } from '../../activities/cdc/coalesce';
+import { isDataError, keyText, type ChangeSink } from '../../activities/cdc/sink';
+import type { ChangeFailure, RowChange } from '../../activities/cdc/types';
 
 type Upsert = Extract<RowChange, { kind: 'upsert' }>;
 

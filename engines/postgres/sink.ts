@@ -4,16 +4,16 @@
 // unavailable columns for the partial rows. Every value travels as text and is cast by the
 // column's type, as the backfill's upserts do.
 import { escapeLiteral, type Pool } from 'pg';
-import type { Spec } from '../spec';
+import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { inTransaction, pgPool } from '../connections';
 import { isUniqueViolation, rethrowClassified } from '../errors';
-import { quoteIdent, quoteQualified } from '../identifiers';
-import { PostgresTarget } from '../target/postgres';
-import { planShape } from '../target/shape';
-import { coalesce } from './coalesce';
-import { isDataError, keyText, writeIsolating, type ChangeSink, type Refused } from './sink';
-import type { ChangeFailure, RowChange } from './types';
+import { quoteIdent, quoteQualified } from './identifiers';
+import { PostgresTarget } from './target';
+import { planShape } from '../plan-shape';
+import { coalesce } from '../../activities/cdc/coalesce';
+import { isDataError, keyText, writeIsolating, type ChangeSink, type Refused } from '../../activities/cdc/sink';
+import type { ChangeFailure, RowChange } from '../../activities/cdc/types';
 
 type Upsert = Extract<RowChange, { kind: 'upsert' }>;
 

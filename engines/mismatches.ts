@@ -5,11 +5,11 @@
 // Recording a chunk replaces that chunk's entries: a retried verification leaves one copy.
 import type { Collection, Document } from 'mongodb';
 import type { Pool } from 'pg';
-import type { Spec } from '../spec';
-import type { MismatchKind } from '../../contracts/verify';
-import { inTransaction, mongoClient, pgPool } from '../connections';
-import { withCreated } from '../created';
-import { targetKind } from '../target/target';
+import type { Spec } from '../contracts/spec';
+import type { MismatchKind } from '../contracts/verify';
+import { inTransaction, mongoClient, pgPool } from './connections';
+import { withCreated } from './created';
+import { targetKind } from './engine';
 
 export interface Mismatch {
   kind: MismatchKind;

@@ -4,7 +4,7 @@
 import { Pool, types as pgTypes, type PoolClient } from 'pg';
 import { MongoClient } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/common';
-import { interpolate, redact } from './spec';
+import { interpolate, redact } from '../contracts/references';
 
 const pgPools = new Map<string, Pool>();
 const mongoClients = new Map<string, Promise<MongoClient>>();
