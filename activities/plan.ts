@@ -8,10 +8,10 @@ import { pgPool, mongoClient } from './connections';
 import { openTarget, targetKind } from './target/target';
 import { rethrowClassified } from './errors';
 import { parseQualifiedName, type QualifiedName } from './identifiers';
-import { mongoFieldProblems } from './mapping';
+import { mongoFieldProblems } from './mongo-mapping/field-names';
 import type { MigrationPlan, TablePlan } from '../contracts/tables';
 import { sizeChunks } from './chunk-size';
-import { lossWarnings } from './loss';
+import { lossWarnings } from './mongo-mapping/loss';
 import { debeziumLimits } from './cdc/values';
 
 type TableOptions = Exclude<TableEntry, string>;

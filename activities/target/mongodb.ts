@@ -8,8 +8,9 @@ import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { keyOf, readBatch, type SourceRow } from '../source/postgres';
 import { mongoClient, pgPool } from '../connections';
-import { documentId, mongoFieldProblems } from '../mapping';
-import { buildDocuments } from '../documents';
+import { documentId } from '../mongo-mapping/document';
+import { mongoFieldProblems } from '../mongo-mapping/field-names';
+import { buildDocuments } from '../mongo-mapping/build-documents';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, Target } from './target';
 

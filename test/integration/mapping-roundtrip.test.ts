@@ -8,7 +8,8 @@ import { Binary, BSON, Decimal128, Double, Int32, Long, MongoClient, type Db, ty
 import type { Pool } from 'pg';
 import { pgPool } from '../../activities/connections';
 import { introspectTable, readBatch } from '../../activities/source/postgres';
-import { documentId, documentMapper, mongoFieldProblems } from '../../activities/mapping';
+import { documentId, documentMapper } from '../../activities/mongo-mapping/document';
+import { mongoFieldProblems } from '../../activities/mongo-mapping/field-names';
 import { MappingError } from '../../activities/errors';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
