@@ -1,8 +1,7 @@
 // What a person should read before a MongoDB migration starts: the columns whose values may
 // not fit a BSON type exactly, and what their policy will do about it.
-import type { ColumnInfo, TablePlan } from '../contracts/tables';
-
-const OID = { json: 114, timestamp: 1114, timestamptz: 1184, numeric: 1700, jsonb: 3802 } as const;
+import type { ColumnInfo, TablePlan } from '../../contracts/tables';
+import { OID } from './oids';
 
 function scalarOid(c: ColumnInfo): number {
   return c.elementOid || c.baseOid || c.typeOid;

@@ -1,13 +1,13 @@
-// Source rows → MongoDB documents, as the target holds them: the row mapping of mapping.ts
+// Source rows → MongoDB documents, as the target holds them: the row mapping of document.ts
 // plus any embedded tables. Backfill, repair and verification all build documents here, so
 // what verification hashes on the source side is exactly what the copy wrote — embedding
 // stays verifiable because the embedded rows are read and mapped the same way both times.
 import type { Pool } from 'pg';
 import type { Document } from 'mongodb';
-import type { EmbedPlan, TablePlan } from '../contracts/tables';
-import { readMatching, type SourceRow } from '../engines/postgres/source';
-import { documentMapper } from './mapping';
-import { planShape } from '../engines/plan-shape';
+import type { EmbedPlan, TablePlan } from '../../contracts/tables';
+import { readMatching, type SourceRow } from '../../engines/postgres/source';
+import { documentMapper } from './document';
+import { planShape } from '../../engines/plan-shape';
 
 const mappers = new Map<string, (row: SourceRow) => Document>();
 

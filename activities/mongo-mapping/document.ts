@@ -1,0 +1,150 @@
+// Row → MongoDB document. Values arrive in PostgreSQL's text output (see ../connections.ts:
+// TimeZone UTC, DateStyle ISO, extra_float_digits 3) and are converted by type OID, so
+// nothing passes through a lossy JavaScript number on the way:
+//
+//   smallint, integer → Int32          bigint → Int64 (Long)       numeric → Decimal128
+//   real, double      → Double (NaN, ±Infinity, -0 kept)           boolean → Boolean
+//   bytea → Binary 0  uuid → Binary 4  timestamptz, timestamp (read as UTC), date → Date
+//   json, jsonb → documents and arrays, numbers exact (Int32, Int64, Double or Decimal128)
+//   arrays → arrays (nested when multi-dimensional, NULL elements as null)
+//   text, varchar, char (padding kept), enums and every other type → PostgreSQL's text
+//
+// A value the target cannot hold exactly follows its column's lossy policy: `fail` throws a
+// MappingError naming table, column, row key and the spec option to change; `string` stores
+// the whole column as PostgreSQL's text; `truncate` drops timestamp digits below the
+// millisecond and rounds numerics to 34 significant digits. Converters are chosen once per
+// column when the mapper is built; the per-row work is a loop over precompiled closures.
+//
+// This file turns whole rows (and keys) into documents; the per-type work is in scalars.ts,
+// timestamps.ts, decimal128.ts, json.ts and columns.ts.
+import type { Document } from 'mongodb';
+import type { TablePlan } from '../../contracts/tables';
+import type { SourceRow } from '../../engines/postgres/source';
+import { MappingError } from '../../engines/errors';
+import { Unmappable, preview, type Convert } from './convert';
+import { columnConverter, fieldOf, mayBeArray } from './columns';
+
+/** Sets a property even when its name is `__proto__` (which plain assignment would not). */
+function setOwn(target: Document, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
+interface CompiledColumn {
+  name: string;
+  field: string | null;
+  convert: Convert;
+  /** Position in the key, or -1. */
+  keyIndex: number;
+}
+
+interface Compiled {
+  columns: CompiledColumn[];
+  /** The key columns' converters, in key order. */
+  key: CompiledColumn[];
+  /** How _id is built from the converted key values. */
+  id: (values: unknown[]) => unknown;
+  /** True when _id is the single key column's value itself. */
+  simpleId: boolean;
+}
+
+function compile(plan: TablePlan): Compiled {
+  const all: CompiledColumn[] = plan.columns.map((c) => ({
+    name: c.name,
+    field: fieldOf(c),
+    convert: columnConverter(c),
+    keyIndex: plan.key.indexOf(c.name),
+  }));
+  const key = plan.key.map((k) => {
+    const found = all.find((c) => c.name === k);
+    if (!found) throw new MappingError(`${plan.display}: key column ${k} is not among the table's columns`);
+    return found;
+  });
+  const keyColumns = plan.key.map((k) => plan.columns.find((c) => c.name === k)!);
+  let id: Compiled['id'];
+  const simpleId = key.length === 1 && !mayBeArray(keyColumns[0]);
+  if (simpleId) {
+    id = (values) => values[0];
+  } else {
+    // A composite key — or a single key that may be an array, which MongoDB refuses as an
+    // _id — becomes a subdocument of the key columns by their column names, in key order.
+    const names = plan.key;
+    const unsafe = names.includes('__proto__');
+    id = (values) => {
+      const sub: Document = {};
+      for (let i = 0; i < names.length; i++) {
+        if (unsafe) setOwn(sub, names[i], values[i]);
+        else sub[names[i]] = values[i];
+      }
+      return sub;
+    };
+  }
+  return { columns: all.filter((c) => c.field !== null || c.keyIndex >= 0), key, id, simpleId };
+}
+
+/** What a failed conversion says: where, which row, and the spec option that accepts it. */
+function mappingError(plan: TablePlan, column: string, keyText: string, err: unknown): MappingError {
+  if (err instanceof MappingError) return err;
+  const where = `${plan.display}.${column} (row ${keyText})`;
+  if (err instanceof Unmappable) {
+    const fix = err.truncatable
+      ? `set tables[].columns.${column}.lossy: string (store the column as PostgreSQL text) or truncate (drop what does not fit) for ${plan.display} in the spec`
+      : `set tables[].columns.${column}.lossy: string for ${plan.display} in the spec to store the column as PostgreSQL text`;
+    return new MappingError(`${where}: ${err.message}: ${fix}`);
+  }
+  return new MappingError(`${where} cannot be converted: ${(err as Error).message}`);
+}
+
+function rowKeyText(plan: TablePlan, row: SourceRow): string {
+  return plan.key.map((k) => `${k}=${preview(String(row[k]))}`).join(', ');
+}
+
+/** A compiled row mapper for one table: converters are chosen once, not per row. */
+export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
+  const { columns, id, simpleId } = compile(plan);
+  const n = columns.length;
+  const keyLength = plan.key.length;
+  const unsafeNames = columns.some((c) => c.field === '__proto__');
+  return (row) => {
+    // _id first, as MongoDB stores it; its value is set once the key columns are converted.
+    const doc: Document = { _id: null };
+    const keyValues: unknown[] | null = simpleId ? null : new Array(keyLength);
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const c = columns[i];
+        const text = row[c.name];
+        const value = text === null || text === undefined ? null : c.convert === null ? text : c.convert(text);
+        if (c.keyIndex >= 0) {
+          if (keyValues === null) doc._id = value;
+          else keyValues[c.keyIndex] = value;
+        }
+        if (c.field !== null && c.field !== '_id') {
+          if (unsafeNames && c.field === '__proto__') setOwn(doc, c.field, value);
+          else doc[c.field] = value;
+        }
+      }
+    } catch (err) {
+      throw mappingError(plan, columns[i].name, rowKeyText(plan, row), err);
+    }
+    if (keyValues !== null) doc._id = id(keyValues);
+    return doc;
+  };
+}
+
+const compiledIds = new WeakMap<TablePlan, Compiled>();
+
+/** The _id of the document for this key (key column values in PostgreSQL text form, key order). */
+export function documentId(plan: TablePlan, key: string[]): unknown {
+  let compiled = compiledIds.get(plan);
+  if (!compiled) compiledIds.set(plan, (compiled = compile(plan)));
+  const values = new Array(key.length);
+  for (let i = 0; i < compiled.key.length; i++) {
+    const c = compiled.key[i];
+    try {
+      values[i] = c.convert === null ? key[i] : c.convert(key[i]);
+    } catch (err) {
+      throw mappingError(plan, c.name, plan.key.map((k, j) => `${k}=${preview(String(key[j]))}`).join(', '), err);
+    }
+  }
+  return compiled.id(values);
+}
