@@ -10,10 +10,10 @@ import { pgPool, mongoClient } from '../engines/connections';
 import { openTarget, targetKind } from '../engines/engine';
 import { rethrowClassified } from '../engines/errors';
 import { parseQualifiedName, type QualifiedName } from '../engines/postgres/identifiers';
-import { mongoFieldProblems } from './mongo-mapping/field-names';
+import { mongoFieldProblems } from '../engines/mongodb/mapping/field-names';
 import type { MigrationPlan, TablePlan } from '../contracts/tables';
 import { sizeChunks } from './chunk-size';
-import { lossWarnings } from './mongo-mapping/loss';
+import { lossWarnings } from '../engines/mongodb/mapping/loss';
 import { debeziumLimits } from './cdc/values';
 
 type TableOptions = Exclude<TableEntry, string>;

@@ -8,9 +8,9 @@ import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { keyOf, readBatch, type SourceRow } from '../postgres/source';
 import { mongoClient, pgPool } from '../connections';
-import { documentId } from '../../activities/mongo-mapping/document';
-import { mongoFieldProblems } from '../../activities/mongo-mapping/field-names';
-import { buildDocuments } from '../../activities/mongo-mapping/build-documents';
+import { documentId } from './mapping/document';
+import { mongoFieldProblems } from './mapping/field-names';
+import { buildDocuments } from './mapping/build-documents';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, Target } from '../engine';
 

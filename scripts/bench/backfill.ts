@@ -25,7 +25,7 @@ import type { MigrationStatus } from '../../contracts/migration';
 import { specSchema } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
 import { introspectTable, type SourceRow } from '../../engines/postgres/source';
-import { documentMapper } from '../../activities/mongo-mapping/document';
+import { documentMapper } from '../../engines/mongodb/mapping/document';
 import { migrationTimeline } from './timeline';
 import {
   cpuDelta, cpuSnapshot, findServices, installSignalHandlers, javaMaxHeapBytes, killAllGroups, logTail, machineFacts, onPath, PeakMemory,

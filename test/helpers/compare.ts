@@ -2,7 +2,7 @@
 import { Pool } from 'pg';
 import { BSON, MongoClient, type Document } from 'mongodb';
 import { introspectTables } from '../../engines/postgres/source';
-import { documentMapper } from '../../activities/mongo-mapping/document';
+import { documentMapper } from '../../engines/mongodb/mapping/document';
 import { parseQualifiedName, quoteQualified, quoteIdent, type QualifiedName } from '../../engines/postgres/identifiers';
 
 const rawText = { getTypeParser: () => (v: string) => v } as never;

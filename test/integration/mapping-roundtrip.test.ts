@@ -8,8 +8,8 @@ import { Binary, BSON, Decimal128, Double, Int32, Long, MongoClient, type Db, ty
 import type { Pool } from 'pg';
 import { pgPool } from '../../engines/connections';
 import { introspectTable, readBatch } from '../../engines/postgres/source';
-import { documentId, documentMapper } from '../../activities/mongo-mapping/document';
-import { mongoFieldProblems } from '../../activities/mongo-mapping/field-names';
+import { documentId, documentMapper } from '../../engines/mongodb/mapping/document';
+import { mongoFieldProblems } from '../../engines/mongodb/mapping/field-names';
 import { MappingError } from '../../engines/errors';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';

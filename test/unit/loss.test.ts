@@ -1,6 +1,6 @@
 // The plan's warnings for values a MongoDB target cannot keep apart or hold exactly.
 import { strict as assert } from 'node:assert';
-import { lossWarnings } from '../../activities/mongo-mapping/loss';
+import { lossWarnings } from '../../engines/mongodb/mapping/loss';
 import { column, tablePlan } from '../helpers/plan';
 
 describe('plan loss warnings (MongoDB target)', () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Binary, BSON, Decimal128, Double, Int32, Long, UUID, type Document } from 'mongodb';
-import { documentId, documentMapper } from '../../activities/mongo-mapping/document';
-import { mongoFieldProblems } from '../../activities/mongo-mapping/field-names';
+import { documentId, documentMapper } from '../../engines/mongodb/mapping/document';
+import { mongoFieldProblems } from '../../engines/mongodb/mapping/field-names';
 import { MappingError } from '../../engines/errors';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 import { column, tablePlan } from '../helpers/plan';

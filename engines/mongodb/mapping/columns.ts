@@ -1,7 +1,7 @@
 // Columns: the converter a column gets from its type and lossy policy (arrays element by
 // element with postgres-array), and what its type says about the values it can produce.
 import { parse as parseArray } from 'postgres-array';
-import type { ColumnInfo, LossyPolicy } from '../../contracts/tables';
+import type { ColumnInfo, LossyPolicy } from '../../../contracts/tables';
 import type { Convert } from './convert';
 import { OID } from './oids';
 import { scalarConverter } from './scalars';

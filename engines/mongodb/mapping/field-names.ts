@@ -1,6 +1,6 @@
 // Field names the spec asks for that MongoDB cannot store as asked (or that would collide),
 // checked when the plan is made, before any row is copied.
-import type { TablePlan } from '../../contracts/tables';
+import type { TablePlan } from '../../../contracts/tables';
 import { fieldOf, mayBeArray, truncationMayChange } from './columns';
 
 /** Fields that cannot be written as the spec names them; a reason each, none if all is well. */

@@ -18,9 +18,9 @@
 // This file turns whole rows (and keys) into documents; the per-type work is in scalars.ts,
 // timestamps.ts, decimal128.ts, json.ts and columns.ts.
 import type { Document } from 'mongodb';
-import type { TablePlan } from '../../contracts/tables';
-import type { SourceRow } from '../../engines/postgres/source';
-import { MappingError } from '../../engines/errors';
+import type { TablePlan } from '../../../contracts/tables';
+import type { SourceRow } from '../../postgres/source';
+import { MappingError } from '../../errors';
 import { Unmappable, preview, type Convert } from './convert';
 import { columnConverter, fieldOf, mayBeArray } from './columns';
 

@@ -1,6 +1,6 @@
 // What a person should read before a MongoDB migration starts: the columns whose values may
 // not fit a BSON type exactly, and what their policy will do about it.
-import type { ColumnInfo, TablePlan } from '../../contracts/tables';
+import type { ColumnInfo, TablePlan } from '../../../contracts/tables';
 import { OID } from './oids';
 
 function scalarOid(c: ColumnInfo): number {

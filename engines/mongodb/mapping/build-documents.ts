@@ -4,10 +4,10 @@
 // stays verifiable because the embedded rows are read and mapped the same way both times.
 import type { Pool } from 'pg';
 import type { Document } from 'mongodb';
-import type { EmbedPlan, TablePlan } from '../../contracts/tables';
-import { readMatching, type SourceRow } from '../../engines/postgres/source';
+import type { EmbedPlan, TablePlan } from '../../../contracts/tables';
+import { readMatching, type SourceRow } from '../../postgres/source';
 import { documentMapper } from './document';
-import { planShape } from '../../engines/plan-shape';
+import { planShape } from '../../plan-shape';
 
 const mappers = new Map<string, (row: SourceRow) => Document>();
 
