@@ -9,7 +9,8 @@ import { chunkControlQuery } from '../contracts/messages';
 import type { TablePlan } from '../contracts/tables';
 import { pgPool } from '../engines/connections';
 import { planChunkPage, type ChunkPage } from '../engines/postgres/source';
-import { openTarget, Target } from '../engines/engine';
+import { Target } from '../engines/engine';
+import { openTarget } from '../engines';
 import { rethrowClassified } from '../engines/errors';
 import { chunkLockKey, lockChunk, type ChunkLock } from '../engines/postgres/chunk-lock';
 

@@ -6,7 +6,7 @@ import type { TablePlan } from '../contracts/tables';
 import type { TableCount } from '../contracts/verify';
 import { pgPool } from '../engines/connections';
 import { countRows } from '../engines/postgres/source';
-import { openTarget } from '../engines/engine';
+import { openTarget } from '../engines';
 import { rethrowClassified } from '../engines/errors';
 
 export async function countTable(input: { spec: Spec; plan: TablePlan }): Promise<TableCount> {

@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { Spec } from '../contracts/spec';
 import type { TablePlan } from '../contracts/tables';
-import { openTarget } from '../engines/engine';
+import { openTarget } from '../engines';
 import { rethrowClassified } from '../engines/errors';
 
 /** Well inside the workflow's heartbeatTimeout (2 minutes); the SDK throttles what it sends. */

@@ -3,17 +3,16 @@
 // run the same inspection before anything is started.
 import { ApplicationFailure } from '@temporalio/common';
 import { SpecError, specTables, validateSpec } from './spec';
-import { SpecProblem, Spec, type TableEntry, type TargetKind } from '../contracts/spec';
+import type { SpecProblem, Spec, TableEntry } from '../contracts/spec';
 import { describeRef } from '../contracts/references';
 import { introspectTable } from '../engines/postgres/source';
-import { pgPool, mongoClient } from '../engines/connections';
-import { openTarget, targetKind } from '../engines/engine';
+import { pgPool } from '../engines/connections';
+import { targetEngine } from '../engines';
+import type { Engine } from '../engines/engine';
 import { rethrowClassified } from '../engines/errors';
 import { parseQualifiedName, type QualifiedName } from '../engines/postgres/identifiers';
-import { mongoFieldProblems } from '../engines/mongodb/mapping/field-names';
 import type { MigrationPlan, TablePlan } from '../contracts/tables';
 import { sizeChunks } from './chunk-size';
-import { lossWarnings } from '../engines/mongodb/mapping/loss';
 import { debeziumLimits } from './cdc/values';
 
 type TableOptions = Exclude<TableEntry, string>;
@@ -22,7 +21,7 @@ type TableOptions = Exclude<TableEntry, string>;
 export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; problems: SpecProblem[] }> {
   const problems: SpecProblem[] = [];
   const plans: TablePlan[] = [];
-  const kind = targetKind(spec);
+  const engine = targetEngine(spec);
   const pool = pgPool(spec.source.url);
   try {
     for (const [index, { name, options }] of specTables(spec).entries()) {
@@ -32,9 +31,9 @@ export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; p
         problems.push({ path, message: plan });
         continue;
       }
-      const issues = applyTableOptions(plan, options, kind);
-      if (options?.embed?.length) issues.push(...(await planEmbeds(pool, plan, options, kind)));
-      if (kind === 'mongodb') issues.push(...mongoFieldProblems(plan).map((message) => ({ path: '', message })));
+      const issues = applyTableOptions(plan, options, engine);
+      if (options?.embed?.length) issues.push(...(await planEmbeds(pool, plan, options, engine)));
+      issues.push(...engine.tableProblems(plan).map((message) => ({ path: '', message })));
       if (spec.mode === 'online') issues.push(...captureLimits(plan));
       plan.chunkRows = sizeChunks(plan, spec);
       problems.push(...issues.map((p) => ({ path: p.path ? `${path}.${p.path}` : path, message: p.message })));
@@ -85,9 +84,9 @@ function loadOrder(plans: TablePlan[]): TablePlan[] {
 
 /**
  * The spec's column options on top of the introspected columns: lossy policies, MongoDB
- * field renames and drops. Unknown columns are problems (a typo must not pass silently).
+ * field renames and drops; then what the target's engine warns about. Unknown columns are problems (a typo must not pass silently).
  */
-function applyTableOptions(plan: TablePlan, options: TableOptions | null, kind: TargetKind): SpecProblem[] {
+function applyTableOptions(plan: TablePlan, options: TableOptions | null, engine: Engine): SpecProblem[] {
   const problems: SpecProblem[] = [];
   for (const [name, opts] of Object.entries(options?.columns ?? {})) {
     const col = plan.columns.find((c) => c.name === name);
@@ -99,15 +98,15 @@ function applyTableOptions(plan: TablePlan, options: TableOptions | null, kind: 
     if (opts.drop) col.field = null;
     else if (opts.rename) col.field = opts.rename;
   }
-  if (kind === 'mongodb') plan.warnings.push(...lossWarnings(plan));
+  plan.warnings.push(...engine.tableWarnings(plan));
   if (plan.partitions > 0) {
-    plan.warnings.push(`${plan.display} is partitioned (${plan.partitions} partitions): it is read through the parent and lands as one ${kind === 'mongodb' ? 'collection' : 'plain table'}`);
+    plan.warnings.push(`${plan.display} is partitioned (${plan.partitions} partitions): it is read through the parent and lands as one ${engine.landsAs}`);
   }
   return problems;
 }
 
 /** Introspects each embedded table and checks the join columns exist on both sides. */
-async function planEmbeds(pool: ReturnType<typeof pgPool>, plan: TablePlan, options: TableOptions, kind: TargetKind): Promise<SpecProblem[]> {
+async function planEmbeds(pool: ReturnType<typeof pgPool>, plan: TablePlan, options: TableOptions, engine: Engine): Promise<SpecProblem[]> {
   const problems: SpecProblem[] = [];
   for (const [j, e] of (options.embed ?? []).entries()) {
     const path = `embed[${j}]`;
@@ -117,7 +116,7 @@ async function planEmbeds(pool: ReturnType<typeof pgPool>, plan: TablePlan, opti
       problems.push({ path: `${path}.table`, message: child });
       continue;
     }
-    if (kind === 'mongodb') child.warnings.push(...lossWarnings(child));
+    child.warnings.push(...engine.tableWarnings(child));
     const on = Object.entries(e.on);
     for (const [childCol, parentCol] of on) {
       if (!child.columns.some((c) => c.name === childCol)) problems.push({ path: `${path}.on`, message: `${child.display} has no column ${JSON.stringify(childCol)}` });
@@ -139,12 +138,7 @@ async function planEmbeds(pool: ReturnType<typeof pgPool>, plan: TablePlan, opti
 /** Opens a connection to the target to prove the URL works before anything starts. */
 export async function checkTargetReachable(spec: Spec): Promise<SpecProblem[]> {
   try {
-    if (targetKind(spec) === 'mongodb') {
-      const client = await mongoClient(spec.target.url);
-      await client.db(spec.target.database).command({ ping: 1 });
-    } else {
-      await pgPool(spec.target.url, 'target.url').query('SELECT 1');
-    }
+    await targetEngine(spec).ping(spec);
     return [];
   } catch (err) {
     return [{ path: 'target.url', message: `cannot connect (${describeRef(spec.target.url)}): ${connectionError(err)}` }];
@@ -175,7 +169,7 @@ async function planOrFail(input: { spec: Spec }): Promise<{ spec: Spec; plans: T
 /** Activity: validate, introspect and create the target tables/collections. */
 export async function prepareMigration(input: { spec: Spec }): Promise<MigrationPlan> {
   const { spec, plans } = await planOrFail(input);
-  const target = openTarget(spec);
+  const target = targetEngine(spec).target(spec);
   for (const plan of plans) {
     await target.prepareTable(plan).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
   }
@@ -185,5 +179,5 @@ export async function prepareMigration(input: { spec: Spec }): Promise<Migration
 /** Activity: the plan alone, for verification and repair runs started after the migration. */
 export async function planTables(input: { spec: Spec }): Promise<MigrationPlan> {
   const { spec, plans } = await planOrFail(input);
-  return { targetKind: targetKind(spec), tables: plans, capture: null };
+  return { targetKind: targetEngine(spec).name, tables: plans, capture: null };
 }

@@ -4,14 +4,14 @@
 //   source  SELECT (and schema USAGE) on every table and embedded table, every column read;
 //           online: what change capture needs (replication, publication, marker table,
 //           ownership, replica identity) — the same checks prepareCapture runs;
-//   target  PostgreSQL: CREATE where Ferry creates schemas and tables, writes on tables that
-//           exist; MongoDB: the connection check already made is enough.
+//   target  what the target's engine asks (Engine.privilegeProblems): PostgreSQL, CREATE where
+//           Ferry creates schemas and tables and writes on tables that exist.
 import type { Pool } from 'pg';
 import { specTables } from './spec';
 import { type Spec, type SpecProblem } from '../contracts/spec';
 import { pgPool } from '../engines/connections';
 import { quoteIdent, quoteQualified } from '../engines/postgres/identifiers';
-import { targetKind } from '../engines/engine';
+import { targetEngine } from '../engines';
 import { jsonRows, roleProblems, tableProblems } from '../engines/postgres/capture/source-checks';
 import type { TablePlan } from '../contracts/tables';
 
@@ -41,7 +41,7 @@ export async function privilegeProblems(spec: Spec, plans: TablePlan[], captureN
       problems.push(...(await tableProblems(source, plan, role.superuser, role.user)).map((message) => ({ path, message })));
     }
   }
-  if (targetKind(spec) === 'postgres') problems.push(...(await targetProblems(spec, plans, paths)));
+  problems.push(...(await targetEngine(spec).privilegeProblems(spec, plans, paths)));
   return problems;
 }
 
@@ -76,56 +76,4 @@ async function readProblems(pool: Pool, plan: TablePlan): Promise<string[]> {
       : `user ${r.user} may not read column${r.denied.length > 1 ? 's' : ''} ${r.denied.join(', ')} of ${sql} on the source (no SELECT): run GRANT SELECT ON ${sql} TO ${user}; (or GRANT SELECT (${r.denied.map(quoteIdent).join(', ')}) ON ${sql} TO ${user};)`,
   );
   return out;
-}
-
-interface TargetRow {
-  user: string;
-  db: string;
-  db_create: boolean;
-  schemas: Array<{ name: string; exists: boolean; usage: boolean; create: boolean }>;
-  tables: Array<{ schema: string; name: string; exists: boolean; writable: boolean }>;
-}
-
-/**
- * PostgreSQL target: a missing schema needs CREATE on the database, a missing table CREATE on
- * its schema, an existing table reads and writes. Ferry's mismatch and dead-letter stores
- * (checksum verification, online mode) run CREATE SCHEMA IF NOT EXISTS _ferry, which
- * PostgreSQL allows only with CREATE on the database, even when the schema exists.
- */
-async function targetProblems(spec: Spec, plans: TablePlan[], paths: Map<string, string>): Promise<SpecProblem[]> {
-  const pool = pgPool(spec.target.url, 'target.url');
-  const stores = spec.verify === 'checksum' || spec.mode === 'online';
-  const schemas = [...new Set(plans.map((p) => p.table.schema))];
-  const [r] = await jsonRows<TargetRow>(
-    pool,
-    `SELECT current_user AS "user", current_database() AS db, has_database_privilege(current_database(), 'CREATE') AS db_create,
-            (SELECT coalesce(json_agg(json_build_object('name', s, 'exists', n.oid IS NOT NULL,
-                       'usage', coalesce(has_schema_privilege(n.oid, 'USAGE'), false), 'create', coalesce(has_schema_privilege(n.oid, 'CREATE'), false))), '[]')
-               FROM unnest($1::text[]) s LEFT JOIN pg_namespace n ON n.nspname = s) AS schemas,
-            (SELECT coalesce(json_agg(json_build_object('schema', t.s, 'name', t.n, 'exists', c.oid IS NOT NULL,
-                       'writable', coalesce(has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE'), false))), '[]')
-               FROM unnest($2::text[], $3::text[]) t(s, n)
-               LEFT JOIN pg_namespace n ON n.nspname = t.s LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.n) AS tables`,
-    [schemas, plans.map((p) => p.table.schema), plans.map((p) => p.table.name)],
-  );
-  const user = quoteIdent(r.user);
-  const problems: SpecProblem[] = [];
-  const schema = new Map(r.schemas.map((s) => [s.name, s]));
-  const needsDbCreate = r.schemas.filter((s) => !s.exists).map((s) => s.name);
-  if (!r.db_create && (needsDbCreate.length || stores)) {
-    const what = [needsDbCreate.length && `schema${needsDbCreate.length > 1 ? 's' : ''} ${needsDbCreate.join(', ')}`, stores && `Ferry's stores (schema _ferry, for ${spec.mode === 'online' ? 'dead letters and ' : ''}verification)`].filter(Boolean).join(' and ');
-    problems.push({ path: 'target.url', message: `user ${r.user} cannot create ${what} on the target (no CREATE on database ${r.db}): run GRANT CREATE ON DATABASE ${quoteIdent(r.db)} TO ${user};` });
-  }
-  for (const s of r.schemas.filter((x) => x.exists)) {
-    const missing = r.tables.some((t) => t.schema === s.name && !t.exists);
-    if (!s.usage || (missing && !s.create)) {
-      const grant = [!s.usage && 'USAGE', missing && !s.create && 'CREATE'].filter(Boolean).join(', ');
-      problems.push({ path: 'target.url', message: `user ${r.user} needs ${grant} on schema ${quoteIdent(s.name)} of the target to create and write its tables: run GRANT ${grant} ON SCHEMA ${quoteIdent(s.name)} TO ${user};` });
-    }
-  }
-  for (const t of r.tables.filter((x) => x.exists && !x.writable && schema.get(x.schema)?.usage)) {
-    const sql = quoteQualified({ schema: t.schema, name: t.name });
-    problems.push({ path: paths.get(`${t.schema}.${t.name}`) ?? 'tables', message: `${sql} exists on the target but user ${r.user} may not read and write it: run GRANT SELECT, INSERT, UPDATE, DELETE ON ${sql} TO ${user};` });
-  }
-  return problems;
 }

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { issueToProblem, specSchema, formatProblem, type Spec, type SpecProblem, type TargetKind, type TableEntry } from '../contracts/spec';
 import { describeRef, interpolate, reference } from '../contracts/references';
+import { engineNamed, engines } from '../engines';
+import type { Engine } from '../engines/engine';
 import { parseQualifiedName, QualifiedName } from '../engines/postgres/identifiers';
 
 export class SpecError extends Error {
@@ -44,32 +46,21 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
     // Report URL problems too, where the URLs themselves are well-formed strings.
     const problems = parsed.error.issues.map(issueToProblem);
     const raw = (input ?? {}) as { source?: { url?: unknown }; target?: { url?: unknown } };
-    if (typeof raw.source?.url === 'string') checkUrl(raw.source.url, 'source.url', ['postgres'], env, problems);
-    if (typeof raw.target?.url === 'string') checkUrl(raw.target.url, 'target.url', ['postgres', 'mongodb'], env, problems);
+    if (typeof raw.source?.url === 'string') checkUrl(raw.source.url, 'source.url', sourceEngines(), env, problems);
+    if (typeof raw.target?.url === 'string') checkUrl(raw.target.url, 'target.url', targetEngines(), env, problems);
     throw new SpecError(problems);
   }
   const spec = parsed.data;
   const problems: SpecProblem[] = [];
-  checkUrl(spec.source.url, 'source.url', ['postgres'], env, problems);
-  const kind = checkUrl(spec.target.url, 'target.url', ['postgres', 'mongodb'], env, problems);
-  if (kind === 'mongodb' && !spec.target.database) {
-    problems.push({ path: 'target.database', message: 'is required for a MongoDB target: name the database to write into' });
-  }
-  if (kind === 'postgres' && spec.target.database) {
-    problems.push({ path: 'target.database', message: "applies to MongoDB targets only: a PostgreSQL target writes into the database named in target.url; remove this key" });
-  }
+  checkUrl(spec.source.url, 'source.url', sourceEngines(), env, problems);
+  const kind = checkUrl(spec.target.url, 'target.url', targetEngines(), env, problems);
+  // What only the target's engine knows (which keys and table options apply to it).
+  if (kind) problems.push(...engineNamed(kind).specProblems(spec));
   if (spec.mode === 'online') checkSync(spec, env, problems);
   const seen = new Map<string, number>();
-  const collections = new Map<string, number>();
   spec.tables.forEach((entry, i) => {
     const t = tableName(entry);
     const q = parseQualifiedName(t);
-    if (typeof entry === 'object' && kind === 'postgres') {
-      for (const [col, opts] of Object.entries(entry.columns ?? {})) {
-        if (opts.rename || opts.drop) problems.push({ path: `tables[${i}].columns.${col}`, message: 'rename and drop apply to MongoDB targets only: a PostgreSQL target keeps the source columns; remove them' });
-      }
-      if (entry.embed?.length) problems.push({ path: `tables[${i}].embed`, message: 'embedding applies to MongoDB targets only: remove it for a PostgreSQL target' });
-    }
     if (typeof q === 'string') {
       problems.push({ path: `tables[${i}]`, message: q });
       return;
@@ -79,16 +70,8 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
       if (typeof eq === 'string') problems.push({ path: `tables[${i}].embed[${j}].table`, message: eq });
     }
     const key = `${q.schema}.${q.name}`;
-    if (seen.has(key)) {
-      problems.push({ path: `tables[${i}]`, message: `repeats tables[${seen.get(key)}] (${t})` });
-    } else if (kind === 'mongodb' && collections.has(q.name)) {
-      // A MongoDB collection is named after the table alone: two schemas would share it.
-      problems.push({ path: `tables[${i}]`, message: `would share the MongoDB collection "${q.name}" with tables[${collections.get(q.name)}]: migrate them in separate specs (different target.database)` });
-    } else if (kind === 'mongodb' && (q.name.includes('$') || q.name.startsWith('system.'))) {
-      problems.push({ path: `tables[${i}]`, message: `"${q.name}" is not a valid MongoDB collection name ($ or a system. prefix)` });
-    }
-    seen.set(key, i);
-    collections.set(q.name, i);
+    if (seen.has(key)) problems.push({ path: `tables[${i}]`, message: `repeats tables[${seen.get(key)}] (${t})` });
+    else seen.set(key, i);
   });
   if (problems.length) throw new SpecError(problems);
   return spec;
@@ -113,16 +96,14 @@ function checkSync(spec: Spec, env: NodeJS.ProcessEnv, problems: SpecProblem[]):
   });
 }
 
-export function engineOf(url: string): TargetKind | undefined {
-  if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
-  if (/^mongodb(\+srv)?:\/\//i.test(url)) return 'mongodb';
-  return undefined;
-}
+/** Engines a migration can read from, and engines it can write into. */
+const sourceEngines = () => engines.filter((e) => e.readsTables);
+const targetEngines = () => engines;
 
 function checkUrl(
   raw: string,
   path: string,
-  allowed: TargetKind[],
+  allowed: readonly Engine[],
   env: NodeJS.ProcessEnv,
   problems: SpecProblem[],
 ): TargetKind | undefined {
@@ -133,9 +114,9 @@ function checkUrl(
     }
     return undefined;
   }
-  const engine = engineOf(value);
-  const expected = allowed.map((a) => (a === 'postgres' ? 'postgres://' : 'mongodb://')).join(' or ');
-  if (!engine || !allowed.includes(engine)) {
+  const engine = allowed.find((e) => e.handles(value));
+  const expected = allowed.map((e) => e.urlForm).join(' or ');
+  if (!engine) {
     return void problems.push({ path, message: `${describeScheme(value)} is not supported here: expected a ${expected} URL` });
   }
   let url: URL;
@@ -151,7 +132,7 @@ function checkUrl(
   if (hasLiteralPassword(raw) || /[?&]password=(?!\$\{[A-Za-z_][A-Za-z0-9_]*\}(&|$))/i.test(raw)) {
     problems.push({ path, message: 'contains a literal password: put the URL or the password in an environment variable and write ${VAR} in the spec (secrets must not enter workflow history)' });
   }
-  return engine;
+  return engine.name;
 }
 
 /** True when the URL as written (before interpolation) spells out a password. */

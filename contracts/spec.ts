@@ -110,7 +110,8 @@ export const specSchema = z.strictObject({
 
 /** A spec as written, validated, defaults filled, references still unresolved. */
 export type Spec = z.infer<typeof specSchema>;
-export type TargetKind = 'mongodb' | 'postgres';
+/** An engine's name, as engines/index.ts registers it ('postgres', 'mongodb'): plain text, so adding an engine touches no contract. */
+export type TargetKind = string;
 
 export interface SpecProblem {
   path: string;

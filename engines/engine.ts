@@ -1,15 +1,58 @@
-// One interface per role: a target is where source rows land. Adding an engine is adding a
-// file beside this one and a case in openTarget, not editing the phases.
+// What an engine is to Ferry: one object per engine (engines/<name>/index.ts) holding every
+// role it plays — where rows land (Target), where changes land (ChangeSink), how the two sides
+// are compared (Verifier), the stores kept beside the data — plus the spec, plan and privilege
+// rules that only it knows. Phases and activities get the engine of a spec from the registry
+// (engines/index.ts) and call these roles; nothing outside an engine's folder tests its name.
+// Adding an engine is adding a folder that exports an Engine and one line in the registry.
 import type { Pool } from 'pg';
-import type { Spec, TargetKind } from '../contracts/spec';
-import { engineOf } from '../activities/spec';
 import type { ChunkRange } from '../contracts/backfill';
-import type { TablePlan } from '../contracts/tables';
-import type { SourceRow } from './postgres/source';
-import { MongoTarget } from './mongodb/target';
-import { PostgresTarget } from './postgres/target';
+import type { Spec, SpecProblem, TargetKind } from '../contracts/spec';
+import type { ColumnInfo, TablePlan } from '../contracts/tables';
+import type { DeadLetterStore } from './dead-letters';
+import type { Mismatch, MismatchStore } from './mismatches';
+import type { ChangeFailure, RowChange, SourceRow } from './rows';
 import type { Replay } from './postgres/copy';
-import { resolveUrl } from './connections';
+
+export interface Engine {
+  /** The name plans, status and reports use. */
+  readonly name: TargetKind;
+  /** True when a (resolved) URL names this engine, by its scheme. */
+  handles(url: string): boolean;
+  /** The URL form messages suggest, e.g. `postgres://`. */
+  readonly urlForm: string;
+  /** Ferry can read a migration's tables from it (today only PostgreSQL is a source). */
+  readonly readsTables: boolean;
+  /** What one source table becomes here, for plan warnings ("collection", "plain table"). */
+  readonly landsAs: string;
+  /** The spec's rules for a target of this engine that need no connection, one problem per path. */
+  specProblems(spec: Spec): SpecProblem[];
+  /** What a person should read before a table (or an embedded table) lands here: plan warnings. */
+  tableWarnings(plan: TablePlan): string[];
+  /** Why a planned table cannot land here as the spec has it (names that do not fit, …). */
+  tableProblems(plan: TablePlan): string[];
+  /** How `ferry plan` shows one table landing here. */
+  planView(plan: TablePlan, mode: Spec['mode']): PlanView;
+  /** Proves the target URL works; throws the driver's error when it does not. */
+  ping(spec: Spec): Promise<void>;
+  /** Rights the target lacks for this spec's tables, each with the statement that grants it. */
+  privilegeProblems(spec: Spec, plans: TablePlan[], paths: Map<string, string>): Promise<SpecProblem[]>;
+  target(spec: Spec): Target;
+  sink(spec: Spec): ChangeSink;
+  verifier(spec: Spec): Verifier;
+  mismatches(spec: Spec): MismatchStore;
+  deadLetters(spec: Spec): DeadLetterStore;
+}
+
+/** One table in `ferry plan`: where it lands, two engine-specific columns per source column, and notes. */
+export interface PlanView {
+  lands: string;
+  columnHeads: [string, string];
+  columnCells(column: ColumnInfo): [string, string];
+  /** Lines under the column table (e.g. when each constraint and index is built). */
+  notes: string[];
+  /** Extra fields of the table in `ferry plan --json`. */
+  json: Record<string, unknown>;
+}
 
 export interface BatchCopied {
   rows: number;
@@ -51,12 +94,59 @@ export interface Target {
   countRows(plan: TablePlan): Promise<number>;
 }
 
-export function targetKind(spec: Spec): TargetKind {
-  const kind = engineOf(resolveUrl(spec.target.url, 'target.url'));
-  if (!kind) throw new Error('target.url names no supported engine');
-  return kind;
+// Where coalesced row changes land. A sink writes set-based (a few statements per batch, never
+// one per row), idempotently (a retried batch leaves the same target), and tells apart the two
+// ways a write fails: a row the target refuses (a data error, returned as a ChangeFailure to
+// dead-letter) and everything else (thrown, so the caller retries the batch and commits nothing).
+export interface ChangeSink {
+  /**
+   * Applies one table's changes, at most one per key (coalesce first). Upserts without
+   * unavailable columns write the whole row; upserts with some update only the available
+   * columns of a row that exists (a missing row stays missing); deletes remove by key.
+   * Returns the changes the target refused for their data; throws on anything a retry may fix.
+   */
+  apply(plan: TablePlan, changes: RowChange[]): Promise<ChangeFailure[]>;
+  /** Empties the table or collection (a TRUNCATE on the source). */
+  truncate(plan: TablePlan): Promise<void>;
+  /**
+   * Gives the target columns added on the source. `plan` is the new plan (with `added`).
+   * `existingValues` is, per added column name, the text form of the value rows that existed
+   * before the ALTER hold on the source (pg_attribute.attmissingval; null when none, i.e. NULL
+   * or a default that rewrote the table): target rows and documents get the same. When it is
+   * not given, a PostgreSQL target evaluates the column default itself and MongoDB documents
+   * get null.
+   */
+  addColumns(plan: TablePlan, added: ColumnInfo[], existingValues?: Record<string, string | null>): Promise<void>;
 }
 
-export function openTarget(spec: Spec): Target {
-  return targetKind(spec) === 'mongodb' ? new MongoTarget(spec) : new PostgresTarget(spec);
+/** What one chunk comparison found, before the activity turns it into a ChunkVerdict. */
+export interface ChunkComparison {
+  sourceRows: number;
+  targetRows: number;
+  sourceHash: string;
+  targetHash: string;
+  mismatches: Mismatch[];
+  /**
+   * Extra target documents whose _id cannot be read as a key of the source's key types:
+   * counted and sampled (key: ["_id <canonical value>"]), not stored, since repair could
+   * not address them by key.
+   */
+  unreadable?: Mismatch[];
+  extrasChecked: boolean;
+}
+
+/** How the source and this target are compared: by chunk, by key, and (where ranges cannot tell) by a sweep. */
+export interface Verifier {
+  /** Counts and order-independent hashes of one key range on both sides, drilled down to keys when they differ. */
+  compareChunk(plan: TablePlan, range: ChunkRange): Promise<ChunkComparison>;
+  /**
+   * Target rows outside every source key that the chunk comparisons could not look for by
+   * range, recorded in `store` under SWEEP_CHUNK; an engine whose chunks find them returns none.
+   */
+  sweepExtras(plan: TablePlan, verifyId: string, store: MismatchStore): Promise<{ extra: number; sample: string[][] }>;
+  /**
+   * Digests of these keys' rows on both sides, by key JSON (absent: no row). `rows` are the
+   * source rows of the keys when the caller has read them already.
+   */
+  keyDigests(plan: TablePlan, keys: string[][], rows?: SourceRow[]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }>;
 }

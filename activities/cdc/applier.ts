@@ -9,10 +9,11 @@ import type { TablePlan } from '../../contracts/tables';
 import { keyOf } from '../../engines/postgres/source';
 import { decodeMessage } from './debezium';
 import { rowFromDebezium } from './values';
-import { coalesce } from './coalesce';
-import type { ChangeSink } from './sink';
+import { coalesce } from '../../engines/coalesce';
+import type { ChangeSink } from '../../engines/engine';
 import type { DeadLetterStore } from '../../engines/dead-letters';
-import { PoisonMessage, type ChangeEvent, type DeadLetter, type EventPosition, type RowChange } from './types';
+import { PoisonMessage, type ChangeEvent } from './types';
+import { type DeadLetter, type EventPosition, type RowChange } from '../../engines/rows';
 
 export interface PartitionBatch {
   topic: string;

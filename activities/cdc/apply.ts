@@ -18,8 +18,8 @@ import { quoteQualified } from '../../engines/postgres/identifiers';
 import { rethrowClassified } from '../../engines/errors';
 import { ChangeApplier, positionId } from './applier';
 import { LagTracker } from './lag';
-import { openSink } from './sink';
-import { deadLetterStore } from '../../engines/dead-letters';
+import { openSink } from '../../engines';
+import { deadLetterStore } from '../../engines';
 import { existingValues, followAddedColumns } from './schema-change';
 import { MAX_EVENT_BYTES, kafkaFor } from './topics';
 import { writeHeartbeat } from '../../engines/postgres/capture/marker';
@@ -27,7 +27,7 @@ import { readSlotHealth } from '../../engines/postgres/capture/slot';
 import { connectorHealth } from './connect';
 import { resumeOffsets } from './offsets';
 import { positionText } from '../../contracts/offsets';
-import type { EventPosition } from './types';
+import type { EventPosition } from '../../engines/rows';
 
 export interface ApplyInput {
   spec: Spec;

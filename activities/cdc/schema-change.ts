@@ -9,7 +9,7 @@ import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { inspectSource } from '../plan';
 import { quoteQualified } from '../../engines/postgres/identifiers';
-import type { ChangeSink } from './sink';
+import type { ChangeSink } from '../../engines/engine';
 
 const unfollowable = (message: string) => ApplicationFailure.nonRetryable(message, 'UnfollowableChange');
 

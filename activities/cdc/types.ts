@@ -2,14 +2,7 @@
 // apply, where it came from in Kafka, and what the dead-letter store keeps. Row values here are
 // in PostgreSQL text form (SourceRow), exactly what the backfill reads, so the same mapping
 // applies to both.
-import type { SourceRow } from '../../engines/postgres/source';
-
-/** Where a message sits in Kafka; offsets are strings (Kafka offsets are 64-bit). */
-export interface EventPosition {
-  topic: string;
-  partition: number;
-  offset: string;
-}
+import type { SourceRow } from '../../engines/rows';
 
 /** A Debezium change event, envelope unwrapped (`payload` when the converter adds schemas). */
 export interface ChangeEvent {
@@ -40,32 +33,6 @@ export interface DecodedRow {
   unknown: string[];
   /** Planned, non-generated columns the event lacks (a column dropped on the source). */
   missing: string[];
-}
-
-/** One row's change, ready for a target; after coalescing, at most one per key per batch. */
-export type RowChange =
-  | { kind: 'upsert'; key: string[]; row: SourceRow; unavailable: string[]; position: EventPosition; sourceTsMs: number }
-  | { kind: 'delete'; key: string[]; position: EventPosition; sourceTsMs: number };
-
-/** A change the target refused (a value it cannot hold, a constraint): dead-lettered, not retried. */
-export interface ChangeFailure {
-  change: RowChange;
-  reason: string;
-}
-
-/** What the dead-letter store keeps for one event that could not be decoded, mapped or written. */
-export interface DeadLetter {
-  migrationId: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  /** The Kafka message key as text (the row key as Debezium sent it), null for none. */
-  key: string | null;
-  /** The source table, when the event could be read that far. */
-  table: string | null;
-  reason: string;
-  /** The raw message value as text (may be large: it is the row), null for a tombstone. */
-  value: string | null;
 }
 
 /** Thrown by decoding for a message that is not a usable Debezium event: it is dead-lettered. */

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { isLosslessNumber } from 'lossless-json';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
-import type { SourceRow } from '../../engines/postgres/source';
+import type { SourceRow } from '../../engines/rows';
 import { UNAVAILABLE_PLACEHOLDER } from '../../engines/postgres/capture/debezium-config';
 import { PoisonMessage, type DecodedRow } from './types';
 

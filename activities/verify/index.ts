@@ -1,18 +1,15 @@
 // The verification activities the workflows call: compare one chunk, sweep a table for
 // extra documents, repair the keys a verification listed, and read the mismatch store for
-// reports. Engine-specific work lives beside this file (postgres.ts, mongodb.ts); this one
-// dispatches, records every mismatch in the store and returns counts plus a small sample.
+// reports. Engine-specific work is each engine's Verifier (engines/<name>/verifier.ts); this
+// file dispatches, records every mismatch in the store and returns counts plus a small sample.
+import { mismatchStore, targetEngine } from '../../engines';
 import { Context } from '@temporalio/activity';
 import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import type { ChunkVerdict, MismatchKind, RepairResult } from '../../contracts/verify';
-import { targetKind } from '../../engines/engine';
 import { rethrowClassified } from '../../engines/errors';
-import { verifyChunkPostgres } from '../../engines/postgres/verifier';
-import { sweepExtrasMongo, verifyChunkMongo } from '../../engines/mongodb/verifier';
 import { repairKeys, type RepairCursor } from './repair';
-import { mismatchStore } from '../../engines/mismatches';
 
 const SAMPLE_PER_KIND = 10;
 const HEARTBEAT_MS = 5_000;
@@ -44,7 +41,7 @@ export async function verifyChunk(input: { spec: Spec; plan: TablePlan; chunk: C
   const { spec, plan, chunk, verifyId } = input;
   const stop = keepAlive();
   try {
-    const c = targetKind(spec) === 'mongodb' ? await verifyChunkMongo(spec, plan, chunk) : await verifyChunkPostgres(spec, plan, chunk);
+    const c = await targetEngine(spec).verifier(spec).compareChunk(plan, chunk);
     await mismatchStore(spec).recordChunk(verifyId, plan.display, chunk.index, c.mismatches);
     const counts: Record<MismatchKind, number> = { missing: 0, extra: 0, different: 0 };
     const sample: ChunkVerdict['sample'] = [];
@@ -66,13 +63,12 @@ export async function verifyChunk(input: { spec: Spec; plan: TablePlan; chunk: C
   }
 }
 
-/** Extra target documents of a table whose chunks could not look for them (MongoDB); zero on PostgreSQL. */
+/** Extra target rows of a table whose chunks could not look for them (MongoDB _id order); none where chunks find them. */
 export async function sweepExtras(input: { spec: Spec; plan: TablePlan; verifyId: string }): Promise<{ extra: number; sample: string[][] }> {
   const { spec, plan, verifyId } = input;
-  if (targetKind(spec) !== 'mongodb') return { extra: 0, sample: [] };
   const stop = keepAlive();
   try {
-    return await sweepExtrasMongo(spec, plan, verifyId, mismatchStore(spec));
+    return await targetEngine(spec).verifier(spec).sweepExtras(plan, verifyId, mismatchStore(spec));
   } catch (err) {
     return rethrowClassified(err, `looking for extra documents of ${plan.display}`);
   } finally {

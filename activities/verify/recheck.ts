@@ -7,18 +7,13 @@
 // repair` never re-copies them. A key whose source row keeps moving (updated every few
 // milliseconds) differs between any two reads moments apart: it is reported in flight, and
 // only a difference proven against a source row that stood still counts.
+import { mismatchStore, targetEngine } from '../../engines';
 import { Context } from '@temporalio/activity';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import type { MismatchKind } from '../../contracts/verify';
 import { awaitSync } from '../cdc/sync-watch';
-import { pgPool } from '../../engines/connections';
-import { readKeys } from '../../engines/postgres/source';
-import { targetKind } from '../../engines/engine';
 import { rethrowClassified } from '../../engines/errors';
-import { keyDigestsPostgres } from '../../engines/postgres/verifier';
-import { keyDigestsMongo } from '../../engines/mongodb/verifier';
-import { mismatchStore } from '../../engines/mismatches';
 
 const PAGE = 1_000;
 
@@ -42,13 +37,9 @@ export async function recheckMismatches(input: { spec: Spec; plan: TablePlan; ve
   const startedAt = Date.now();
   await syncPast(input.syncWorkflowId, startedAt);
   const store = mismatchStore(spec);
-  const source = pgPool(spec.source.url);
   const result: RecheckResult = { table: plan.display, rechecked: 0, remaining: { missing: 0, extra: 0, different: 0 }, inFlight: 0, sample: [] };
-  const digests = async (keys: string[][]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> => {
-    if (targetKind(spec) === 'mongodb') return keyDigestsMongo(spec, plan, await readKeys(source, plan, keys), keys);
-    const [s, t] = await Promise.all([keyDigestsPostgres(source, plan, keys), keyDigestsPostgres(pgPool(spec.target.url, 'target.url'), plan, keys)]);
-    return { source: s, target: t };
-  };
+  const verifier = targetEngine(spec).verifier(spec);
+  const digests = (keys: string[][]) => verifier.keyDigests(plan, keys);
   const id = (k: string[]) => JSON.stringify(k);
   try {
     let after: string | null = null;

@@ -3,14 +3,12 @@
 // source no longer has are deleted, and then the same keys are compared again (digests on
 // both sides) so the result says how many still differ. Repaired entries are marked, not
 // deleted, so the report of that verification stays readable.
+import { targetEngine } from '../../engines';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import type { RepairResult } from '../../contracts/verify';
 import { pgPool } from '../../engines/connections';
 import { keyOf, readKeys } from '../../engines/postgres/source';
-import { openTarget, targetKind } from '../../engines/engine';
-import { keyDigestsPostgres } from '../../engines/postgres/verifier';
-import { keyDigestsMongo } from '../../engines/mongodb/verifier';
 import type { MismatchStore } from '../../engines/mismatches';
 
 const PAGE = 1_000;
@@ -33,8 +31,9 @@ export async function repairKeys(
   progress: (cursor: RepairCursor) => void,
 ): Promise<RepairResult> {
   const source = pgPool(spec.source.url);
-  const target = openTarget(spec);
-  const mongo = targetKind(spec) === 'mongodb';
+  const engine = targetEngine(spec);
+  const target = engine.target(spec);
+  const verifier = engine.verifier(spec);
   const cursor: RepairCursor = resume ?? { after: null, keys: 0, written: 0, deleted: 0, stillDifferent: 0 };
   for (;;) {
     const { entries, next } = await store.page(verifyId, plan.display, cursor.after, PAGE);
@@ -47,16 +46,7 @@ export async function repairKeys(
     await target.deleteKeys(plan, absent);
 
     // The same keys, compared again: equal digests (or absent on both sides) mean repaired.
-    let sourceDigests: Map<string, unknown>;
-    let targetDigests: Map<string, unknown>;
-    if (mongo) {
-      ({ source: sourceDigests, target: targetDigests } = await keyDigestsMongo(spec, plan, rows, keys));
-    } else {
-      [sourceDigests, targetDigests] = await Promise.all([
-        keyDigestsPostgres(source, plan, keys),
-        keyDigestsPostgres(pgPool(spec.target.url, 'target.url'), plan, keys),
-      ]);
-    }
+    const { source: sourceDigests, target: targetDigests } = await verifier.keyDigests(plan, keys, rows);
     const repaired = keys.filter((k) => sourceDigests.get(JSON.stringify(k)) === targetDigests.get(JSON.stringify(k)));
     await store.markRepaired(verifyId, plan.display, repaired);
 

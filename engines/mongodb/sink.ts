@@ -11,10 +11,11 @@ import { rethrowClassified } from '../errors';
 import { buildDocuments, mapperFor } from './mapping/build-documents';
 import { documentId } from './mapping/document';
 import { MongoTarget } from './target';
-import type { SourceRow } from '../postgres/source';
-import { coalesce } from '../../activities/cdc/coalesce';
-import { isDataError, keyText, type ChangeSink } from '../../activities/cdc/sink';
-import type { ChangeFailure, RowChange } from '../../activities/cdc/types';
+import type { SourceRow } from '../rows';
+import { coalesce } from '../coalesce';
+import { type ChangeSink } from '../engine';
+import { isDataError, keyText } from '../write-isolating';
+import type { ChangeFailure, RowChange } from '../rows';
 
 type Upsert = Extract<RowChange, { kind: 'upsert' }>;
 

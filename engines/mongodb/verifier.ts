@@ -12,10 +12,12 @@ import { documentId } from './mapping/document';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../postgres/identifiers';
 import { buildDocuments } from './mapping/build-documents';
-import { keyOf, keyTypes, readBatch } from '../postgres/source';
+import { keyOf, keyTypes, readBatch, readKeys } from '../postgres/source';
 import { MongoTarget } from './target';
 import { ChunkHash, canonicalText, documentDigests } from '../checksum';
-import { databaseCollation, type ChunkComparison } from '../postgres/verifier';
+import type { ChunkComparison, Verifier } from '../engine';
+import type { SourceRow } from '../rows';
+import { databaseCollation } from '../postgres/key-ranges';
 import { SWEEP_CHUNK, type Mismatch, type MismatchStore } from '../mismatches';
 
 const BATCH = 2_000;
@@ -272,4 +274,21 @@ export async function keyDigestsMongo(spec: Spec, plan: TablePlan, rows: Record<
     if (k !== undefined) target.set(k, d);
   });
   return { source, target };
+}
+
+/** The Verifier role of a MongoDB target: source rows are mapped to documents and hashed like the target's. */
+export class MongoVerifier implements Verifier {
+  constructor(private readonly spec: Spec) {}
+
+  compareChunk(plan: TablePlan, range: ChunkRange): Promise<ChunkComparison> {
+    return verifyChunkMongo(this.spec, plan, range);
+  }
+
+  sweepExtras(plan: TablePlan, verifyId: string, store: MismatchStore): Promise<{ extra: number; sample: string[][] }> {
+    return sweepExtrasMongo(this.spec, plan, verifyId, store);
+  }
+
+  async keyDigests(plan: TablePlan, keys: string[][], rows?: SourceRow[]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> {
+    return keyDigestsMongo(this.spec, plan, rows ?? (await readKeys(pgPool(this.spec.source.url), plan, keys)), keys);
+  }
 }

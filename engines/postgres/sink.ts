@@ -11,9 +11,10 @@ import { isUniqueViolation, rethrowClassified } from '../errors';
 import { quoteIdent, quoteQualified } from './identifiers';
 import { PostgresTarget } from './target';
 import { planShape } from '../plan-shape';
-import { coalesce } from '../../activities/cdc/coalesce';
-import { isDataError, keyText, writeIsolating, type ChangeSink, type Refused } from '../../activities/cdc/sink';
-import type { ChangeFailure, RowChange } from '../../activities/cdc/types';
+import { coalesce } from '../coalesce';
+import { type ChangeSink } from '../engine';
+import { isDataError, keyText, writeIsolating, type Refused } from '../write-isolating';
+import type { ChangeFailure, RowChange } from '../rows';
 
 type Upsert = Extract<RowChange, { kind: 'upsert' }>;
 

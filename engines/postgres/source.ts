@@ -3,12 +3,12 @@
 // plain JSON and means the same on every worker. Never OFFSET: every read is a keyset read.
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, quoteQualified, displayName, QualifiedName } from './identifiers';
+import type { SourceRow } from '../rows';
 import type { ChunkPage, ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
 export type { ChunkPage };
 import { readTableDdl } from './ddl';
 
-export type SourceRow = Record<string, string | null>;
 
 export interface IntrospectProblem {
   index: number;

@@ -6,6 +6,7 @@
 // holds the same rows on both sides.
 import type { Pool } from 'pg';
 import type { Spec } from '../../contracts/spec';
+import type { ChunkComparison, Verifier } from '../engine';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
@@ -15,24 +16,7 @@ import type { Mismatch } from '../mismatches';
 import { keyTypes } from './source';
 import { keyCollations, keySql, rangeWhere, type KeySql } from './key-ranges';
 
-// Shared with the PostgreSQL copy (activities/key-ranges.ts); re-exported for existing importers.
-export { collatableKeys, databaseCollation, keyCompare, keySql, rangeWhere, textOrder, type KeySql } from './key-ranges';
 
-/** What one chunk comparison found, before the activity turns it into a ChunkVerdict. */
-export interface ChunkComparison {
-  sourceRows: number;
-  targetRows: number;
-  sourceHash: string;
-  targetHash: string;
-  mismatches: Mismatch[];
-  /**
-   * Extra target documents whose _id cannot be read as a key of the source's key types:
-   * counted and sampled (key: ["_id <canonical value>"]), not stored, since repair could
-   * not address them by key.
-   */
-  unreadable?: Mismatch[];
-  extrasChecked: boolean;
-}
 
 const DRILL_BATCH = 5_000;
 
@@ -120,4 +104,26 @@ export async function keyDigestsPostgres(pool: Pool, plan: TablePlan, keys: stri
 /** PostgreSQL prints json arrays with spaces; keys compare as JSON.stringify of the array. */
 function keyText(pgJson: string): string {
   return JSON.stringify(JSON.parse(pgJson));
+}
+
+/** The Verifier role of a PostgreSQL target: both sides answer the same SQL. */
+export class PostgresVerifier implements Verifier {
+  constructor(private readonly spec: Spec) {}
+
+  compareChunk(plan: TablePlan, range: ChunkRange): Promise<ChunkComparison> {
+    return verifyChunkPostgres(this.spec, plan, range);
+  }
+
+  /** Each chunk looks for extra target rows in its own key range: nothing is left to sweep. */
+  async sweepExtras(): Promise<{ extra: number; sample: string[][] }> {
+    return { extra: 0, sample: [] };
+  }
+
+  async keyDigests(plan: TablePlan, keys: string[][]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> {
+    const [source, target] = await Promise.all([
+      keyDigestsPostgres(pgPool(this.spec.source.url), plan, keys),
+      keyDigestsPostgres(pgPool(this.spec.target.url, 'target.url'), plan, keys),
+    ]);
+    return { source, target };
+  }
 }

@@ -24,7 +24,8 @@ import { ensureNamespace } from '../cli/setup';
 import type { MigrationStatus } from '../../contracts/migration';
 import { specSchema } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
-import { introspectTable, type SourceRow } from '../../engines/postgres/source';
+import { introspectTable } from '../../engines/postgres/source';
+import { type SourceRow } from '../../engines/rows';
 import { documentMapper } from '../../engines/mongodb/mapping/document';
 import { migrationTimeline } from './timeline';
 import {

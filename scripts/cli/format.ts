@@ -2,10 +2,8 @@
 import { positionText } from '../../contracts/offsets';
 import type { MigrationStatus } from '../../contracts/migration';
 import type { SyncProgress } from '../../contracts/sync';
-import type { TablePlan } from '../../contracts/tables';
 import type { RepairResult, TableVerdict, VerificationResult } from '../../contracts/verify';
 import type { RetryingActivity } from './client';
-import { ddlSchedule } from '../../engines/postgres/finish';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -97,50 +95,7 @@ export function renderRetrying(list: RetryingActivity[]): string {
     ...list.map((r) => `  ${r.workflowId} ${r.activity} attempt ${r.attempt}: ${r.lastFailure}`)].join('\n');
 }
 
-/**
- * `ferry plan`: what would be copied, how, in what order, and what to read first. For a
- * PostgreSQL target, each constraint, index and foreign key says when it is built, as the
- * target code schedules it for the mode (ddlSchedule): online, UNIQUE/EXCLUDE constraints,
- * unique indexes and foreign keys wait for cutover.
- */
-export function renderPlan(targetKind: string, plans: TablePlan[], chunkCounts?: Map<string, number>, mode: 'offline' | 'online' = 'offline'): string {
-  const out: string[] = [];
-  out.push(table(
-    ['#', 'table', 'key', 'est. rows', 'est. size', 'rows/chunk', 'chunks', 'partitions'],
-    plans.map((p, i) => [
-      i + 1, p.display, `${p.key.join(', ')} (${p.keySource})`, p.estimatedRows, formatBytes(p.estimatedBytes), p.chunkRows,
-      chunkCounts?.has(p.display) ? String(chunkCounts.get(p.display)) : `~${Math.max(1, Math.ceil(p.estimatedRows / p.chunkRows))}`, p.partitions || '-',
-    ]),
-  ));
-  for (const p of plans) {
-    out.push('', `${p.display} → ${targetKind === 'mongodb' ? `collection ${p.table.name}` : p.display}`);
-    out.push(table(
-      ['column', 'type', 'null', targetKind === 'mongodb' ? 'field' : 'default', targetKind === 'mongodb' ? 'lossy' : 'generated'],
-      p.columns.map((c) => [
-        c.name, c.type, c.nullable ? 'yes' : 'no',
-        targetKind === 'mongodb' ? (c.field === null ? '(dropped)' : c.field) : (c.defaultExpr ?? ''),
-        targetKind === 'mongodb' ? c.lossy : c.generated ? (c.generationExpr ?? 'yes') : '',
-      ]),
-    ).split('\n').map((l) => `  ${l}`).join('\n'));
-    if (targetKind === 'postgres') {
-      const schedule = ddlSchedule(p, mode);
-      const deferred = 'deferred to cutover (online)';
-      for (const c of schedule.constraints) out.push(c.when === 'at cutover' ? `  constraint ${deferred}: ${c.clause}` : `  constraint: ${c.clause}`);
-      for (const i of schedule.indexes) {
-        if (i.key) out.push(`  index (the key, created with the table): ${i.index.sql}`);
-        else out.push(i.when === 'at cutover' ? `  index ${deferred}: ${i.index.sql}` : `  index after load: ${i.index.sql}`);
-      }
-      for (const f of schedule.foreignKeys) {
-        out.push(`  foreign key ${f.when === 'at cutover' ? deferred : 'after load'} (NOT VALID, then validated): ${f.fk.name} ${f.fk.definition}`);
-      }
-    }
-    for (const e of p.embeds) out.push(`  embeds ${e.plan.display} as ${e.kind === 'many' ? 'array' : 'subdocument'} "${e.as}" on ${e.on.map(([a, b]) => `${e.plan.display}.${a} = ${b}`).join(' AND ')}`);
-    for (const w of [...p.warnings, ...p.embeds.flatMap((e) => e.plan.warnings)]) out.push(`  warning: ${w}`);
-  }
-  return out.join('\n');
-}
-
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {

@@ -2,9 +2,8 @@
 // table order, keys, sizes, chunking, the column mapping, what is created after the load (or,
 // online, deferred to cutover) and every lossy conversion — without starting anything.
 import { checkSpec } from './spec-check';
-import { renderPlan } from './format';
-import { ddlSchedule } from '../../engines/postgres/finish';
-import { targetKind } from '../../engines/engine';
+import { renderPlan } from './plan-format';
+import { targetEngine } from '../../engines';
 import { pgPool, closeAll } from '../../engines/connections';
 import { planChunkPage } from '../../engines/postgres/source';
 import type { TablePlan } from '../../contracts/tables';
@@ -12,10 +11,11 @@ import type { Spec } from '../../contracts/spec';
 
 export async function planCommand(opts: { spec: string; chunks?: boolean; json?: boolean }): Promise<number> {
   const { spec, plans } = await checkSpec(opts.spec);
-  const kind = targetKind(spec);
+  const engine = targetEngine(spec);
+  const kind = engine.name;
   const chunkCounts = opts.chunks ? await countChunks(spec, plans) : undefined;
   if (opts.json) {
-    console.log(JSON.stringify({ name: spec.name, mode: spec.mode, targetKind: kind, verify: spec.verify, tables: kind === 'postgres' ? plans.map((p) => ({ ...p, schedule: ddlSchedule(p, spec.mode) })) : plans, chunks: chunkCounts ? Object.fromEntries(chunkCounts) : null }, null, 2));
+    console.log(JSON.stringify({ name: spec.name, mode: spec.mode, targetKind: kind, verify: spec.verify, tables: plans.map((p) => ({ ...p, ...engine.planView(p, spec.mode).json })), chunks: chunkCounts ? Object.fromEntries(chunkCounts) : null }, null, 2));
   } else {
     console.log(`plan for ${spec.name}: ${plans.length} table${plans.length === 1 ? '' : 's'} → ${kind}, mode ${spec.mode}, verify ${spec.verify}; nothing was started\n`);
     console.log(renderPlan(kind, plans, chunkCounts, spec.mode));

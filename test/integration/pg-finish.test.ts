@@ -15,7 +15,7 @@ import { validateSpec } from '../../activities/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
 import { buildDeferredConstraints, finishTable } from '../../activities/finish';
-import type { RowChange } from '../../activities/cdc/types';
+import type { RowChange } from '../../engines/rows';
 import type { TablePlan } from '../../contracts/tables';
 
 const sourceSchema = `

@@ -13,7 +13,7 @@ import { cleanUpMigration, onlineSpec, syncedPast } from '../helpers/sync';
 import { assertPostgresEqual } from '../helpers/compare';
 import { createDatabaseOn, dropDatabaseOn, startMajor, type MajorServer } from '../helpers/pg-majors';
 import { closeAll, pgPool } from '../../engines/connections';
-import { databaseCollation, textOrder } from '../../engines/postgres/verifier';
+import { databaseCollation, textOrder } from '../../engines/postgres/key-ranges';
 import { verifyMigration } from '../../workflows/verify';
 import { taskQueues } from '../../contracts/queues';
 

@@ -7,9 +7,9 @@ import { createDatabase, dropDatabase, loadStackEnv, recreateDatabase, uniqueNam
 import { validateSpec } from '../../activities/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll } from '../../engines/connections';
-import { mismatchStore } from '../../engines/mismatches';
-import { deadLetterStore } from '../../engines/dead-letters';
-import type { DeadLetter } from '../../activities/cdc/types';
+import { mismatchStore } from '../../engines';
+import { deadLetterStore } from '../../engines';
+import type { DeadLetter } from '../../engines/rows';
 
 const letter = (offset: string): DeadLetter => ({
   migrationId: 'm1',

@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { introspectTable, planChunkPage } from '../../engines/postgres/source';
-import { openTarget } from '../../engines/engine';
+import { openTarget } from '../../engines';
 import { validateSpec } from '../../activities/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';

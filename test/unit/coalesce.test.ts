@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { coalesce } from '../../activities/cdc/coalesce';
-import type { RowChange } from '../../activities/cdc/types';
-import type { SourceRow } from '../../engines/postgres/source';
+import { coalesce } from '../../engines/coalesce';
+import type { RowChange } from '../../engines/rows';
+import type { SourceRow } from '../../engines/rows';
 
 let offset = 0;
 const at = () => {

@@ -2,7 +2,7 @@
 // same: a wrong column fails the query on that major, a wrong equivalence misplaces rows.
 import { strict as assert } from 'node:assert';
 import { databaseLocaleSql, icuLocaleColumn } from '../../engines/postgres/version';
-import { textOrder } from '../../engines/postgres/verifier';
+import { textOrder } from '../../engines/postgres/key-ranges';
 
 describe('pg-version', () => {
   it('names the locale columns each major has', () => {

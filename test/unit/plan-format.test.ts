@@ -2,7 +2,7 @@
 // the target code schedules them (ddlSchedule): offline with the table / after the load;
 // online, UNIQUE/EXCLUDE constraints, unique indexes and foreign keys deferred to cutover.
 import { strict as assert } from 'node:assert';
-import { renderPlan } from '../../scripts/cli/format';
+import { renderPlan } from '../../scripts/cli/plan-format';
 import { ddlSchedule } from '../../engines/postgres/finish';
 import { column, tablePlan } from '../helpers/plan';
 import type { TablePlan } from '../../contracts/tables';

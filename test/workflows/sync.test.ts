@@ -10,7 +10,7 @@ import { startMigration, waitForStatus } from '../helpers/temporal';
 import { cleanUpMigration, onlineSpec, onlineSuite, syncedPast } from '../helpers/sync';
 import { assertMongoEqual, assertPostgresEqual } from '../helpers/compare';
 import { createLoadTables, startLoad } from '../../scripts/bench/cdc-load';
-import { deadLetterStore } from '../../engines/dead-letters';
+import { deadLetterStore } from '../../engines';
 import { ferryAsync } from '../helpers/cli';
 
 describe('online migration: backfill + CDC sync with writes that never stop (real Debezium, Kafka, Temporal)', function () {

@@ -5,7 +5,8 @@
 import type { Pool } from 'pg';
 import type { Document } from 'mongodb';
 import type { EmbedPlan, TablePlan } from '../../../contracts/tables';
-import { readMatching, type SourceRow } from '../../postgres/source';
+import { readMatching } from '../../postgres/source';
+import { type SourceRow } from '../../rows';
 import { documentMapper } from './document';
 import { planShape } from '../../plan-shape';
 

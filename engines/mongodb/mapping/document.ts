@@ -19,7 +19,7 @@
 // timestamps.ts, decimal128.ts, json.ts and columns.ts.
 import type { Document } from 'mongodb';
 import type { TablePlan } from '../../../contracts/tables';
-import type { SourceRow } from '../../postgres/source';
+import type { SourceRow } from '../../rows';
 import { MappingError } from '../../errors';
 import { Unmappable, preview, type Convert } from './convert';
 import { columnConverter, fieldOf, mayBeArray } from './columns';

@@ -2,7 +2,7 @@
 // one change per key. The result gives the target the same end state as applying every change
 // in order, but it can be written as a few set-based statements in any order (one change per
 // key means no two writes in a batch touch the same row).
-import type { RowChange } from './types';
+import type { RowChange } from './rows';
 
 type Upsert = Extract<RowChange, { kind: 'upsert' }>;
 
