@@ -11,7 +11,8 @@ import { targetEngine } from '../engines';
 import type { Engine } from '../engines/engine';
 import { rethrowClassified } from '../engines/errors';
 import { parseQualifiedName, type QualifiedName } from '../engines/postgres/identifiers';
-import type { MigrationPlan, TablePlan } from '../contracts/tables';
+import type { TablePlan } from '../contracts/tables';
+import type { MigrationPlan } from '../contracts/migration';
 import { sizeChunks } from './chunk-size';
 import { debeziumLimits } from './cdc/values';
 

@@ -64,3 +64,11 @@ export interface MigrationStatus {
   /** Runs of the migration workflow (it continues-as-new during a long sync). */
   runs?: number;
 }
+
+/** What prepare returns: the plans and, online, the change capture it set up. */
+export interface MigrationPlan {
+  targetKind: TargetKind;
+  tables: TablePlan[];
+  /** Change capture set up by prepare (mode online), else null. */
+  capture: CaptureInfo | null;
+}

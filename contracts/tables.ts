@@ -1,6 +1,4 @@
 // What Ferry knows of a table: its columns, key, DDL and how it maps (the plan), as plain JSON.
-import type { CaptureInfo } from './capture';
-import type { TargetKind } from './spec';
 
 export interface QualifiedTable {
   schema: string;
@@ -89,11 +87,4 @@ export interface TablePlan {
   embeds: EmbedPlan[];
   /** Lossy-but-allowed conversions and other things a person should read before starting. */
   warnings: string[];
-}
-
-export interface MigrationPlan {
-  targetKind: TargetKind;
-  tables: TablePlan[];
-  /** Change capture set up by prepare (mode online), else null. */
-  capture: CaptureInfo | null;
 }

@@ -11,7 +11,6 @@ import type { ColumnInfo, TablePlan } from '../contracts/tables';
 import type { DeadLetterStore } from './dead-letters';
 import type { Mismatch, MismatchStore } from './mismatches';
 import type { ChangeFailure, RowChange, SourceRow } from './rows';
-import type { Replay } from './postgres/copy';
 
 export interface Engine {
   /** The name plans, status and reports use. */
@@ -53,6 +52,13 @@ export interface PlanView {
   /** Extra fields of the table in `ferry plan --json`. */
   json: Record<string, unknown>;
 }
+
+/**
+ * What a batch deletes on the target before its COPY: 'batch' its own range (after, last],
+ * or (after, hi) when it is the chunk's last; 'rest' (after, hi), the caller copying the rest
+ * of the range itself; 'none' nothing (the caller's attempt already cleared the range).
+ */
+export type Replay = 'batch' | 'rest' | 'none';
 
 export interface BatchCopied {
   rows: number;

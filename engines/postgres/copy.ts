@@ -24,7 +24,7 @@ import type { ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { quoteIdent, quoteQualified } from './identifiers';
 import { keyCollations, keySql, keyCompare as targetKeyCompare } from './key-ranges';
-import type { BatchCopied } from '../engine';
+import type { BatchCopied, Replay } from '../engine';
 
 /** Types below this oid are built in: their oids are the same in every database. */
 const firstUserOid = 16384;
@@ -86,13 +86,6 @@ async function batchBounds(src: PoolClient, plan: TablePlan, range: ChunkRange, 
   const { n, last } = res.rows[0];
   return { rows: Number(n), last: last ? JSON.parse(last) : null };
 }
-
-/**
- * What a batch deletes on the target before its COPY: 'batch' its own range (after, last],
- * or (after, hi) when it is the chunk's last; 'rest' (after, hi), the caller copying the rest
- * of the range itself; 'none' nothing (the caller's attempt already cleared the range).
- */
-export type Replay = 'batch' | 'rest' | 'none';
 
 /**
  * Deletes the target rows of `range` past `after` (from range.lo when null) up to `last`
