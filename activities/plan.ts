@@ -12,7 +12,7 @@ import { mongoFieldProblems } from './mapping';
 import type { MigrationPlan, TablePlan } from '../contracts/tables';
 import { sizeChunks } from './chunk-size';
 import { lossWarnings } from './loss';
-import { debeziumLimits } from './cdc/values';
+import { debeziumLimits } from './cdc/debezium-values';
 
 type TableOptions = Exclude<TableEntry, string>;
 

@@ -8,7 +8,7 @@ import type { Spec } from '../spec';
 import type { TablePlan } from '../../contracts/tables';
 import { keyOf } from '../source/postgres';
 import { decodeMessage } from './debezium';
-import { rowFromDebezium } from './values';
+import { rowFromDebezium } from './debezium-values';
 import { coalesce } from './coalesce';
 import type { ChangeSink } from './sink';
 import type { DeadLetterStore } from './dead-letters';

@@ -11,7 +11,7 @@ import { pgPool } from '../../activities/connections';
 import { introspectTable } from '../../activities/source/postgres';
 import { connectorValueConfig } from '../../activities/cdc/debezium-config';
 import { decodeKey, decodeMessage } from '../../activities/cdc/debezium';
-import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/values';
+import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/debezium-values';
 import { PoisonMessage, type ChangeEvent } from '../../activities/cdc/types';
 import type { TablePlan } from '../../contracts/tables';
 
