@@ -8,7 +8,7 @@ import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import { keyOf } from '../../engines/postgres/source';
 import { decodeMessage } from './debezium';
-import { rowFromDebezium } from './values';
+import { rowFromDebezium } from './debezium-values';
 import { coalesce } from '../../engines/coalesce';
 import type { ChangeSink } from '../../engines/engine';
 import type { DeadLetterStore } from '../../engines/dead-letters';

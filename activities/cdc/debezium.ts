@@ -2,7 +2,7 @@
 // in `{schema, payload}` (value.converter.schemas.enable); both are accepted so a connector
 // registered either way can be read. Numbers are parsed with lossless-json: an int8 column or
 // a microsecond timestamp beyond 2^53 keeps its exact digits (a LosslessNumber), which
-// values.ts turns into PostgreSQL text without passing through a JavaScript double.
+// debezium-values/ turns into PostgreSQL text without passing through a JavaScript double.
 import { isLosslessNumber, parse } from 'lossless-json';
 import { PoisonMessage, type ChangeEvent, type DecodedMessage } from './types';
 

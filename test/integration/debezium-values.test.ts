@@ -11,7 +11,7 @@ import { pgPool } from '../../engines/connections';
 import { introspectTable } from '../../engines/postgres/source';
 import { connectorValueConfig } from '../../engines/postgres/capture/debezium-config';
 import { decodeKey, decodeMessage } from '../../activities/cdc/debezium';
-import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/values';
+import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/debezium-values';
 import { PoisonMessage, type ChangeEvent } from '../../activities/cdc/types';
 import type { TablePlan } from '../../contracts/tables';
 

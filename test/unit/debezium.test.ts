@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { LosslessNumber } from 'lossless-json';
 import { decodeKey, decodeMessage } from '../../activities/cdc/debezium';
-import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/values';
+import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/debezium-values';
 import { PoisonMessage, type ChangeEvent } from '../../activities/cdc/types';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 
