@@ -14,7 +14,7 @@ import { parseQualifiedName, type QualifiedName } from '../engines/postgres/iden
 import type { TablePlan } from '../contracts/tables';
 import type { MigrationPlan } from '../contracts/migration';
 import { sizeChunks } from './chunk-size';
-import { debeziumLimits } from './cdc/debezium-values';
+import { debeziumLimits } from '../engines/postgres/capture/debezium-values';
 
 type TableOptions = Exclude<TableEntry, string>;
 

@@ -61,3 +61,11 @@ export function rethrowClassified(err: unknown, where: string): never {
   }
   throw err;
 }
+
+/** Thrown by decoding for a message that is not a usable Debezium event: it is dead-lettered. */
+export class PoisonMessage extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoisonMessage';
+  }
+}

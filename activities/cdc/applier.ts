@@ -8,11 +8,12 @@ import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import { keyOf } from '../../engines/postgres/source';
 import { decodeMessage } from './debezium';
-import { rowFromDebezium } from './debezium-values';
+import { rowFromDebezium } from '../../engines/postgres/capture/debezium-values';
 import { coalesce } from '../../engines/coalesce';
 import type { ChangeSink } from '../../engines/engine';
 import type { DeadLetterStore } from '../../engines/dead-letters';
-import { PoisonMessage, type ChangeEvent } from './types';
+import { type ChangeEvent } from './types';
+import { PoisonMessage } from '../../engines/errors';
 import { type DeadLetter, type EventPosition, type RowChange } from '../../engines/rows';
 
 export interface PartitionBatch {

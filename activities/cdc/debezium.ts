@@ -4,7 +4,8 @@
 // a microsecond timestamp beyond 2^53 keeps its exact digits (a LosslessNumber), which
 // debezium-values/ turns into PostgreSQL text without passing through a JavaScript double.
 import { isLosslessNumber, parse } from 'lossless-json';
-import { PoisonMessage, type ChangeEvent, type DecodedMessage } from './types';
+import { type ChangeEvent, type DecodedMessage } from './types';
+import { PoisonMessage } from '../../engines/errors';
 
 const OPS = new Set<ChangeEvent['op']>(['c', 'u', 'd', 'r', 't']);
 

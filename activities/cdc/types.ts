@@ -1,8 +1,6 @@
-// The shapes the CDC pieces hand each other: a decoded Debezium event, a row change ready to
-// apply, where it came from in Kafka, and what the dead-letter store keeps. Row values here are
-// in PostgreSQL text form (SourceRow), exactly what the backfill reads, so the same mapping
-// applies to both.
-import type { SourceRow } from '../../engines/rows';
+// A Debezium message as the apply pipeline reads it off Kafka: the change event with its
+// envelope unwrapped, or a tombstone. What it becomes (rows in PostgreSQL text form, row
+// changes, dead letters) is in engines/rows.ts, shared with the sinks and stores.
 
 /** A Debezium change event, envelope unwrapped (`payload` when the converter adds schemas). */
 export interface ChangeEvent {
@@ -23,22 +21,3 @@ export interface ChangeEvent {
 /** A message is a change event or a tombstone (null value, sent after a delete for log compaction). */
 export type DecodedMessage = { kind: 'change'; event: ChangeEvent } | { kind: 'tombstone' };
 
-/** A Debezium row converted to PostgreSQL text form, against the table's plan. */
-export interface DecodedRow {
-  /** Planned columns present in the event, in text form (null = SQL NULL). Unavailable ones are absent. */
-  row: SourceRow;
-  /** Columns whose value Debezium did not send (an unchanged TOASTed value): the target keeps its own. */
-  unavailable: string[];
-  /** Fields in the event that the plan does not know (a column added on the source). */
-  unknown: string[];
-  /** Planned, non-generated columns the event lacks (a column dropped on the source). */
-  missing: string[];
-}
-
-/** Thrown by decoding for a message that is not a usable Debezium event: it is dead-lettered. */
-export class PoisonMessage extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PoisonMessage';
-  }
-}

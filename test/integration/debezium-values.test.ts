@@ -11,8 +11,9 @@ import { pgPool } from '../../engines/connections';
 import { introspectTable } from '../../engines/postgres/source';
 import { connectorValueConfig } from '../../engines/postgres/capture/debezium-config';
 import { decodeKey, decodeMessage } from '../../activities/cdc/debezium';
-import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/debezium-values';
-import { PoisonMessage, type ChangeEvent } from '../../activities/cdc/types';
+import { debeziumLimits, rowFromDebezium } from '../../engines/postgres/capture/debezium-values';
+import { type ChangeEvent } from '../../activities/cdc/types';
+import { PoisonMessage } from '../../engines/errors';
 import type { TablePlan } from '../../contracts/tables';
 
 const SETUP = `

@@ -4,8 +4,9 @@
 import { strict as assert } from 'node:assert';
 import { LosslessNumber } from 'lossless-json';
 import { decodeKey, decodeMessage } from '../../activities/cdc/debezium';
-import { debeziumLimits, rowFromDebezium } from '../../activities/cdc/debezium-values';
-import { PoisonMessage, type ChangeEvent } from '../../activities/cdc/types';
+import { debeziumLimits, rowFromDebezium } from '../../engines/postgres/capture/debezium-values';
+import { type ChangeEvent } from '../../activities/cdc/types';
+import { PoisonMessage } from '../../engines/errors';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 
 const json = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));

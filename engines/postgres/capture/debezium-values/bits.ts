@@ -1,5 +1,5 @@
 // bit(n) columns. (varbit and bit[] are refused in limits.ts: Debezium loses their length.)
-import type { ColumnInfo } from '../../../contracts/tables';
+import type { ColumnInfo } from '../../../../contracts/tables';
 import { string } from './json';
 import { Refused, type Convert } from './refused';
 

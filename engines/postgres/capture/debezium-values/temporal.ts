@@ -2,7 +2,7 @@
 // PGStatement constants and an overflowing conversion); they lie outside PostgreSQL's range
 // (4714-11-24 BC … 294276 AD), except timestamp's +infinity, which is also the instant
 // 294247-01-10 04:00:25.2 — a value no one stores.
-import type { ColumnInfo } from '../../../contracts/tables';
+import type { ColumnInfo } from '../../../../contracts/tables';
 import { US_PER_DAY, daysFromCivil, formatDate, formatTimestamp } from './calendar';
 import { integer, string } from './json';
 import { Refused, preview, type Convert } from './refused';

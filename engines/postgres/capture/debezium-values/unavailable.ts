@@ -3,7 +3,7 @@
 // of the row so the target keeps its own value.
 import { createHash } from 'node:crypto';
 import { isLosslessNumber } from 'lossless-json';
-import { UNAVAILABLE_PLACEHOLDER } from '../../../engines/postgres/capture/debezium-config';
+import { UNAVAILABLE_PLACEHOLDER } from '../debezium-config';
 
 const UNAVAILABLE_HEX = Buffer.from(UNAVAILABLE_PLACEHOLDER).toString('hex');
 const UNAVAILABLE_HSTORE = JSON.stringify({ [UNAVAILABLE_PLACEHOLDER]: UNAVAILABLE_PLACEHOLDER });

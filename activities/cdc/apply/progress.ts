@@ -1,11 +1,11 @@
 // The SyncProgress a sync run reports: its figures, the alerts an operator must look at, and
 // the verdict (halted, caught up, replaying). Built from the run's state, the lag tracker and
 // the source watch's last readings; the dead-letter count is filled in by the caller.
-import type { SyncProgress } from '../../contracts/sync';
-import { positionText } from '../../contracts/offsets';
-import type { SourceHealth } from './apply-health';
-import type { RunState } from './apply-state';
-import type { LagTracker } from './lag';
+import type { SyncProgress } from '../../../contracts/sync';
+import { positionText } from '../../../contracts/offsets';
+import type { SourceHealth } from './health';
+import type { RunState } from './state';
+import type { LagTracker } from '../lag';
 
 const SLOT_INACTIVE_ALERT_S = 30;
 const SLOT_STALLED_ALERT_S = 120;

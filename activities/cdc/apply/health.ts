@@ -3,12 +3,12 @@
 // SLOT_CHECK_MS the replication slot's health and the connector's status. It keeps the last
 // readings for the progress report; the alerts they raise are worded in apply-progress.ts.
 import type { Pool } from 'pg';
-import type { SlotHealth } from '../../contracts/capture';
-import type { Spec } from '../../contracts/spec';
-import { connectorHealth } from './connect';
-import type { LagTracker } from './lag';
-import { writeHeartbeat } from '../../engines/postgres/capture/marker';
-import { readSlotHealth, type SlotSample } from '../../engines/postgres/capture/slot';
+import type { SlotHealth } from '../../../contracts/capture';
+import type { Spec } from '../../../contracts/spec';
+import { connectorHealth } from '../connect';
+import type { LagTracker } from '../lag';
+import { writeHeartbeat } from '../../../engines/postgres/capture/marker';
+import { readSlotHealth, type SlotSample } from '../../../engines/postgres/capture/slot';
 
 const SLOT_CHECK_MS = 10_000;
 

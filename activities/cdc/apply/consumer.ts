@@ -3,9 +3,9 @@
 // and how it starts — subscribed from the beginning, manual commits, resume seeks re-applied
 // after every group join.
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Positions } from './apply-positions';
-import type { RunState } from './apply-state';
-import { MAX_EVENT_BYTES } from './topics';
+import type { Positions } from './positions';
+import type { RunState } from './state';
+import { MAX_EVENT_BYTES } from '../topics';
 
 export function syncConsumer(kafka: Kafka, groupId: string, run: RunState): Consumer {
   const consumer = kafka.consumer({

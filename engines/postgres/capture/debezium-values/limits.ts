@@ -1,7 +1,7 @@
 // What Debezium cannot carry exactly, by column type. refusal() names the types it never
 // carries right (every event with such a value is refused); debeziumLimits() adds the losses
 // no event shows, so prepare can warn or refuse before a sync starts.
-import type { ColumnInfo, TablePlan } from '../../../contracts/tables';
+import type { ColumnInfo, TablePlan } from '../../../../contracts/tables';
 import { OID } from './oids';
 
 /** Element types whose arrays Debezium leaves out of the event altogether. */

@@ -4,13 +4,13 @@
 // failed report is logged and the next one retries.
 import type { Context } from '@temporalio/activity';
 import type { Admin } from 'kafkajs';
-import { syncProgressSignal } from '../../contracts/messages';
-import type { SyncProgress } from '../../contracts/sync';
-import type { SourceWatch } from './apply-health';
-import type { Positions } from './apply-positions';
-import type { RunState } from './apply-state';
-import type { DeadLetterStore } from '../../engines/dead-letters';
-import type { LagTracker } from './lag';
+import { syncProgressSignal } from '../../../contracts/messages';
+import type { SyncProgress } from '../../../contracts/sync';
+import type { SourceWatch } from './health';
+import type { Positions } from './positions';
+import type { RunState } from './state';
+import type { DeadLetterStore } from '../../../engines/dead-letters';
+import type { LagTracker } from '../lag';
 
 const REPORT_MS = 3_000;
 

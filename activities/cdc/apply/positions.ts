@@ -3,8 +3,8 @@
 // committed itself, and the seeks still owed to the others. The committed offsets are what
 // the run heartbeats, measures its backlog against and hands back to its workflow.
 import type { Admin, Consumer } from 'kafkajs';
-import type { CaptureInfo, TopicOffset } from '../../contracts/capture';
-import { resumeOffsets } from './offsets';
+import type { CaptureInfo, TopicOffset } from '../../../contracts/capture';
+import { resumeOffsets } from '../offsets';
 
 /** Heartbeat details: where each partition is committed, so a new attempt resumes there. */
 export interface ApplyCursor {

@@ -2,17 +2,17 @@
 // events is followed (and counted in the run's columnsAdded), the source is asked which columns
 // a table has now and what older rows hold in added ones, and heartbeat markers time the lag.
 import type { Pool } from 'pg';
-import type { Spec } from '../../contracts/spec';
-import type { CaptureInfo } from '../../contracts/capture';
-import type { TablePlan } from '../../contracts/tables';
-import { quoteQualified } from '../../engines/postgres/identifiers';
-import { ChangeApplier, positionId } from './applier';
-import type { DeadLetterStore } from '../../engines/dead-letters';
-import type { LagTracker } from './lag';
-import { existingValues, followAddedColumns } from './schema-change';
-import type { ChangeSink } from '../../engines/engine';
-import type { RunState } from './apply-state';
-import type { EventPosition } from '../../engines/rows';
+import type { Spec } from '../../../contracts/spec';
+import type { CaptureInfo } from '../../../contracts/capture';
+import type { TablePlan } from '../../../contracts/tables';
+import { quoteQualified } from '../../../engines/postgres/identifiers';
+import { ChangeApplier, positionId } from '../applier';
+import type { DeadLetterStore } from '../../../engines/dead-letters';
+import type { LagTracker } from '../lag';
+import { existingValues, followAddedColumns } from '../schema-change';
+import type { ChangeSink } from '../../../engines/engine';
+import type { RunState } from './state';
+import type { EventPosition } from '../../../engines/rows';
 
 export interface ApplierWiring {
   spec: Spec;

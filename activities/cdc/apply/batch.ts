@@ -4,11 +4,11 @@
 // every later batch of the run from doing anything.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { rethrowClassified } from '../../engines/errors';
-import type { ChangeApplier } from './applier';
-import type { Positions } from './apply-positions';
-import type { RunState } from './apply-state';
-import type { LagTracker } from './lag';
+import { rethrowClassified } from '../../../engines/errors';
+import type { ChangeApplier } from '../applier';
+import type { Positions } from './positions';
+import type { RunState } from './state';
+import type { LagTracker } from '../lag';
 
 export interface BatchWiring {
   applier: ChangeApplier;

@@ -1,7 +1,7 @@
 // Which converter a column gets, chosen once per column from its type: built-in types by OID,
 // enums and a few extension types by kind or name, and everything else as the hex of its text
 // (include.unknown.datatypes). Arrays wrap their element's converter (arrays.ts).
-import type { ColumnInfo } from '../../../contracts/tables';
+import type { ColumnInfo } from '../../../../contracts/tables';
 import { arrayConverter } from './arrays';
 import { bitConverter } from './bits';
 import { formatTime } from './calendar';

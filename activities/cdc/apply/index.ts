@@ -6,28 +6,28 @@
 // writes a heartbeat row to the source, measures lag, checks the replication slot and the
 // connector, and reports to its workflow by signal.
 import { Context } from '@temporalio/activity';
-import type { Spec } from '../../contracts/spec';
-import type { CaptureInfo, TopicOffset } from '../../contracts/capture';
-import type { SyncProgress } from '../../contracts/sync';
-import type { TablePlan } from '../../contracts/tables';
-import { positionText } from '../../contracts/offsets';
-import { pgPool } from '../../engines/connections';
-import { LagTracker } from './lag';
-import { openSink } from '../../engines/index';
-import { deadLetterStore } from '../../engines/index';
-import { kafkaFor } from './topics';
-import { currentPlans, plansByTopic, syncApplier } from './apply-applier';
-import { batchHandler } from './apply-batch';
-import { startConsuming, syncConsumer } from './apply-consumer';
-import { SourceWatch } from './apply-health';
-import { runUntilStop } from './apply-loop';
-import { openPositions, type ApplyCursor } from './apply-positions';
-import { syncProgress } from './apply-progress';
-import { Reporter } from './apply-report';
-import { RunState, type Halt } from './apply-state';
-import type { EventPosition } from '../../engines/rows';
+import type { Spec } from '../../../contracts/spec';
+import type { CaptureInfo, TopicOffset } from '../../../contracts/capture';
+import type { SyncProgress } from '../../../contracts/sync';
+import type { TablePlan } from '../../../contracts/tables';
+import { positionText } from '../../../contracts/offsets';
+import { pgPool } from '../../../engines/connections';
+import { LagTracker } from '../lag';
+import { openSink } from '../../../engines';
+import { deadLetterStore } from '../../../engines';
+import { kafkaFor } from '../topics';
+import { currentPlans, plansByTopic, syncApplier } from './wired-applier';
+import { batchHandler } from './batch';
+import { startConsuming, syncConsumer } from './consumer';
+import { SourceWatch } from './health';
+import { runUntilStop } from './loop';
+import { openPositions, type ApplyCursor } from './positions';
+import { syncProgress } from './progress';
+import { Reporter } from './report';
+import { RunState, type Halt } from './state';
+import type { EventPosition } from '../../../engines/rows';
 
-export type { ApplyCursor } from './apply-positions';
+export type { ApplyCursor } from './positions';
 
 export interface ApplyInput {
   spec: Spec;

@@ -3,9 +3,9 @@
 // it stops when the run's time is up or the run halted, failed or crashed (RunState.running).
 import { CancelledFailure } from '@temporalio/common';
 import type { Context } from '@temporalio/activity';
-import type { Positions } from './apply-positions';
-import type { Reporter } from './apply-report';
-import type { RunState } from './apply-state';
+import type { Positions } from './positions';
+import type { Reporter } from './report';
+import type { RunState } from './state';
 
 const TICK_MS = 250;
 

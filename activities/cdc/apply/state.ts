@@ -2,7 +2,7 @@
 // applied, columns added, the Kafka backlog) and what ends it early (a halt on a poison event,
 // a non-retryable batch failure, a consumer crash). The consumer's callbacks write it; the
 // loop, the reports and the result read it.
-import type { EventPosition } from '../../engines/rows';
+import type { EventPosition } from '../../../engines/rows';
 
 export interface Halt {
   position: EventPosition;

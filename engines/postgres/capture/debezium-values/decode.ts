@@ -1,8 +1,8 @@
 // One event's row, column by column: absent, NULL, unavailable (unchanged TOAST), refused by
 // type, or converted. Converters are chosen once per plan and kept while the plan lives.
-import type { ColumnInfo, TablePlan } from '../../../contracts/tables';
-import type { SourceRow } from '../../../engines/rows';
-import { PoisonMessage, type DecodedRow } from '../types';
+import type { ColumnInfo, TablePlan } from '../../../../contracts/tables';
+import type { SourceRow } from '../../../rows';
+import { PoisonMessage } from '../../../errors';
 import { columnConverter } from './converters';
 import { DROPPED_ARRAYS, refusal } from './limits';
 import { Refused, preview, type Convert } from './refused';
@@ -13,6 +13,18 @@ import { isUnavailable } from './unavailable';
  * `only` restricts the conversion to some columns (a delete needs its key, and with REPLICA
  * IDENTITY DEFAULT its `before` carries nothing else).
  */
+/** A Debezium row converted to PostgreSQL text form, against the table's plan. */
+export interface DecodedRow {
+  /** Planned columns present in the event, in text form (null = SQL NULL). Unavailable ones are absent. */
+  row: SourceRow;
+  /** Columns whose value Debezium did not send (an unchanged TOASTed value): the target keeps its own. */
+  unavailable: string[];
+  /** Fields in the event that the plan does not know (a column added on the source). */
+  unknown: string[];
+  /** Planned, non-generated columns the event lacks (a column dropped on the source). */
+  missing: string[];
+}
+
 export function rowFromDebezium(plan: TablePlan, values: Record<string, unknown>, only?: readonly string[]): DecodedRow {
   const columns = compiled(plan);
   const result: DecodedRow = { row: {}, unavailable: [], unknown: [], missing: [] };
