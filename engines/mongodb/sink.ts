@@ -8,7 +8,7 @@ import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
 import { rethrowClassified } from '../errors';
-import { buildDocuments, mapperFor } from './mapping/build-documents';
+import { buildDocuments, mapperFor } from './mapping/document';
 import { documentId } from './mapping/document';
 import { MongoTarget } from './target';
 import type { SourceRow } from '../rows';

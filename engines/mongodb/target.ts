@@ -11,7 +11,7 @@ import { type SourceRow } from '../rows';
 import { mongoClient, pgPool } from '../connections';
 import { documentId } from './mapping/document';
 import { mongoFieldProblems } from './mapping/field-names';
-import { buildDocuments } from './mapping/build-documents';
+import { buildDocuments } from './mapping/document';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, Target } from '../engine';
 

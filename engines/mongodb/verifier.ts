@@ -11,7 +11,7 @@ import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { documentId } from './mapping/document';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from '../postgres/identifiers';
-import { buildDocuments } from './mapping/build-documents';
+import { buildDocuments } from './mapping/document';
 import { keyOf, keyTypes, readBatch, readKeys } from '../postgres/source';
 import { MongoTarget } from './target';
 import { ChunkHash, canonicalText, documentDigests } from '../checksum';
