@@ -11,7 +11,7 @@ const banned = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'bin/**', 'dist/**', 'dist.new/**', 'dist.old/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

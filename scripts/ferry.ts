@@ -1,17 +1,12 @@
 // The operator CLI. Exit codes: 0 success, 1 failure, 2 bad input (nothing was started).
 import { Command, Option } from 'commander';
-import { CliError } from './cli/client';
-import { startCommand } from './cli/start';
-import { statusCommand } from './cli/status';
-import { signalCommand, signalVerbs } from './cli/signal';
-import { stackCommand } from './cli/stack';
-import { planCommand } from './cli/plan';
-import { repairCommand, verifyCommand } from './cli/verify';
-import { waitCommand } from './cli/wait';
-import { setupCommand } from './cli/setup';
-import { skipCommand } from './cli/skip';
-import { cleanupCommand } from './cli/cleanup';
+import { CliError } from './cli/errors';
+import { signalVerbs } from './cli/signal-verbs';
 import type { QueueName } from '../contracts/queues';
+
+// Each command loads its module when it runs, not before: `ferry status` then loads the
+// Temporal client and nothing more (no pg, mongodb, kafkajs or worker SDK), and `ferry --help`
+// loads neither. Keep new commands lazy the same way.
 
 const program = new Command('ferry')
   .description('PostgreSQL → MongoDB / PostgreSQL migrations as durable Temporal workflows')
@@ -23,14 +18,14 @@ program
   .description('local services: up | down | status | env | logs [NAME] | stop | start | restart | kill NAME | pg MAJOR up|down|status|url')
   .argument('<action>', 'up, down, status, env, logs, stop, start, restart, kill or pg')
   .argument('[name...]', 'service name (logs, stop, start, restart, kill); for pg: a PostgreSQL major (13-17) and up, down, status or url')
-  .action(async (action: string, name: string[]) => finish(stackCommand([action, ...name])));
+  .action(async (action: string, name: string[]) => finish((await import('./cli/stack')).stackCommand([action, ...name])));
 
 program
   .command('setup')
   .description("make a Temporal namespace ready for Ferry: create it if missing, register Ferry's search attributes (idempotent)")
   .option('--namespace <ns>', 'namespace (default: TEMPORAL_NAMESPACE or default)')
   .option('--retention-days <n>', 'retention of a namespace this creates', '7')
-  .action(async (opts) => finish(await setupCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/setup')).setupCommand(opts)));
 
 program
   .command('worker')
@@ -48,14 +43,14 @@ program
   .requiredOption('--spec <file>', 'migration spec, YAML or JSON')
   .option('--id <id>', 'workflow id (default: ferry-NAME-TIMESTAMP)')
   .option('--wait', 'follow progress until the migration ends; non-zero exit if it fails')
-  .action(async (opts) => finish(await startCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/start')).startCommand(opts)));
 
 program
   .command('status')
   .description("a migration's phase, per-table progress, lag and verification")
   .requiredOption('--id <id>', 'migration workflow id')
   .option('--json', 'machine-readable output')
-  .action(async (opts) => finish(await statusCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/status')).statusCommand(opts)));
 
 program
   .command('wait')
@@ -64,7 +59,7 @@ program
   .option('--caught-up', 'wait until the sync has replayed the backlog')
   .option('--max-lag <seconds>', 'caught up means lag at or under this many seconds (default: the sync says caught-up)')
   .option('--timeout <seconds>', 'give up after this long (exit 1)')
-  .action(async (opts) => finish(await waitCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/wait')).waitCommand(opts)));
 
 program
   .command('signal')
@@ -73,14 +68,14 @@ program
   .argument('<verb>', signalVerbs.join(' | '))
   .argument('[value]', 'rows per second (throttle; 0 = unlimited)')
   .option('--reason <text>', 'why (abort)')
-  .action(async (verb: string, value: string | undefined, opts) => finish(await signalCommand({ ...opts, verb, value })));
+  .action(async (verb: string, value: string | undefined, opts) => finish(await (await import('./cli/signal')).signalCommand({ ...opts, verb, value })));
 
 program
   .command('skip')
   .description('go past the poison event a halted sync waits at (sync.onPoison: halt); it stays dead-lettered')
   .requiredOption('--id <id>', 'migration workflow id')
   .option('--position <topic/partition@offset>', 'the event you mean, as ferry status shows it (refused if the sync waits at another)')
-  .action(async (opts) => finish(await skipCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/skip')).skipCommand(opts)));
 
 program
   .command('plan')
@@ -88,7 +83,7 @@ program
   .requiredOption('--spec <file>', 'migration spec, YAML or JSON')
   .option('--chunks', 'count exact chunk boundaries from the key indexes (reads every key)')
   .option('--json', 'machine-readable output')
-  .action(async (opts) => finish(await planCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/plan')).planCommand(opts)));
 
 program
   .command('verify')
@@ -97,21 +92,21 @@ program
   .option('--json', 'print the report (summary and every differing key, up to --limit) as JSON')
   .option('--report <file>', 'also write the JSON report to this file')
   .option('--limit <n>', 'differing keys listed in the JSON report', '10000')
-  .action(async (opts) => finish(await verifyCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/verify')).verifyCommand(opts)));
 
 program
   .command('repair')
   .description('re-copy exactly the keys the last verification found different, then re-check them')
   .requiredOption('--id <id>', 'migration workflow id')
   .option('--verify-id <id>', 'the verification whose keys to repair (default: the latest)')
-  .action(async (opts) => finish(await repairCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/verify')).repairCommand(opts)));
 
 program
   .command('cleanup')
   .description("remove what a migration's change capture left behind: connector and its offsets, replication slot, publication, marker rows")
   .requiredOption('--id <id>', 'migration workflow id (the names are derived from it)')
   .option('--spec <file>', "the migration's spec, when Temporal no longer has the workflow")
-  .action(async (opts) => finish(await cleanupCommand(opts)));
+  .action(async (opts) => finish(await (await import('./cli/cleanup')).cleanupCommand(opts)));
 
 function finish(code: number): never {
   process.exit(code);

@@ -15,7 +15,7 @@ import { createDatabase, dropDatabase, loadStackEnv } from '../test/helpers/stac
 import { startWorkers, testSpec, waitForStatus } from '../test/helpers/temporal';
 import { cleanUpMigration, onlineSpec } from '../test/helpers/sync';
 import { closeAll } from '../engines/connections';
-import { migration } from '../workflows/migration';
+import { startWorkflow } from '../contracts/workflow-types';
 import { abortSignal, throttleSignal } from '../contracts/messages';
 import { taskQueues } from '../contracts/queues';
 
@@ -65,14 +65,14 @@ async function main(): Promise<void> {
     // A small history threshold: the offline migration continues-as-new in its backfill.
     const offline = testSpec({ name: 'rec-offline', source: { url: '${FERRY_REC_SRC}' }, target: { url: '${FERRY_REC_TGT}' }, tables: ['public.items', 'public.more'], backfill: { chunkRows: 500, batchRows: 250, tableParallelism: 1 } });
     const offId = `rec-offline-${Date.now().toString(36)}`;
-    await (await harness.client.workflow.start(migration, { workflowId: offId, taskQueue: taskQueues.control, args: [{ spec: offline, continueAsNewAfterEvents: 30 }] })).result();
+    await (await startWorkflow(harness.client, 'migration', { workflowId: offId, taskQueue: taskQueues.control, args: [{ spec: offline, continueAsNewAfterEvents: 30 }] })).result();
     const t = new Pool({ connectionString: target });
     await t.query('DROP TABLE public.items, public.more');
     await t.end();
 
     const online = onlineSpec('rec-online', '${FERRY_REC_SRC}', { url: '${FERRY_REC_TGT}' }, ['public.items'], { sync: { runSeconds: 10, runsPerWorkflow: 2 } });
     const onId = `rec-online-${Date.now().toString(36)}`;
-    const handle = await harness.client.workflow.start(migration, { workflowId: onId, taskQueue: taskQueues.control, args: [{ spec: online, continueAsNewAfterEvents: 60 }] });
+    const handle = await startWorkflow(harness.client, 'migration', { workflowId: onId, taskQueue: taskQueues.control, args: [{ spec: online, continueAsNewAfterEvents: 60 }] });
     await waitForStatus(harness.client, onId, (s) => s.phase === 'sync' && (s.runs ?? 1) >= 2, 'the sync phase in a second run', 5 * 60_000);
     await pool.query(`UPDATE public.items SET qty = -qty WHERE id <= 100`);
     for (let i = 0; i < 25; i++) await handle.signal(throttleSignal, 100 + i);

@@ -1,12 +1,14 @@
 // Builds the worker for one task queue. Every worker registers every activity (the queue
 // decides which it is given); the control queue also runs the workflows.
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkflowBundleOption } from '@temporalio/worker';
 import * as activities from '../activities';
 import { closeAll } from '../engines/connections';
 import { QueueName, taskQueues } from '../contracts/queues';
+import { temporalAddress, temporalNamespace } from './temporal-env';
+import { workflowBundle } from './workflow-bundle';
 
-export const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-export const temporalNamespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
+// Re-exported for the importers that predate workers/temporal-env.ts.
+export { temporalAddress, temporalNamespace };
 
 let bundle: Promise<WorkflowBundleOption> | undefined;
 let runtimeInstalled = false;
@@ -25,12 +27,9 @@ function installRuntime(): void {
   }
 }
 
-/** Bundles workflows once per process, however many workers it runs. */
-function workflowBundle(): Promise<WorkflowBundleOption> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-  });
+/** The workflow code once per process, however many workers it runs. */
+function workflowCode(): Promise<WorkflowBundleOption> {
+  bundle ??= workflowBundle();
   return bundle;
 }
 
@@ -48,7 +47,7 @@ export async function createWorker(queue: QueueName, connection?: NativeConnecti
     namespace: temporalNamespace(),
     taskQueue: taskQueues[queue],
     activities,
-    ...(isControl ? { workflowBundle: await workflowBundle() } : {}),
+    ...(isControl ? { workflowBundle: await workflowCode() } : {}),
     maxConcurrentActivityTaskExecutions: queue === 'copy' ? Number(process.env.FERRY_COPY_CONCURRENCY ?? 8) : 20,
     // Lets a SIGTERM'd worker finish the batch in hand; heartbeats keep the rest resumable.
     shutdownGraceTime: '10 seconds',

@@ -28,6 +28,7 @@ import { introspectTable } from '../../engines/postgres/source';
 import { type SourceRow } from '../../engines/rows';
 import { documentMapper } from '../../engines/mongodb/mapping/document';
 import { migrationTimeline } from './timeline';
+import { repoRoot } from '../repo-root';
 import {
   cpuDelta, cpuSnapshot, findServices, installSignalHandlers, javaMaxHeapBytes, killAllGroups, logTail, machineFacts, onPath, PeakMemory,
   startGroup, stopGroup, type ServicePids, type Started,
@@ -37,7 +38,8 @@ import {
   type ContenderId, type ContenderResult,
 } from './report';
 
-const ROOT = join(__dirname, '..', '..');
+// The checkout, from the sources or from dist/ alike.
+const ROOT = repoRoot;
 const FERRY_BIN = join(ROOT, 'bin', 'ferry.js');
 const TABLE = 'pgbench_accounts';
 const SRC_DB = 'bench_src';

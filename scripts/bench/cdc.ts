@@ -36,15 +36,17 @@ import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
 import { searchAttributes } from '../../contracts/search-attributes';
 import type { SyncProgress } from '../../contracts/sync';
-import { migration } from '../../workflows/migration';
+import { startWorkflow } from '../../contracts/workflow-types';
 import { validateSpec } from '../../activities/spec';
 import { connectorValueConfig } from '../../engines/postgres/capture/debezium-config';
 import { table } from '../cli/format';
 import { createLoadTables, startLoad, type LoadHandle, type LoadStats } from './cdc-load';
 import { cpuDelta, cpuSnapshot, findServices, installSignalHandlers, killAllGroups, logTail, machineFacts, startGroup, stopGroup, type ServicePids, type Started } from './system';
+import { repoRoot } from '../repo-root';
 
 type Kind = 'postgres' | 'mongodb';
-const ROOT = join(__dirname, '..', '..');
+// The checkout, from the sources or from dist/ alike.
+const ROOT = repoRoot;
 const FERRY_BIN = join(ROOT, 'bin', 'ferry.js');
 const SRC_DB = 'bench_cdc_src';
 const FERRY_DB = 'bench_cdc_ferry';
@@ -240,7 +242,8 @@ class Peer {
 function startPeer(cfg: PeerConfig, logFile: string): Peer {
   const child = fork(__filename, ['--peer-child'], {
     cwd: ROOT,
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    // This very file again: compiled it needs no loader; from the sources it needs ts-node.
+    execArgv: __filename.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only'] : [],
     env: { ...process.env, BENCH_CDC_PEER: JSON.stringify(cfg) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -457,7 +460,7 @@ async function startFerry(ctx: Ctx, kind: Kind): Promise<{ id: string; capture: 
   }, ctx.ferryEnv);
   const id = `bench-cdc-${kind}-${Date.now()}`;
   ctx.running.migrationId = id;
-  await client.workflow.start(migration, {
+  await startWorkflow(client, 'migration', {
     workflowId: id,
     taskQueue: taskQueues.control,
     workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -6,7 +6,11 @@ import type { MigrationInput, MigrationStatus } from '../../contracts/migration'
 import type { Spec } from '../../contracts/spec';
 import { backfillProgressQuery, statusQuery, syncProgressQuery } from '../../contracts/messages';
 import { searchAttributes } from '../../contracts/search-attributes';
-import { temporalAddress, temporalNamespace } from '../../workers/run';
+import { workflowTypes } from '../../contracts/workflow-types';
+import { temporalAddress, temporalNamespace } from '../../workers/temporal-env';
+import { CliError } from './errors';
+
+export { CliError };
 
 export async function connectClient(): Promise<Client> {
   const connection = await Connection.connect({ address: temporalAddress(), connectTimeout: '5 seconds' });
@@ -16,12 +20,6 @@ export async function connectClient(): Promise<Client> {
 export function uiLink(workflowId: string): string {
   const base = process.env.FERRY_UI_URL ?? 'http://127.0.0.1:8233';
   return `${base}/namespaces/${encodeURIComponent(temporalNamespace())}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
 }
 
 /** An activity that failed at least once and is waiting for its next attempt (or running it). */
@@ -112,7 +110,7 @@ export async function migrationSpec(client: Client, workflowId: string): Promise
     throw err;
   });
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  if (started?.workflowType?.name !== 'migration') throw new CliError(`${workflowId} is not a migration (it is a ${started?.workflowType?.name ?? 'unknown'} workflow)`, 2);
+  if (started?.workflowType?.name !== workflowTypes.migration) throw new CliError(`${workflowId} is not a migration (it is a ${started?.workflowType?.name ?? 'unknown'} workflow)`, 2);
   const input = client.options.loadedDataConverter.payloadConverter.fromPayload(started.input!.payloads![0]) as MigrationInput;
   return input.spec;
 }

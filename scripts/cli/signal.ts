@@ -2,9 +2,7 @@
 import { abortSignal, pauseSignal, resumeSignal, throttleSignal } from '../../contracts/messages';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { CliError, connectClient } from './client';
-
-export const signalVerbs = ['pause', 'resume', 'throttle', 'abort'] as const;
-export type SignalVerb = (typeof signalVerbs)[number];
+import { signalVerbs, type SignalVerb } from './signal-verbs';
 
 export async function signalCommand(opts: { id: string; verb: string; value?: string; reason?: string }): Promise<number> {
   if (!signalVerbs.includes(opts.verb as SignalVerb)) {

@@ -1,7 +1,7 @@
 // `ferry start`: check the spec, start the migration workflow, optionally follow it.
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { SingleBar, Presets } from 'cli-progress';
-import { migration } from '../../workflows/migration';
+import { startWorkflow } from '../../contracts/workflow-types';
 import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
 import { searchAttributes } from '../../contracts/search-attributes';
@@ -26,7 +26,7 @@ export async function startCommand(opts: StartOptions): Promise<number> {
   for (const w of plans.flatMap((p) => [...p.warnings, ...p.embeds.flatMap((e) => e.plan.warnings)])) console.error(`warning: ${w}`);
   const client = await connectClient();
   try {
-    await client.workflow.start(migration, {
+    await startWorkflow(client, 'migration', {
       workflowId,
       taskQueue: taskQueues.control,
       // An id names one migration run: its status and history stay readable under it.

@@ -3,7 +3,7 @@
 // visible in the Temporal UI) under ids derived from the migration's.
 import { writeFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
-import { repairMigration, verifyMigration } from '../../workflows/verify';
+import { executeWorkflow, workflowTypes } from '../../contracts/workflow-types';
 import { taskQueues } from '../../contracts/queues';
 import type { VerificationResult } from '../../contracts/verify';
 import { readMismatches } from '../../activities/verify';
@@ -40,7 +40,7 @@ export async function verifyCommand(opts: { id: string; json?: boolean; report?:
   const verifyId = `${opts.id}/verify/${stamp()}`;
   const syncWorkflowId = await runningSync(client, opts.id);
   console.error(`verifying ${opts.id} as ${verifyId}${syncWorkflowId ? ' (the sync is running: differing keys are re-checked once it has passed them)' : ''}\nTemporal UI: ${uiLink(verifyId)}`);
-  const result: VerificationResult = await client.workflow.execute(verifyMigration, {
+  const result: VerificationResult = await executeWorkflow(client, 'verifyMigration', {
     workflowId: verifyId,
     taskQueue: taskQueues.control,
     args: [{ spec, syncWorkflowId }],
@@ -68,7 +68,7 @@ export async function repairCommand(opts: { id: string; verifyId?: string }): Pr
   const repairId = `${opts.id}/repair/${stamp()}`;
   const syncWorkflowId = await runningSync(client, opts.id);
   console.error(`repairing the keys of ${verifyId} as ${repairId}${syncWorkflowId ? ' (the sync is held while the repair writes, then replays what came meanwhile)' : ''}\nTemporal UI: ${uiLink(repairId)}`);
-  const results = await client.workflow.execute(repairMigration, { workflowId: repairId, taskQueue: taskQueues.control, args: [{ spec, verifyId, syncWorkflowId }] });
+  const results = await executeWorkflow(client, 'repairMigration', { workflowId: repairId, taskQueue: taskQueues.control, args: [{ spec, verifyId, syncWorkflowId }] });
   console.log(renderRepair(results));
   const left = results.reduce((n, r) => n + r.stillDifferent, 0);
   console.log(left ? `${left} key(s) still differ: the source may be changing under the repair; run ferry verify --id ${opts.id} again` : 'every listed key now matches the source');
@@ -78,7 +78,7 @@ export async function repairCommand(opts: { id: string; verifyId?: string }): Pr
 /** The newest completed `ferry verify` of this migration, else the migration's own verification. */
 async function latestVerification(client: Client, id: string): Promise<string> {
   let latest: { id: string; at: number } | undefined;
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'verifyMigration' AND ExecutionStatus = 'Completed'` })) {
+  for await (const wf of client.workflow.list({ query: `WorkflowType = '${workflowTypes.verifyMigration}' AND ExecutionStatus = 'Completed'` })) {
     if (wf.workflowId.startsWith(`${id}/verify/`) && (!latest || wf.startTime.getTime() > latest.at)) latest = { id: wf.workflowId, at: wf.startTime.getTime() };
   }
   if (latest) return latest.id;

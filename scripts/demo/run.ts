@@ -9,13 +9,14 @@ import { connectClient, uiLink, CliError } from '../cli/client';
 import { followToEnd } from '../cli/start';
 import { table } from '../cli/format';
 import { createWorker, workerConnection } from '../../workers/run';
-import { migration } from '../../workflows/migration';
+import { startWorkflow } from '../../contracts/workflow-types';
 import { taskQueues } from '../../contracts/queues';
 import { resolveUrl } from '../../engines/connections';
+import { repoRoot } from '../repo-root';
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  const specFile = join(__dirname, '..', '..', 'examples', 'demo.yaml');
+  const specFile = join(repoRoot, 'examples', 'demo.yaml');
 
   const source = new Pool({ connectionString: resolveUrl('${FERRY_SOURCE_URL}', 'FERRY_SOURCE_URL') });
   console.log('seeding the demo shop into the source…');
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   const workers = await Promise.all([createWorker('control', connection), createWorker('copy', connection)]);
   const client = await connectClient();
   const workflowId = `ferry-demo-${Date.now()}`;
-  await client.workflow.start(migration, { workflowId, taskQueue: taskQueues.control, args: [{ spec }] });
+  await startWorkflow(client, 'migration', { workflowId, taskQueue: taskQueues.control, args: [{ spec }] });
   console.log(`started ${workflowId}\nTemporal UI: ${uiLink(workflowId)}`);
 
   const followed = followToEnd(client, workflowId);

@@ -3,7 +3,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createWorker, workerConnection } from '../../workers/run';
 import { connectClient, readStatus } from '../../scripts/cli/client';
-import { migration } from '../../workflows/migration';
+import { startWorkflow } from '../../contracts/workflow-types';
 import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues, type QueueName } from '../../contracts/queues';
 import type { Spec } from '../../contracts/spec';
@@ -35,7 +35,7 @@ export function testSpec(raw: Record<string, unknown>): Spec {
 }
 
 export async function startMigration(client: Client, spec: Spec, workflowId: string) {
-  return client.workflow.start(migration, { workflowId, taskQueue: taskQueues.control, args: [{ spec }] });
+  return startWorkflow(client, 'migration', { workflowId, taskQueue: taskQueues.control, args: [{ spec }] });
 }
 
 /** Polls the status query until pred holds (workflow time is real time here). */

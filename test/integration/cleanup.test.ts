@@ -18,7 +18,7 @@ import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import { captureName, legacyCaptureName, prepareCapture, releaseCapture } from '../../activities/cdc/capture';
 import { connectClient } from '../../scripts/cli/client';
-import { migration } from '../../workflows/migration';
+import { startWorkflow } from '../../contracts/workflow-types';
 import { taskQueues } from '../../contracts/queues';
 
 const connectUrl = (path: string) => `${process.env.FERRY_CONNECT_URL}${path}`;
@@ -184,7 +184,7 @@ describe('capture names per migration id, release and ferry cleanup (real Postgr
     const client = await connectClient();
     const id = `${base}-from-history`;
     try {
-      const handle = await client.workflow.start(migration, { workflowId: id, taskQueue: taskQueues.control, args: [{ spec: spec() }] });
+      const handle = await startWorkflow(client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [{ spec: spec() }] });
       const running = ferry(['cleanup', '--id', id], env());
       assert.equal(running.code, 2, running.err + running.out);
       assert.match(running.err, new RegExp(`migration ${id} is still running: .*abort it first \\(ferry signal --id ${id} abort\\)`));

@@ -14,7 +14,7 @@ import { assertPostgresEqual } from '../helpers/compare';
 import { createDatabaseOn, dropDatabaseOn, startMajor, type MajorServer } from '../helpers/pg-majors';
 import { closeAll, pgPool } from '../../engines/connections';
 import { databaseCollation, textOrder } from '../../engines/postgres/key-ranges';
-import { verifyMigration } from '../../workflows/verify';
+import { executeWorkflow } from '../../contracts/workflow-types';
 import { taskQueues } from '../../contracts/queues';
 
 // 13 and 17 are the ends of the supported range; FERRY_TEST_PG_MAJORS=14,16 checks the others.
@@ -134,7 +134,7 @@ describe(`PostgreSQL ${MAJORS.join(' and ')} as source and target beside 15 (rea
       } finally {
         await check.end();
       }
-      const verified = await harness.client.workflow.execute(verifyMigration, { workflowId: `${id}/verify/after-sync`, taskQueue: taskQueues.control, args: [{ spec }] });
+      const verified = await executeWorkflow(harness.client, 'verifyMigration', { workflowId: `${id}/verify/after-sync`, taskQueue: taskQueues.control, args: [{ spec }] });
       assert.equal(verified.clean, true, JSON.stringify(verified.tables));
       assert.deepEqual(verified.tables.map((t) => [t.table, t.targetRows]), [['public.accounts', 610], ['public.words', 74], ['public.events', 305]]);
 

@@ -7,7 +7,7 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { startWorkers, testSpec, waitForStatus, type Harness } from '../helpers/temporal';
 import { assertPostgresEqual } from '../helpers/compare';
 import { closeAll } from '../../engines/connections';
-import { migration } from '../../workflows/migration';
+import { executeWorkflow, startWorkflow } from '../../contracts/workflow-types';
 import { abortSignal } from '../../contracts/messages';
 import type { MigrationInput, MigrationStatus } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
@@ -45,7 +45,7 @@ describe('backfill phase through continue-as-new (real Temporal and PostgreSQL)'
     const spec = testSpec({ name: 'hand', source: { url: '${FERRY_HAND_SRC}' }, target: { url: '${FERRY_HAND_TGT}' }, tables, backfill: { chunkRows: 500, batchRows: 250, tableParallelism: 2 } });
     const input: MigrationInput = { spec, continueAsNewAfterEvents: 40 };
     const id = uniqueName('wf-hand');
-    const status: MigrationStatus = await harness.client.workflow.execute(migration, { workflowId: id, taskQueue: taskQueues.control, args: [input] });
+    const status: MigrationStatus = await executeWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [input] });
     assert.equal(status.phase, 'completed');
     assert.ok((status.runs ?? 1) >= 2, `continued-as-new during the backfill (runs: ${status.runs})`);
     assert.equal(status.rowsCopied, 1500 + 2000 + 2500 + 3000);
@@ -67,7 +67,7 @@ describe('backfill phase through continue-as-new (real Temporal and PostgreSQL)'
     await target.end();
     const spec = testSpec({ name: 'hand2', source: { url: '${FERRY_HAND_SRC}' }, target: { url: '${FERRY_HAND_TGT}' }, tables, backfill: { chunkRows: 500, batchRows: 100, tableParallelism: 2, maxRowsPerSecond: 400 } });
     const id = uniqueName('wf-hand2');
-    const handle = await harness.client.workflow.start(migration, { workflowId: id, taskQueue: taskQueues.control, args: [{ spec, continueAsNewAfterEvents: 25 }] });
+    const handle = await startWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [{ spec, continueAsNewAfterEvents: 25 }] });
     await waitForStatus(harness.client, id, (s) => (s.runs ?? 1) >= 2 && s.tables.some((t) => t.state === 'copying'), 'a second run while tables copy', 120_000);
     await handle.signal(abortSignal, 'test: abort after hand-over');
     const err = await handle.result().then(() => null, (e) => e as Error);

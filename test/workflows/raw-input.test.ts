@@ -7,7 +7,7 @@ import { Pool } from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
-import { migration } from '../../workflows/migration';
+import { startWorkflow } from '../../contracts/workflow-types';
 import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
 import { closeAll } from '../../engines/connections';
@@ -39,7 +39,7 @@ describe('migration input as the Temporal UI sends it (raw JSON, real Temporal a
   });
 
   const start = (input: unknown, id = uniqueName('wf-raw')) =>
-    harness.client.workflow.start(migration, { workflowId: id, taskQueue: taskQueues.control, args: [input as never] });
+    startWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [input as never] });
   const minimal = (extra: Record<string, unknown> = {}) => ({ name: 'raw', source: { url: '${FERRY_RAW_SRC}' }, target: { url: '${FERRY_RAW_TGT}' }, tables: ['public.items'], ...extra });
 
   it('a partial backfill section gets the defaults for the rest and copies every row', async () => {

@@ -13,7 +13,7 @@ import { assertPostgresEqual } from '../helpers/compare';
 import { ferryAsync } from '../helpers/cli';
 import { closeAll } from '../../engines/connections';
 import { readStatus } from '../../scripts/cli/client';
-import { migration } from '../../workflows/migration';
+import { startWorkflow } from '../../contracts/workflow-types';
 import { pauseSignal, resumeSignal, throttleSignal } from '../../contracts/messages';
 import type { MigrationInput } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
@@ -75,7 +75,7 @@ describe('online migration lifecycle: continue-as-new, skip, cancel, terminate (
     migrations.push(id);
     // A small threshold: the sync phase hands over to a new run almost at once, then again below.
     const input: MigrationInput = { spec, continueAsNewAfterEvents: 60 };
-    const handle = await harness.client.workflow.start(migration, { workflowId: id, taskQueue: taskQueues.control, args: [input] });
+    const handle = await startWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [input] });
     const ready = await waitForStatus(harness.client, id, (s) => (s.phase === 'sync' && (s.runs ?? 1) >= 2) || s.phase === 'failed', 'sync phase in a second run', 5 * 60_000);
     assert.equal(ready.phase, 'sync', ready.error ?? '');
     assert.equal(ready.verification?.clean, true);
@@ -145,7 +145,7 @@ describe('online migration lifecycle: continue-as-new, skip, cancel, terminate (
     const spec = onlineSpec('life-term', '${FERRY_LIFE_SRC}', { url: '${FERRY_LIFE_TGT}' }, ['public.notes'], { sync: { runSeconds: 10 } });
     const id = uniqueName('life-term');
     migrations.push(id);
-    const handle = await harness.client.workflow.start(migration, { workflowId: id, taskQueue: taskQueues.control, args: [{ spec }] });
+    const handle = await startWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [{ spec }] });
     const ready = await waitForStatus(harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 5 * 60_000);
     assert.equal(ready.phase, 'sync', ready.error ?? '');
     await handle.terminate('test: an operator terminated it');
