@@ -12,7 +12,7 @@ import { captureName, legacyCaptureName } from '../../activities/cdc/capture';
 import { removeCapture } from '../../activities/cdc/release';
 import { renderRelease } from '../../activities/cdc/release-report';
 import { closeAll } from '../../engines/connections';
-import { temporalNamespace } from '../../workers/run';
+import { temporalNamespace } from '../../workers/temporal-env';
 import { CliError, connectClient, migrationSpec, readStatus } from './client';
 
 export async function cleanupCommand(opts: { id: string; spec?: string }): Promise<number> {

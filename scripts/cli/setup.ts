@@ -7,7 +7,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { searchAttributes } from '../../contracts/search-attributes';
 import { CliError } from './client';
-import { temporalAddress, temporalNamespace } from '../../workers/run';
+import { temporalAddress, temporalNamespace } from '../../workers/temporal-env';
 
 export interface SetupResult {
   namespaceCreated: boolean;

@@ -32,7 +32,7 @@ describe('npm run demo (end to end)', function () {
     for (let i = 0; i < 40 && !body.executions?.length; i++) {
       // Visibility is eventually consistent: the list may lag the close by a moment.
       if (i) await new Promise((r) => setTimeout(r, 250));
-      const res = await fetch(`${process.env.FERRY_UI_URL}/api/v1/namespaces/default/workflows?query=${query}`);
+      const res = await fetch(`${process.env.FERRY_UI_URL}/api/v1/namespaces/${process.env.TEMPORAL_NAMESPACE ?? 'default'}/workflows?query=${query}`);
       assert.equal(res.status, 200);
       body = (await res.json()) as typeof body;
     }
