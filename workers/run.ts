@@ -7,9 +7,6 @@ import { QueueName, taskQueues } from '../contracts/queues';
 import { temporalAddress, temporalNamespace } from './temporal-env';
 import { workflowBundle } from './workflow-bundle';
 
-// Re-exported for the importers that predate workers/temporal-env.ts.
-export { temporalAddress, temporalNamespace };
-
 let bundle: Promise<WorkflowBundleOption> | undefined;
 let runtimeInstalled = false;
 
