@@ -1,8 +1,8 @@
 // Every activity a worker registers. Workflows import this module as types only.
-export { prepareMigration, planTables } from './plan';
-export { finishTable, buildDeferredConstraints } from './finish';
-export { planChunks, copyChunk } from './copy';
-export { countTable } from './counts';
+export { prepareMigration, planTables } from './plan/prepare';
+export { finishTable, buildDeferredConstraints } from './copy/finish';
+export { planChunks, copyChunk } from './copy/copy-chunk';
+export { countTable } from './verify/counts';
 export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify';
 export { recheckMismatches } from './verify/recheck';
 export { prepareCapture, releaseCapture } from './cdc/capture';

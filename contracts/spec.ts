@@ -1,7 +1,7 @@
 // The migration spec's schema and its pure checks: what a user writes (YAML or JSON), with
 // defaults filled. No Node built-ins, no environment: the migration workflow validates its
 // own input with it (zod is deterministic), and the CLI and activities build on it with the
-// checks that need the environment or a connection (activities/spec.ts).
+// checks that need the environment or a connection (activities/plan/spec.ts).
 import { z } from 'zod';
 
 const urlString = z.string().min(1, 'is empty: give a connection URL or a ${VAR} reference');

@@ -9,7 +9,7 @@ import { interpolate, redact } from '../contracts/references';
 const pgPools = new Map<string, Pool>();
 const mongoClients = new Map<string, Promise<MongoClient>>();
 
-/** Every value arrives in PostgreSQL's own text form; mapping.ts decides what it becomes. */
+/** Every value arrives in PostgreSQL's own text form; each engine's mapping decides what it becomes. */
 const rawText = {
   getTypeParser: (() => (value: string) => value) as unknown as typeof pgTypes.getTypeParser,
 };

@@ -78,7 +78,7 @@ export interface Target {
   /**
    * Copies, in key order, at most `limit` source rows of `range` with key > `after` (or
    * >= range.lo when after is null), idempotently: replaying a batch changes nothing.
-   * `replay` (PostgreSQL targets, see pg-copy.ts): 'batch' (default) clears the batch's own
+   * `replay` (PostgreSQL targets, see postgres/copy.ts): 'batch' (default) clears the batch's own
    * range first; the copy activity clears the rest of the chunk once per attempt ('rest' on
    * its first batch, 'none' on the later ones).
    */

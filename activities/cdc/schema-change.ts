@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
-import { inspectSource } from '../plan';
+import { inspectSource } from '../plan/prepare';
 import { quoteQualified } from '../../engines/postgres/identifiers';
 import type { ChangeSink } from '../../engines/engine';
 

@@ -20,7 +20,7 @@ interface StoredLetter {
 }
 
 export class MongoDeadLetters implements DeadLetterStore {
-  /** Once per store (one activity call), not per process: see MongoStore in verify/store.ts. */
+  /** Once per store (one activity call), not per process: see MongoStore in mongodb/mismatches.ts. */
   private ready?: Promise<void>;
 
   constructor(private readonly spec: Spec) {}

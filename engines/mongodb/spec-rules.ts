@@ -14,7 +14,7 @@ export function mongoSpecProblems(spec: Spec): SpecProblem[] {
     const q = parseQualifiedName(typeof entry === 'string' ? entry : entry.table);
     if (typeof q === 'string') return; // the spec's own checks report it
     const key = `${q.schema}.${q.name}`;
-    // A repeated table is reported as a repeat (activities/spec.ts), not as a shared collection.
+    // A repeated table is reported as a repeat (activities/plan/spec.ts), not as a shared collection.
     if (!seen.has(key)) {
       if (collections.has(q.name)) {
         problems.push({ path: `tables[${i}]`, message: `would share the MongoDB collection "${q.name}" with tables[${collections.get(q.name)}]: migrate them in separate specs (different target.database)` });

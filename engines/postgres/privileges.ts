@@ -1,4 +1,4 @@
-// The rights a PostgreSQL target must grant for a run (see activities/privileges.ts, which
+// The rights a PostgreSQL target must grant for a run (see activities/plan/privileges.ts, which
 // checks the source): read-only catalog queries, every problem with the GRANT that fixes it.
 import type { Spec, SpecProblem } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';

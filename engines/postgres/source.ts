@@ -158,7 +158,7 @@ async function readColumns(pool: Pool, oid: string): Promise<ColumnInfo[]> {
     generationExpr: r.gen_expr,
     defaultExpr: r.default_expr,
     collation: r.collation,
-    // The default policy; the spec's column options override it (see activities/plan.ts).
+    // The default policy; the spec's column options override it (see activities/plan/prepare.ts).
     lossy: defaultLossyPolicy(Number(r.base_oid), Number(r.elem_oid)),
     field: r.name,
     userType: r.user_type_ddl ? { schema: r.user_type_schema, name: r.user_type_name, ddl: r.user_type_ddl } : null,

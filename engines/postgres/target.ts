@@ -3,7 +3,7 @@
 // prepareTable creates the table as the source defines it (types it uses, collations,
 // defaults and their sequences, identity and generated columns, CHECK/UNIQUE/EXCLUDE
 // constraints, the key) or checks that an existing one can hold the rows. Chunks are streamed
-// with COPY (pg-copy.ts). Secondary indexes and foreign keys come after the load
+// with COPY (copy.ts). Secondary indexes and foreign keys come after the load
 // (finishTable): building an index once is cheaper than maintaining it row by row, and a
 // foreign key can only hold once the table it references is loaded too. Online, UNIQUE and
 // EXCLUDE constraints, unique indexes and foreign keys wait for cutover
@@ -214,7 +214,7 @@ export class PostgresTarget implements Target {
   /**
    * After every table is loaded: indexes, then foreign keys, then sequences moved past the
    * copied values. Every step skips what exists and rebuilds an index left invalid (see
-   * pg-finish.ts), so running it again (a retry after a worker was killed mid-build, or once
+   * finish.ts), so running it again (a retry after a worker was killed mid-build, or once
    * more at cutover to move sequences past rows that arrived by CDC) is harmless.
    *
    * Online, what could refuse a valid interleaving of changes waits for cutover

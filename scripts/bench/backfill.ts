@@ -470,7 +470,7 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
   const verify = id === 'ferry-pg-verified' ? 'checksum' : 'counts';
   const r: ContenderResult = { id, label: LABELS[id], target: toMongo ? 'mongodb' : 'postgres', status: 'ok', sourceRows, notes: [] };
   const verifyKey = 'verify' in specSchema.shape;
-  if (!verifyKey && verify === 'checksum') return { ...r, status: 'skipped', reason: 'the spec has no `verify` key yet (activities/spec.ts)' };
+  if (!verifyKey && verify === 'checksum') return { ...r, status: 'skipped', reason: 'the spec has no `verify` key yet (activities/plan/spec.ts)' };
   if (!verifyKey) r.notes!.push('the spec has no `verify` key yet: ran with the workflow\'s default verification');
 
   const targetVar = toMongo ? 'BENCH_MONGO' : id === 'ferry-pg' ? 'BENCH_DST_FERRY' : 'BENCH_DST_FERRY_VERIFIED';

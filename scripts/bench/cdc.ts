@@ -37,7 +37,7 @@ import { taskQueues } from '../../contracts/queues';
 import { searchAttributes } from '../../contracts/search-attributes';
 import type { SyncProgress } from '../../contracts/sync';
 import { startWorkflow } from '../../contracts/workflow-types';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { connectorValueConfig } from '../../engines/postgres/capture/debezium-config';
 import { table } from '../cli/format';
 import { createLoadTables, startLoad, type LoadHandle, type LoadStats } from './cdc-load';

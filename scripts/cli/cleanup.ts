@@ -6,7 +6,7 @@
 // Idempotent: a second run removes nothing and says so. Exit 0 when nothing is left, 1 when
 // something could not be removed (each with the command to do it by hand), 2 for bad input.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { SpecError, loadSpecFile, validateSpec } from '../../activities/spec';
+import { SpecError, loadSpecFile, validateSpec } from '../../activities/plan/spec';
 import { formatProblem, type Spec } from '../../contracts/spec';
 import { captureName, legacyCaptureName } from '../../activities/cdc/capture';
 import { removeCapture } from '../../activities/cdc/release';

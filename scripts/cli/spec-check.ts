@@ -1,11 +1,11 @@
 // The checks `ferry start` (and `plan`) run before anything is started: the spec itself,
 // then the source tables and the target connection, then the privileges the run will need
 // on both. Any problem: exit 2, nothing started.
-import { loadSpecFile, SpecError } from '../../activities/spec';
+import { loadSpecFile, SpecError } from '../../activities/plan/spec';
 import { formatProblem, type Spec } from '../../contracts/spec';
-import { checkTargetReachable, inspectSource } from '../../activities/plan';
+import { checkTargetReachable, inspectSource } from '../../activities/plan/prepare';
 import { closeAll } from '../../engines/connections';
-import { privilegeProblems } from '../../activities/privileges';
+import { privilegeProblems } from '../../activities/plan/privileges';
 import { captureName } from '../../activities/cdc/capture';
 import type { TablePlan } from '../../contracts/tables';
 import { CliError } from './client';

@@ -7,7 +7,7 @@ import { executeWorkflow, workflowTypes } from '../../contracts/workflow-types';
 import { taskQueues } from '../../contracts/queues';
 import type { VerificationResult } from '../../contracts/verify';
 import { readMismatches } from '../../activities/verify';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll } from '../../engines/connections';
 import { CliError, connectClient, migrationSpec, readStatus, uiLink } from './client';

@@ -7,7 +7,7 @@ import { startWorkflow } from '../../contracts/workflow-types';
 import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues, type QueueName } from '../../contracts/queues';
 import type { Spec } from '../../contracts/spec';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 
 export interface Harness {
   client: Client;

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { introspectTable } from '../../engines/postgres/source';
 import { openTarget } from '../../engines';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
 import { openSink } from '../../engines';

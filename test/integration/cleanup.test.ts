@@ -12,7 +12,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { testSpec } from '../helpers/temporal';
 import { ferry } from '../helpers/cli';
-import { inspectSource } from '../../activities/plan';
+import { inspectSource } from '../../activities/plan/prepare';
 import { closeAll } from '../../engines/connections';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';

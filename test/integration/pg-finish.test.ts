@@ -11,10 +11,10 @@ import { createDatabase, dropDatabase, loadStackEnv } from '../helpers/stack';
 import { introspectTable } from '../../engines/postgres/source';
 import { PostgresTarget } from '../../engines/postgres/target';
 import { PostgresSink } from '../../engines/postgres/sink';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
-import { buildDeferredConstraints, finishTable } from '../../activities/finish';
+import { buildDeferredConstraints, finishTable } from '../../activities/copy/finish';
 import type { RowChange } from '../../engines/rows';
 import type { TablePlan } from '../../contracts/tables';
 

@@ -10,7 +10,7 @@ import { createDatabase, dropDatabase, loadStackEnv } from '../helpers/stack';
 import { introspectTable } from '../../engines/postgres/source';
 import { PostgresTarget } from '../../engines/postgres/target';
 import { copyFormat } from '../../engines/postgres/copy';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { closeAll, pgPool } from '../../engines/connections';
 import { quoteIdent, quoteQualified, type QualifiedName } from '../../engines/postgres/identifiers';
 import type { ChunkRange } from '../../contracts/backfill';

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { MongoClient } from 'mongodb';
 import { createDatabase, dropDatabase, loadStackEnv, recreateDatabase, uniqueName } from '../helpers/stack';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll } from '../../engines/connections';
 import { mismatchStore } from '../../engines';

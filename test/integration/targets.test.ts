@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { MongoTarget } from '../../engines/mongodb/target';
 import { PostgresTarget } from '../../engines/postgres/target';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { closeAll } from '../../engines/connections';
 import { column, tablePlan } from '../helpers/plan';
 

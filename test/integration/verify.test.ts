@@ -10,7 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { introspectTable, planChunkPage } from '../../engines/postgres/source';
 import { openTarget } from '../../engines';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
 import { readMismatches, repairTable, sweepExtras, verifyChunk } from '../../activities/verify';

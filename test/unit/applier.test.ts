@@ -10,7 +10,7 @@ import type { DeadLetterStore } from '../../engines/dead-letters';
 import type { ChangeEvent } from '../../activities/cdc/types';
 import type { DeadLetter, RowChange } from '../../engines/rows';
 import type { TablePlan } from '../../contracts/tables';
-import { validateSpec } from '../../activities/spec';
+import { validateSpec } from '../../activities/plan/spec';
 import { column, tablePlan } from '../helpers/plan';
 
 const plan = tablePlan('items', [column('id', 'integer', 23), column('name', 'text', 25)], ['id']);

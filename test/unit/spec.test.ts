@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { SpecError, validateSpec } from '../../activities/spec';
+import { SpecError, validateSpec } from '../../activities/plan/spec';
 import { parseSpecShape } from '../../contracts/spec';
 import { parseQualifiedName, displayName } from '../../engines/postgres/identifiers';
 

@@ -3,18 +3,18 @@
 // run the same inspection before anything is started.
 import { ApplicationFailure } from '@temporalio/common';
 import { SpecError, specTables, validateSpec } from './spec';
-import type { SpecProblem, Spec, TableEntry } from '../contracts/spec';
-import { describeRef } from '../contracts/references';
-import { introspectTable } from '../engines/postgres/source';
-import { pgPool } from '../engines/connections';
-import { targetEngine } from '../engines';
-import type { Engine } from '../engines/engine';
-import { rethrowClassified } from '../engines/errors';
-import { parseQualifiedName, type QualifiedName } from '../engines/postgres/identifiers';
-import type { TablePlan } from '../contracts/tables';
-import type { MigrationPlan } from '../contracts/migration';
+import type { SpecProblem, Spec, TableEntry } from '../../contracts/spec';
+import { describeRef } from '../../contracts/references';
+import { introspectTable } from '../../engines/postgres/source';
+import { pgPool } from '../../engines/connections';
+import { targetEngine } from '../../engines';
+import type { Engine } from '../../engines/engine';
+import { rethrowClassified } from '../../engines/errors';
+import { parseQualifiedName, type QualifiedName } from '../../engines/postgres/identifiers';
+import type { TablePlan } from '../../contracts/tables';
+import type { MigrationPlan } from '../../contracts/migration';
 import { sizeChunks } from './chunk-size';
-import { debeziumLimits } from '../engines/postgres/capture/debezium-values';
+import { debeziumLimits } from '../../engines/postgres/capture/debezium-values';
 
 type TableOptions = Exclude<TableEntry, string>;
 

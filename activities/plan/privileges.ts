@@ -8,12 +8,12 @@
 //           Ferry creates schemas and tables and writes on tables that exist.
 import type { Pool } from 'pg';
 import { specTables } from './spec';
-import { type Spec, type SpecProblem } from '../contracts/spec';
-import { pgPool } from '../engines/connections';
-import { quoteIdent, quoteQualified } from '../engines/postgres/identifiers';
-import { targetEngine } from '../engines';
-import { jsonRows, roleProblems, tableProblems } from '../engines/postgres/capture/source-checks';
-import type { TablePlan } from '../contracts/tables';
+import { type Spec, type SpecProblem } from '../../contracts/spec';
+import { pgPool } from '../../engines/connections';
+import { quoteIdent, quoteQualified } from '../../engines/postgres/identifiers';
+import { targetEngine } from '../../engines';
+import { jsonRows, roleProblems, tableProblems } from '../../engines/postgres/capture/source-checks';
+import type { TablePlan } from '../../contracts/tables';
 
 /** `tables[i]` for a plan (plans are in load order, not spec order). */
 function pathsByTable(spec: Spec): Map<string, string> {

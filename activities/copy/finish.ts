@@ -2,12 +2,12 @@
 // (online) the constraints deferred until the sync stops. One statement may run for hours
 // (an index on a big table), so both heartbeat on a timer while it runs, naming the step in
 // the details: a worker killed mid-build is noticed within the heartbeat timeout, and the
-// retry re-runs the steps, which are safe to repeat (see target/pg-finish.ts).
+// retry re-runs the steps, which are safe to repeat (see engines/postgres/finish.ts).
 import { Context } from '@temporalio/activity';
-import type { Spec } from '../contracts/spec';
-import type { TablePlan } from '../contracts/tables';
-import { openTarget } from '../engines';
-import { rethrowClassified } from '../engines/errors';
+import type { Spec } from '../../contracts/spec';
+import type { TablePlan } from '../../contracts/tables';
+import { openTarget } from '../../engines';
+import { rethrowClassified } from '../../engines/errors';
 
 /** Well inside the workflow's heartbeatTimeout (2 minutes); the SDK throttles what it sends. */
 const HEARTBEAT_MS = 10_000;

@@ -3,16 +3,16 @@
 // attempt stopped. Throttle and pause are read live from the table's workflow between batches.
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { Spec } from '../contracts/spec';
-import type { ChunkControl, ChunkCursor, ChunkResult, ChunkTask } from '../contracts/backfill';
-import { chunkControlQuery } from '../contracts/messages';
-import type { TablePlan } from '../contracts/tables';
-import { pgPool } from '../engines/connections';
-import { planChunkPage, type ChunkPage } from '../engines/postgres/source';
-import { Target } from '../engines/engine';
-import { openTarget } from '../engines';
-import { rethrowClassified } from '../engines/errors';
-import { chunkLockKey, lockChunk, type ChunkLock } from '../engines/postgres/chunk-lock';
+import type { Spec } from '../../contracts/spec';
+import type { ChunkControl, ChunkCursor, ChunkResult, ChunkTask } from '../../contracts/backfill';
+import { chunkControlQuery } from '../../contracts/messages';
+import type { TablePlan } from '../../contracts/tables';
+import { pgPool } from '../../engines/connections';
+import { planChunkPage, type ChunkPage } from '../../engines/postgres/source';
+import { Target } from '../../engines/engine';
+import { openTarget } from '../../engines';
+import { rethrowClassified } from '../../engines/errors';
+import { chunkLockKey, lockChunk, type ChunkLock } from '../../engines/postgres/chunk-lock';
 
 const targets = new Map<string, Target>();
 const CONTROL_POLL_MS = 2_000;
@@ -91,7 +91,7 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   // left past the cursor); its later batches write into that cleared range.
   let replay: 'rest' | 'none' = 'rest';
   try {
-    // No other attempt of this chunk writes while this one holds the lock (see chunk-lock.ts);
+    // No other attempt of this chunk writes while this one holds the lock (see engines/postgres/chunk-lock.ts);
     // waiting for it heartbeats the cursor this attempt started from.
     lock = await lockChunk(spec.source.url, chunkLockKey(spec, plan, chunk), { heartbeat: () => ctx.heartbeat(cursor), sleep: (ms) => ctx.sleep(ms) });
     for (;;) {

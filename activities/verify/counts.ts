@@ -1,13 +1,13 @@
 // Verification by row counts per table on both sides (`verify: counts` in the spec): cheap,
 // and blind to changed values; the default checksum verifier lives in verify/.
 import { Context } from '@temporalio/activity';
-import type { Spec } from '../contracts/spec';
-import type { TablePlan } from '../contracts/tables';
-import type { TableCount } from '../contracts/verify';
-import { pgPool } from '../engines/connections';
-import { countRows } from '../engines/postgres/source';
-import { openTarget } from '../engines';
-import { rethrowClassified } from '../engines/errors';
+import type { Spec } from '../../contracts/spec';
+import type { TablePlan } from '../../contracts/tables';
+import type { TableCount } from '../../contracts/verify';
+import { pgPool } from '../../engines/connections';
+import { countRows } from '../../engines/postgres/source';
+import { openTarget } from '../../engines';
+import { rethrowClassified } from '../../engines/errors';
 
 export async function countTable(input: { spec: Spec; plan: TablePlan }): Promise<TableCount> {
   const { spec, plan } = input;

@@ -4,11 +4,11 @@
 // is opened, inside activities and the CLI.
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { issueToProblem, specSchema, formatProblem, type Spec, type SpecProblem, type TargetKind, type TableEntry } from '../contracts/spec';
-import { describeRef, interpolate, reference } from '../contracts/references';
-import { engineNamed, engines } from '../engines';
-import type { Engine } from '../engines/engine';
-import { parseQualifiedName, QualifiedName } from '../engines/postgres/identifiers';
+import { issueToProblem, specSchema, formatProblem, type Spec, type SpecProblem, type TargetKind, type TableEntry } from '../../contracts/spec';
+import { describeRef, interpolate, reference } from '../../contracts/references';
+import { engineNamed, engines } from '../../engines';
+import type { Engine } from '../../engines/engine';
+import { parseQualifiedName, QualifiedName } from '../../engines/postgres/identifiers';
 
 export class SpecError extends Error {
   constructor(readonly problems: SpecProblem[]) {

@@ -1,10 +1,10 @@
 // Rows per chunk, from the planner's estimates: chunks of about 32 MB keep one chunk's retry
 // cheap and its memory bounded whatever the row width; a table also gets at least four
 // chunks per copy slot so parallel workers finish together instead of waiting on one giant.
-// Boundaries themselves come from counting keys in the index (source/postgres.ts), so sparse
+// Boundaries themselves come from counting keys in the index (engines/postgres/source.ts), so sparse
 // keys still make chunks of this many rows, never empty or giant ones.
-import type { Spec } from '../contracts/spec';
-import type { TablePlan } from '../contracts/tables';
+import type { Spec } from '../../contracts/spec';
+import type { TablePlan } from '../../contracts/tables';
 
 const TARGET_CHUNK_BYTES = 32 * 1024 * 1024;
 const MIN_ROWS = 1_000;
