@@ -8,14 +8,12 @@ import type { Spec } from '../../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
 import { rethrowClassified } from '../errors';
-import { buildDocuments, mapperFor } from './mapping/document';
-import { documentId } from './mapping/document';
+import { buildDocuments, mapperFor, documentId } from './mapping/document';
 import { MongoTarget } from './target';
-import type { SourceRow } from '../rows';
+import type { SourceRow, ChangeFailure, RowChange } from '../rows';
 import { coalesce } from '../coalesce';
 import { type ChangeSink } from '../engine';
 import { isDataError, keyText } from '../write-isolating';
-import type { ChangeFailure, RowChange } from '../rows';
 
 type Upsert = Extract<RowChange, { kind: 'upsert' }>;
 

@@ -9,9 +9,8 @@ import type { TablePlan } from '../../contracts/tables';
 import { keyOf, readBatch } from '../postgres/source';
 import { type SourceRow } from '../rows';
 import { mongoClient, pgPool } from '../connections';
-import { documentId } from './mapping/document';
+import { documentId, buildDocuments } from './mapping/document';
 import { mongoFieldProblems } from './mapping/field-names';
-import { buildDocuments } from './mapping/document';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, Target } from '../engine';
 

@@ -9,13 +9,11 @@ import { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { introspectTable } from '../../engines/postgres/source';
-import { openTarget } from '../../engines';
+import { openTarget, openSink, deadLetterStore } from '../../engines';
 import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
-import { openSink } from '../../engines';
 import { type ChangeSink } from '../../engines/engine';
-import { deadLetterStore } from '../../engines';
 import type { RowChange } from '../../engines/rows';
 import type { TablePlan } from '../../contracts/tables';
 

@@ -7,8 +7,7 @@ import { createDatabase, dropDatabase, loadStackEnv, recreateDatabase, uniqueNam
 import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll } from '../../engines/connections';
-import { mismatchStore } from '../../engines';
-import { deadLetterStore } from '../../engines';
+import { mismatchStore, deadLetterStore } from '../../engines';
 import type { DeadLetter } from '../../engines/rows';
 
 const letter = (offset: string): DeadLetter => ({

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { coalesce } from '../../engines/coalesce';
-import type { RowChange } from '../../engines/rows';
-import type { SourceRow } from '../../engines/rows';
+import type { RowChange, SourceRow } from '../../engines/rows';
 
 let offset = 0;
 const at = () => {
