@@ -15,31 +15,36 @@ import { verify } from './verify';
 
 /**
  * A phase ends in failure by throwing (or by the operator's abort, which cancels it): the
- * workflow then stops what runs, releases capture and records failed or aborted. What a
- * phase returns is therefore never one of those.
+ * workflow then stops what runs, releases capture and records failed or aborted. Every
+ * running phase may therefore go on to those, and none returns them.
  */
 type Stopped = 'failed' | 'aborted';
 const stopped = ['failed', 'aborted'] as const satisfies readonly Stopped[];
 
-interface RunningPhase {
-  run(ctx: MigrationContext): Promise<Exclude<Phase, Stopped>>;
-  next: readonly Phase[];
-}
-interface TerminalPhase {
-  next: readonly [];
+type PhaseFn<P extends Phase> = (ctx: MigrationContext) => Promise<P>;
+
+/** A running phase: what runs in it, and where it may go (checked: the function can return only what is listed). */
+function running<const Next extends Exclude<Phase, Stopped>>(run: PhaseFn<NoInfer<Next>>, next: readonly Next[]) {
+  return { run, next: [...next, ...stopped] as readonly (Next | Stopped)[] };
 }
 
+const terminal = { next: [] } as const;
+
 export const phases = {
-  prepare: { run: prepare, next: ['backfill', ...stopped] },
-  backfill: { run: backfill, next: ['backfill', 'indexes', ...stopped] },
-  indexes: { run: indexes, next: ['verify', 'catch-up', ...stopped] },
-  'catch-up': { run: catchUp, next: ['verify', ...stopped] },
-  verify: { run: verify, next: ['sync', 'completed', ...stopped] },
-  sync: { run: sync, next: ['sync', 'completed', ...stopped] },
-  completed: { next: [] },
-  failed: { next: [] },
-  aborted: { next: [] },
-} as const satisfies Record<Phase, RunningPhase | TerminalPhase>;
+  prepare: running(prepare, ['backfill']),
+  // Itself: the backfill goes on in a new run, adopting the children already started.
+  backfill: running(backfill, ['backfill', 'indexes']),
+  // Online migrations catch up on the changes made since the start marker before they verify.
+  indexes: running(indexes, ['verify', 'catch-up']),
+  'catch-up': running(catchUp, ['verify']),
+  // Offline the migration ends verified; online the target goes on following the source.
+  verify: running(verify, ['sync', 'completed']),
+  // Itself: the sync goes on in a new run, adopting the sync child.
+  sync: running(sync, ['sync', 'completed']),
+  completed: terminal,
+  failed: terminal,
+  aborted: terminal,
+} satisfies Record<Phase, { run?: PhaseFn<Phase>; next: readonly Phase[] }>;
 
 type Table = typeof phases;
 /** The phases that may go on in a new run: those that list themselves as their next. */
@@ -56,7 +61,7 @@ export function startPhase(carried: MigrationCarried | undefined): Phase {
   return carried ? (carried.phase ?? 'sync') : 'prepare';
 }
 
-function terminal(phase: Phase): boolean {
+function isTerminal(phase: Phase): boolean {
   return phases[phase].next.length === 0;
 }
 
@@ -82,14 +87,14 @@ export function end(ctx: MigrationContext, to: Phase): void {
 export async function drive(ctx: MigrationContext, start: Phase): Promise<Outcome> {
   let phase = start;
   for (;;) {
-    const entry: RunningPhase | TerminalPhase | undefined = phases[phase];
-    if (!entry || !('run' in entry)) throw ApplicationFailure.create({ type: 'PhaseTransitionNotAllowed', nonRetryable: true, message: `the migration cannot run phase ${phase}` });
+    const entry: { run?: PhaseFn<Phase>; next: readonly Phase[] } | undefined = phases[phase];
+    if (!entry?.run) throw ApplicationFailure.create({ type: 'PhaseTransitionNotAllowed', nonRetryable: true, message: `the migration cannot run phase ${phase}` });
     const next = await entry.run(ctx);
     check(phase, next);
     // Not recorded: the new run resumes in the phase status already names.
     if (next === phase) return { handOver: handsOver(phase as HandOverPhase) };
     // Not recorded here either: the workflow records the end once it has released capture.
-    if (terminal(next)) return { end: next as Ending };
+    if (isTerminal(next)) return { end: next as Ending };
     ctx.setPhase(next);
     phase = next;
   }
