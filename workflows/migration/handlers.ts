@@ -1,0 +1,106 @@
+// Every message the migration answers, registered in one place: the status query, the
+// operator's signals (forwarded to the children running), the children's reports, and the
+// skip Update. Each payload is read by workflows/payloads.ts; one that means nothing is
+// refused with the reason (kept in status) and changes nothing.
+//
+// The order of registration is kept as it was when the handlers sat in the workflow body:
+// signals that arrived before the handlers existed are delivered as each is registered,
+// and a replay must deliver them (and send what they forward) in the same order.
+import { getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
+import {
+  abortSignal,
+  backfillProgressSignal,
+  pauseSignal,
+  resumeSignal,
+  skipPoisonSignal,
+  skipPoisonUpdate,
+  statusQuery,
+  syncReportSignal,
+  throttleSignal,
+} from '../../contracts/messages';
+import { positionText } from '../../contracts/offsets';
+import type { SkipRequest } from '../../contracts/sync';
+import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from '../payloads';
+import type { MigrationContext } from './context';
+
+const REFUSED_KEPT = 10;
+
+export function registerHandlers(ctx: MigrationContext): void {
+  const { status } = ctx;
+  const refuse = (message: string, reason: string) => {
+    log.warn(`refused ${message}: ${reason}`);
+    status.refused = [...(status.refused ?? []), { message, reason, at: new Date(Date.now()).toISOString() }].slice(-REFUSED_KEPT);
+  };
+  const forward = (send: (child: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
+    // A child already closed cannot hear it, and need not.
+    for (const id of ctx.children) send(getExternalWorkflowHandle(id)).catch(() => undefined);
+  };
+
+  setHandler(statusQuery, () => status);
+  setHandler(pauseSignal, () => {
+    status.paused = true;
+    forward((c) => c.signal(pauseSignal));
+  });
+  setHandler(resumeSignal, () => {
+    status.paused = false;
+    forward((c) => c.signal(resumeSignal));
+  });
+  setHandler(throttleSignal, (payload: unknown) => {
+    const rate = parseRate(payload);
+    if (!rate.ok) return refuse('throttle', rate.reason);
+    status.throttle = rate.value;
+    forward((c) => c.signal(throttleSignal, ctx.tableRate()));
+  });
+  setHandler(backfillProgressSignal, (payload: unknown) => {
+    const parsed = parseBackfillProgress(payload);
+    if (!parsed.ok) return refuse('backfillProgress', parsed.reason);
+    const p = parsed.value;
+    const t = status.tables.find((x) => x.table === p.table);
+    if (!t) return;
+    Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt, ...(p.error ? { error: p.error } : {}) });
+    status.rowsCopied = status.tables.reduce((n, x) => n + x.rowsCopied, 0);
+    status.rowsEstimated = status.tables.reduce((n, x) => n + x.estimatedRows, 0);
+    ctx.publish(p.state === 'done');
+  });
+
+  setHandler(syncReportSignal, (payload: unknown) => {
+    const parsed = parseSyncReport(payload);
+    if (!parsed.ok) return refuse('syncReport', parsed.reason);
+    const r = parsed.value;
+    if (r.final) ctx.sync.stopped = true;
+    if (r.final && r.error) {
+      ctx.sync.failed = true;
+      ctx.sync.error = r.error;
+    }
+    status.sync = r.progress;
+    status.lag = { seconds: r.progress.lagSeconds, events: r.progress.lagEvents };
+    // A column added on the source: verification must compare it too.
+    if (r.plans) ctx.plans = r.plans;
+    ctx.publish(true);
+  });
+
+  // Goes past the poison event a halted sync waits at. An Update, so a skip that makes no
+  // sense (nothing is halted, or another event is) is refused with the reason, not lost.
+  setHandler(
+    skipPoisonUpdate,
+    async () => {
+      const at = status.sync!.halted!.position;
+      await getExternalWorkflowHandle(status.syncWorkflowId!).signal(skipPoisonSignal, at);
+      return { skipped: positionText(at) };
+    },
+    {
+      validator: (req: SkipRequest | undefined) => {
+        const halted = status.sync?.halted;
+        if (!status.syncWorkflowId || status.sync?.state !== 'halted' || !halted) throw new Error(`nothing to skip: the sync is ${status.sync?.state ?? 'not running'}, not halted on a poison event`);
+        const at = positionText(halted.position);
+        if (req?.position !== undefined && req.position !== at) throw new Error(`the sync is halted at ${at}, not ${String(req.position)}: nothing skipped`);
+      },
+    },
+  );
+
+  // An abort cancels whatever phase runs; the workflow's failure path releases and reports.
+  setHandler(abortSignal, (payload: unknown) => {
+    ctx.abortReason = parseReason(payload, 'aborted by the operator');
+    ctx.work.cancel();
+  });
+}

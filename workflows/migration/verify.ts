@@ -1,0 +1,41 @@
+// verify: source and target compared. Offline the migration ends here; online the
+// comparison runs while writes go on, and keys that differ are re-checked once the sync has
+// passed them.
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { syncWorkflowId } from '../../contracts/ids';
+import { searchAttributes } from '../../contracts/search-attributes';
+import type { VerificationResult } from '../../contracts/verify';
+import { needsRecheck, recheckRound, RECHECK_ROUNDS, verifyTables } from '../verify';
+import type { MigrationContext } from './context';
+
+export async function verify(ctx: MigrationContext): Promise<'completed' | 'sync'> {
+  const { id, spec, status } = ctx;
+  const verifyId = `${id}/verify`;
+  const onChild = (h: { workflowId: string }) => void ctx.children.add(h.workflowId);
+  if (!ctx.capture) {
+    status.verification = await verifyTables(spec, ctx.plans, verifyId, () => status.paused, onChild);
+    upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
+    if (!status.verification.clean) {
+      throw ApplicationFailure.nonRetryable(`verification found differences: ${describeDifferences(status.verification)}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
+    }
+    return 'completed';
+  }
+
+  const { sync } = ctx;
+  const syncRun = sync.run!;
+  let verification = await verifyTables(spec, ctx.plans, verifyId, () => status.paused, onChild);
+  for (let round = 0; round < RECHECK_ROUNDS && needsRecheck(verification) && !sync.ended; round++) {
+    // A sync that fails meanwhile fails the migration instead of leaving the re-check waiting.
+    verification = await Promise.race([recheckRound(spec, ctx.plans, verification, verifyId, syncWorkflowId(id)), syncRun.then(() => verification)]);
+  }
+  status.verification = verification;
+  upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
+  return 'sync';
+}
+
+function describeDifferences(v: VerificationResult): string {
+  return v.tables
+    .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
+    .map((t) => `${t.table}: ${t.missing} missing, ${t.extra} extra, ${t.different} different (source ${t.sourceRows} rows, target ${t.targetRows})`)
+    .join('; ');
+}
