@@ -1,5 +1,5 @@
-// The migration: its phases (workflows/migration/machine.ts), operator messages
-// (workflows/migration/handlers.ts), and the status everyone reads (the CLI by query, the
+// The migration: its phases (workflows/phases/machine.ts), operator messages
+// (workflows/phases/handlers.ts), and the status everyone reads (the CLI by query, the
 // Temporal UI by search attributes). Row data never passes through here: only the plan
 // (names, columns, keys), counts and the verification summary. This file holds how a run
 // begins (the input checked, the state made or carried) and how it ends: completed,
@@ -15,12 +15,12 @@ import {
 import { MigrationInput, MigrationStatus } from '../contracts/migration';
 import { formatProblem, parseSpecShape } from '../contracts/spec';
 import { innermostMessage } from './failures';
-import { stopBackfills } from './backfill-phase';
-import { cancellationRequester } from './migration/activities';
-import { createContext } from './migration/context';
-import { registerHandlers } from './migration/handlers';
-import { drive, end, type Outcome, startPhase } from './migration/machine';
-import { release } from './migration/release';
+import { stopBackfills } from './phases/backfill-children';
+import { cancellationRequester } from './phases/activities';
+import { createContext } from './phases/context';
+import { registerHandlers } from './phases/handlers';
+import { drive, end, type Outcome, startPhase } from './phases/machine';
+import { release } from './phases/release';
 
 /** New migrations validate their own input. */
 const VALIDATE_INPUT_PATCH = 'validate-input';

@@ -1,11 +1,11 @@
-// backfill: one child per table copies its rows (workflows/backfill-phase.ts drives them).
+// backfill: one child per table copies its rows (backfill-children.ts drives them).
 import { ParentClosePolicy, patched, startChild } from '@temporalio/workflow';
 import { backfillWorkflowId } from '../../contracts/ids';
 import { pauseSignal, resumeSignal } from '../../contracts/messages';
 import { taskQueues } from '../../contracts/queues';
 import type { TablePlan } from '../../contracts/tables';
 import { backfillTable } from '../backfill';
-import { runBackfillPhase } from '../backfill-phase';
+import { runBackfillPhase } from './backfill-children';
 import { inWindow } from '../window';
 import type { MigrationContext } from './context';
 

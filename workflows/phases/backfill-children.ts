@@ -12,14 +12,14 @@ import {
   proxyActivities,
   startChild,
 } from '@temporalio/workflow';
-import type * as activities from '../activities';
-import { backfillWorkflowId } from '../contracts/ids';
-import { pauseSignal, resumeSignal } from '../contracts/messages';
-import type { MigrationStatus } from '../contracts/migration';
-import { taskQueues } from '../contracts/queues';
-import type { TablePlan } from '../contracts/tables';
-import type { Spec } from '../contracts/spec';
-import { backfillTable } from './backfill';
+import type * as activities from '../../activities';
+import { backfillWorkflowId } from '../../contracts/ids';
+import { pauseSignal, resumeSignal } from '../../contracts/messages';
+import type { MigrationStatus } from '../../contracts/migration';
+import { taskQueues } from '../../contracts/queues';
+import type { TablePlan } from '../../contracts/tables';
+import type { Spec } from '../../contracts/spec';
+import { backfillTable } from '../backfill';
 
 const { migrationExecutionStatus, awaitWorkflowsClosed } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
