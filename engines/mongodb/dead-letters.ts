@@ -1,7 +1,7 @@
 // The dead-letter store on a MongoDB target: collection _ferry_dead_letters (see engines/dead-letters.ts).
 import type { Collection } from 'mongodb';
 import type { Spec } from '../../contracts/spec';
-import { mongoClient } from '../connections';
+import { FerryCollection } from './ferry-collection';
 import type { DeadLetterStore } from '../dead-letters';
 import type { DeadLetter } from '../rows';
 
@@ -20,23 +20,14 @@ interface StoredLetter {
 }
 
 export class MongoDeadLetters implements DeadLetterStore {
-  /** Once per store (one activity call), not per process: see MongoStore in mongodb/mismatches.ts. */
-  private ready?: Promise<void>;
+  private readonly store: FerryCollection<StoredLetter>;
 
-  constructor(private readonly spec: Spec) {}
+  constructor(spec: Spec) {
+    this.store = new FerryCollection<StoredLetter>(spec, '_ferry_dead_letters', (coll) => coll.createIndex({ '_id.m': 1, at: 1 }));
+  }
 
-  private async coll(): Promise<Collection<StoredLetter>> {
-    const client = await mongoClient(this.spec.target.url);
-    const coll = client.db(this.spec.target.database).collection<StoredLetter>('_ferry_dead_letters');
-    this.ready ??= coll
-      .createIndex({ '_id.m': 1, at: 1 })
-      .then(() => undefined)
-      .catch((err) => {
-        this.ready = undefined;
-        throw err;
-      });
-    await this.ready;
-    return coll;
+  private coll(): Promise<Collection<StoredLetter>> {
+    return this.store.get();
   }
 
   async add(entries: DeadLetter[]): Promise<void> {

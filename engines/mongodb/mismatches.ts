@@ -2,7 +2,7 @@
 import type { Collection, Document } from 'mongodb';
 import type { Spec } from '../../contracts/spec';
 import type { MismatchKind } from '../../contracts/verify';
-import { mongoClient } from '../connections';
+import { FerryCollection } from './ferry-collection';
 import { WRITE_BATCH, cursorOf, emptyCounts, type Mismatch, type MismatchStore, type StoredMismatch } from '../mismatches';
 
 interface StoredDoc {
@@ -16,27 +16,14 @@ interface StoredDoc {
 }
 
 export class MongoStore implements MismatchStore {
-  /**
-   * Indexes are ensured once per store, and a store lives for one activity call: a database
-   * dropped under a running worker (a target reset) silently loses them (MongoDB recreates
-   * the collection on the next write, without them), so a per-process memo would go stale.
-   */
-  private ready?: Promise<void>;
+  private readonly store: FerryCollection<StoredDoc>;
 
-  constructor(private readonly spec: Spec) {}
+  constructor(spec: Spec) {
+    this.store = new FerryCollection<StoredDoc>(spec, '_ferry_mismatches', (coll) => coll.createIndexes([{ key: { '_id.v': 1, '_id.t': 1, s: 1 } }, { key: { '_id.v': 1, '_id.t': 1, chunk: 1 } }]));
+  }
 
-  private async coll(): Promise<Collection<StoredDoc>> {
-    const client = await mongoClient(this.spec.target.url);
-    const coll = client.db(this.spec.target.database).collection<StoredDoc>('_ferry_mismatches');
-    this.ready ??= coll
-      .createIndexes([{ key: { '_id.v': 1, '_id.t': 1, s: 1 } }, { key: { '_id.v': 1, '_id.t': 1, chunk: 1 } }])
-      .then(() => undefined)
-      .catch((err) => {
-        this.ready = undefined;
-        throw err;
-      });
-    await this.ready;
-    return coll;
+  private coll(): Promise<Collection<StoredDoc>> {
+    return this.store.get();
   }
 
   async recordChunk(verifyId: string, table: string, chunk: number, entries: Mismatch[]): Promise<void> {
