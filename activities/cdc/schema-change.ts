@@ -6,26 +6,12 @@
 import type { Pool } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Spec } from '../../contracts/spec';
-import type { ColumnInfo, TablePlan } from '../../contracts/tables';
+import type { TablePlan } from '../../contracts/tables';
 import { inspectSource } from '../plan/prepare';
-import { quoteQualified } from '../../engines/postgres/identifiers';
+import { existingValues } from '../../engines/postgres/source';
 import type { ChangeSink } from '../../engines/engine';
 
 const unfollowable = (message: string) => ApplicationFailure.nonRetryable(message, 'UnfollowableChange');
-
-/** What existing rows hold in an added column: the stored "missing value" of a fast default, else NULL. */
-export async function existingValues(pool: Pool, plan: TablePlan, added: ColumnInfo[]): Promise<Record<string, string | null>> {
-  const out: Record<string, string | null> = {};
-  for (const c of added) {
-    const r = await pool.query(
-      `SELECT CASE WHEN a.atthasmissing THEN (a.attmissingval::text::${c.type}[])[1]::text END AS v
-         FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2`,
-      [quoteQualified(plan.table), c.name],
-    );
-    out[c.name] = r.rows[0]?.v ?? null;
-  }
-  return out;
-}
 
 export async function followAddedColumns(spec: Spec, pool: Pool, sink: ChangeSink, old: TablePlan, unknownFields: string[]): Promise<{ plan: TablePlan; added: string[] }> {
   const { plans } = await inspectSource(spec);

@@ -340,3 +340,23 @@ export async function countRows(pool: Pool, plan: TablePlan): Promise<number> {
   const res = await pool.query(`SELECT count(*)::text AS n FROM ${quoteQualified(plan.table)}`);
   return Number(res.rows[0].n);
 }
+
+/** What existing rows hold in an added column: the stored "missing value" of a fast default, else NULL. */
+export async function existingValues(pool: Pool, plan: TablePlan, added: ColumnInfo[]): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const c of added) {
+    const r = await pool.query(
+      `SELECT CASE WHEN a.atthasmissing THEN (a.attmissingval::text::${c.type}[])[1]::text END AS v
+         FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2`,
+      [quoteQualified(plan.table), c.name],
+    );
+    out[c.name] = r.rows[0]?.v ?? null;
+  }
+  return out;
+}
+
+/** The table's columns on the source now (a change event's fields are checked against them). */
+export async function columnNames(pool: Pool, plan: TablePlan): Promise<Set<string>> {
+  const r = await pool.query(`SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, [quoteQualified(plan.table)]);
+  return new Set(r.rows.map((x: { attname: string }) => x.attname));
+}

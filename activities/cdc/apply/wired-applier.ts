@@ -5,11 +5,11 @@ import type { Pool } from 'pg';
 import type { Spec } from '../../../contracts/spec';
 import type { CaptureInfo } from '../../../contracts/capture';
 import type { TablePlan } from '../../../contracts/tables';
-import { quoteQualified } from '../../../engines/postgres/identifiers';
+import { columnNames, existingValues } from '../../../engines/postgres/source';
 import { ChangeApplier, positionId } from '../applier';
 import type { DeadLetterStore } from '../../../engines/dead-letters';
 import type { LagTracker } from '../lag';
-import { existingValues, followAddedColumns } from '../schema-change';
+import { followAddedColumns } from '../schema-change';
 import type { ChangeSink } from '../../../engines/engine';
 import type { RunState } from './state';
 import type { EventPosition } from '../../../engines/rows';
@@ -43,10 +43,7 @@ export function syncApplier(w: ApplierWiring): ChangeApplier {
         run.columnsAdded.push(...r.added);
         return r.plan;
       },
-      sourceColumns: async (plan) => {
-        const r = await source.query(`SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, [quoteQualified(plan.table)]);
-        return new Set(r.rows.map((x: { attname: string }) => x.attname));
-      },
+      sourceColumns: (plan) => columnNames(source, plan),
       valuesBeforeAdd: (plan, columns) => existingValues(source, plan, plan.columns.filter((c) => columns.includes(c.name))),
       onMarker: (event) => {
         const row = event.after;
