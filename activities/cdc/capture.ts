@@ -14,10 +14,10 @@ import { describeRef } from '../../contracts/references';
 import type { CaptureInfo, StartMarker, TopicOffset } from '../../contracts/capture';
 import type { QualifiedTable, TablePlan } from '../../contracts/tables';
 import { pgPool, resolveUrl } from '../../engines/connections';
-import { quoteIdent, quoteQualified } from '../../engines/postgres/identifiers';
 import { connectorValueConfig } from '../../engines/postgres/capture/debezium-config';
+import { captureObjectsExist, ensurePublication, slotActive } from '../../engines/postgres/capture/publication';
 import { ConnectClient, ConnectError, connectFor, traceSummary } from './connect';
-import { checkSource, jsonRows } from '../../engines/postgres/capture/source-checks';
+import { checkSource } from '../../engines/postgres/capture/source-checks';
 import { connectorHeartbeatQuery, ensureMarkerTable, markerFromEvent, markerTable, writeStartMarker } from '../../engines/postgres/capture/marker';
 import { CONNECTOR_OWNER_KEY, claimName, ownershipProblems, recordedOwner } from '../../engines/postgres/capture/ownership';
 import { removeCapture } from './release';
@@ -151,27 +151,6 @@ export function connectorConfig(spec: Spec, plans: TablePlan[], name: string, mi
   };
 }
 
-/** Creates the publication, or sets its tables if it exists: the result is the same either way. */
-async function ensurePublication(pool: Pool, name: string, plans: TablePlan[]): Promise<void> {
-  const tables = [...plans.map((p) => quoteQualified(p.table)), quoteQualified(markerTable)].join(', ');
-  // via_root: a partitioned table's changes arrive under the parent's name (and topic), not its leaves'.
-  const exists = await pool.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [name]);
-  if (!exists.rowCount) {
-    try {
-      await pool.query(`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${tables} WITH (publish_via_partition_root = true)`);
-      return;
-    } catch (err) {
-      if ((err as { code?: string }).code !== '42710') throw err; // created meanwhile by a concurrent attempt
-    }
-  }
-  await pool.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${tables}`);
-  await pool.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
-}
-
-async function slotActive(pool: Pool, name: string): Promise<{ exists: boolean; active: boolean; pid: number | null }> {
-  const [r] = await jsonRows<{ active: boolean; pid: number | null }>(pool, 'SELECT active, active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [name]);
-  return r ? { exists: true, active: r.active, pid: r.pid } : { exists: false, active: false, pid: null };
-}
 
 /** Waits for connector and task RUNNING and the slot active; a FAILED task is a configuration error. */
 async function waitRunning(connect: ConnectClient, pool: Pool, name: string): Promise<void> {
@@ -378,11 +357,7 @@ export async function releaseCapture(input: { spec: Spec; captureName?: string; 
 
 /** Whether the name is free for this migration: nothing there, or everything there its own. */
 async function nameProblems(pool: Pool, connect: ConnectClient, name: string, migrationId: string): Promise<string[]> {
-  const [facts] = await jsonRows<{ slot: boolean; pub: boolean }>(
-    pool,
-    'SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS slot, EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) AS pub',
-    [name],
-  );
+  const facts = await captureObjectsExist(pool, name);
   const config = await connect.config(name).catch((err) => classifyConnect(err));
   return ownershipProblems({
     name,
