@@ -21,7 +21,7 @@ import { checkSource } from '../../engines/postgres/capture/source-checks';
 import { connectorHeartbeatQuery, ensureMarkerTable, markerFromEvent, markerTable, writeStartMarker } from '../../engines/postgres/capture/marker';
 import { CONNECTOR_OWNER_KEY, claimName, ownershipProblems, recordedOwner } from '../../engines/postgres/capture/ownership';
 import { removeCapture } from './release';
-import type { CaptureRelease } from './release-report';
+import type { CaptureRelease } from '../../contracts/capture-release';
 import { MAX_EVENT_BYTES, connectAdmin, createMissingTopics, endOffsets, existingTopicProblems, heartbeatTopicFor, kafkaFor, markerTopicFor, planTopics } from './topics';
 
 const CONNECTOR_CLASS = 'io.debezium.connector.postgresql.PostgresConnector';

@@ -10,7 +10,7 @@ import { SpecError, loadSpecFile, validateSpec } from '../../activities/plan/spe
 import { formatProblem, type Spec } from '../../contracts/spec';
 import { captureName, legacyCaptureName } from '../../activities/cdc/capture';
 import { removeCapture } from '../../activities/cdc/release';
-import { renderRelease } from '../../activities/cdc/release-report';
+import { renderRelease } from '../../contracts/capture-release';
 import { closeAll } from '../../engines/connections';
 import { temporalNamespace } from '../../workers/temporal-env';
 import { CliError, connectClient, migrationSpec, readStatus } from './client';

@@ -1,6 +1,7 @@
 // What releasing a migration's change capture did: the release never throws (an abort must
 // end even when Kafka Connect or the source is down), so this report is how it says what is
 // still there, and how to remove it by hand. Plain JSON: it is an activity result.
+import { redact } from './references';
 
 /** Something that could not be removed, why, and the command that removes it. */
 export interface LeftBehind {
@@ -28,4 +29,14 @@ export function renderRelease(r: CaptureRelease): string[] {
     ...r.notOurs.map((w) => `left alone: ${w}`),
     ...r.left.map((l) => `NOT removed: ${l.what}: ${l.reason}\n  remove it by hand: ${l.command}`),
   ];
+}
+
+/** A URL from the spec as a shell word for those commands: `${VAR}` references stay for the shell to expand, credentials are hidden. */
+export function urlWord(raw: string): string {
+  return `"${redact(raw).replace(/(["\\`])/g, '\\$1')}"`;
+}
+
+/** SQL as one single-quoted shell word, whatever it contains. */
+export function sqlWord(sql: string): string {
+  return `'${sql.replace(/'/g, `'\\''`)}'`;
 }
