@@ -65,7 +65,9 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     throw ApplicationFailure.create({ message: status.error, type: 'MigrationFailed', nonRetryable: true, details: [status], cause: err as Error });
   }
   if ('handOver' in outcome) {
-    // The phase goes on in a new run with everything this one knew (no row data).
+    // The phase goes on in a new run with everything this one knew (no row data), once the
+    // children have heard every operator message this run took.
+    await ctx.forwardsSent();
     return await continueAsNew<typeof migration>({
       ...input,
       carried: { status, plans: ctx.plans, capture: ctx.capture, phase: outcome.handOver, backfillStarted: [...ctx.backfillStarted], runs: (status.runs ?? 1) + 1 },

@@ -98,8 +98,12 @@ describe('online migration lifecycle: continue-as-new, skip, cancel, terminate (
     await pool.query(`INSERT INTO public.items VALUES (100001, 1)`);
     const halted = await waitForStatus(harness.client, id, (s) => s.sync?.state === 'halted' && !!s.sync.halted, 'halted on the poison event', 3 * 60_000);
     const at = `${halted.sync!.halted!.position.topic}/${halted.sync!.halted!.position.partition}@${halted.sync!.halted!.position.offset}`;
-    await handle.signal(pauseSignal);
-    await handle.signal(resumeSignal);
+    // Back to back, several times: the migration forwards each to the sync child, which must
+    // hear them in the order sent (it ends resumed) and still wait at the poison event.
+    for (let i = 0; i < 5; i++) {
+      await handle.signal(pauseSignal);
+      await handle.signal(resumeSignal);
+    }
     await new Promise((r) => setTimeout(r, 12_000));
     const still = (await readStatus(harness.client, id)).status!;
     assert.equal(still.sync?.state, 'halted', 'pause + resume did not go past the poison event');

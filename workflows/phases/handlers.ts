@@ -6,7 +6,7 @@
 // The order of registration is kept as it was when the handlers sat in the workflow body:
 // signals that arrived before the handlers existed are delivered as each is registered,
 // and a replay must deliver them (and send what they forward) in the same order.
-import { getExternalWorkflowHandle, log, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
 import {
   abortSignal,
   backfillProgressSignal,
@@ -24,6 +24,7 @@ import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from '
 import type { MigrationContext } from './context';
 
 const REFUSED_KEPT = 10;
+const FORWARD_IN_ORDER_PATCH = 'forward-in-order';
 
 export function registerHandlers(ctx: MigrationContext): void {
   const { status } = ctx;
@@ -31,9 +32,27 @@ export function registerHandlers(ctx: MigrationContext): void {
     log.warn(`refused ${message}: ${reason}`);
     status.refused = [...(status.refused ?? []), { message, reason, at: new Date(Date.now()).toISOString() }].slice(-REFUSED_KEPT);
   };
+  // Messages to one child go one after the other. Signals sent in the same workflow task
+  // reach the child in either order (the server delivers each on its own), so a pause and
+  // its resume forwarded together could arrive resume first and leave the child paused.
+  // Histories recorded before this sent them all at once: patched keeps them replaying.
+  const sending = new Map<string, Promise<void>>();
   const forward = (send: (child: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>) => {
-    // A child already closed cannot hear it, and need not.
-    for (const id of ctx.children) send(getExternalWorkflowHandle(id)).catch(() => undefined);
+    const inOrder = patched(FORWARD_IN_ORDER_PATCH);
+    for (const id of ctx.children) {
+      const child = getExternalWorkflowHandle(id);
+      // A child already closed cannot hear it, and need not.
+      if (!inOrder) {
+        send(child).catch(() => undefined);
+        continue;
+      }
+      const after = sending.get(id) ?? Promise.resolve();
+      sending.set(id, after.then(() => send(child)).catch(() => undefined));
+    }
+  };
+  // A message still queued when the run continues-as-new would never be sent.
+  ctx.forwardsSent = async () => {
+    await Promise.all(sending.values());
   };
 
   setHandler(statusQuery, () => status);
