@@ -39,7 +39,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   }
   const ctx = createContext(id, input, shape.spec);
   const { status } = ctx;
-  registerHandlers(ctx);
+  const forwardsSent = registerHandlers(ctx);
 
   ctx.publish(true);
   let outcome: Outcome;
@@ -67,7 +67,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   if ('handOver' in outcome) {
     // The phase goes on in a new run with everything this one knew (no row data), once the
     // children have heard every operator message this run took.
-    await ctx.forwardsSent();
+    await forwardsSent();
     return await continueAsNew<typeof migration>({
       ...input,
       carried: { status, plans: ctx.plans, capture: ctx.capture, phase: outcome.handOver, backfillStarted: [...ctx.backfillStarted], runs: (status.runs ?? 1) + 1 },

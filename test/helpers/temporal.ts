@@ -1,5 +1,8 @@
 // In-process workers against the real Temporal dev server of the local stack.
 import type { Worker } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { createDatabase, dropDatabase, loadStackEnv } from './stack';
+import { closeAll } from '../../engines/connections';
 import type { Client } from '@temporalio/client';
 import { createWorker, workerConnection } from '../../workers/run';
 import { connectClient, readStatus } from '../../scripts/cli/client';
@@ -65,4 +68,39 @@ export async function decodedHistory(client: Client, workflowId: string): Promis
     if (k === 'data' && typeof v === 'string') return Buffer.from(v, 'base64').toString('utf8');
     return v;
   });
+}
+
+/**
+ * The hooks an offline workflow suite needs: a source database filled by `seed` and an empty
+ * target database, their URLs exported under the names in `env` (specs reference them, the
+ * in-process workers resolve them), and workers on the control and copy queues; after, the
+ * workers stopped and both databases dropped.
+ */
+export function offlineSuite(opts: { databases: [source: string, target: string]; env: [source: string, target: string]; seed(pool: Pool): Promise<unknown> }): {
+  harness: Harness;
+  sourceUrl: string;
+  targetUrl: string;
+} {
+  const suite = { harness: undefined as unknown as Harness, sourceUrl: '', targetUrl: '' };
+  before(async () => {
+    loadStackEnv();
+    suite.sourceUrl = await createDatabase(opts.databases[0]);
+    suite.targetUrl = await createDatabase(opts.databases[1]);
+    const pool = new Pool({ connectionString: suite.sourceUrl });
+    try {
+      await opts.seed(pool);
+    } finally {
+      await pool.end();
+    }
+    process.env[opts.env[0]] = suite.sourceUrl;
+    process.env[opts.env[1]] = suite.targetUrl;
+    suite.harness = await startWorkers();
+  });
+  after(async () => {
+    await suite.harness?.stop();
+    await closeAll();
+    if (suite.sourceUrl) await dropDatabase(suite.sourceUrl);
+    if (suite.targetUrl) await dropDatabase(suite.targetUrl);
+  });
+  return suite;
 }

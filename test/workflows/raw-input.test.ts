@@ -5,41 +5,26 @@
 import { strict as assert } from 'node:assert';
 import { Pool } from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
-import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
-import { startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
+import { uniqueName } from '../helpers/stack';
+import { offlineSuite, waitForStatus } from '../helpers/temporal';
 import { startWorkflow } from '../../contracts/workflow-types';
 import type { MigrationStatus } from '../../contracts/migration';
 import { taskQueues } from '../../contracts/queues';
-import { closeAll } from '../../engines/connections';
 
 describe('migration input as the Temporal UI sends it (raw JSON, real Temporal and PostgreSQL)', function () {
   this.timeout(300_000);
-  let harness: Harness;
-  let sourceUrl: string;
-  let targetUrl: string;
 
-  before(async () => {
-    loadStackEnv();
-    sourceUrl = await createDatabase('ferry_t_raw');
-    targetUrl = await createDatabase('ferry_t_raw_tgt');
-    const pool = new Pool({ connectionString: sourceUrl });
-    await pool.query(`CREATE TABLE public.items (id int PRIMARY KEY, name text NOT NULL)`);
-    await pool.query(`INSERT INTO public.items SELECT g, 'item ' || g FROM generate_series(1, 3000) g`);
-    await pool.end();
-    process.env.FERRY_RAW_SRC = sourceUrl;
-    process.env.FERRY_RAW_TGT = targetUrl;
-    harness = await startWorkers();
-  });
-
-  after(async () => {
-    await harness?.stop();
-    await closeAll();
-    await dropDatabase(sourceUrl);
-    await dropDatabase(targetUrl);
+  const suite = offlineSuite({
+    databases: ['ferry_t_raw', 'ferry_t_raw_tgt'],
+    env: ['FERRY_RAW_SRC', 'FERRY_RAW_TGT'],
+    seed: async (pool) => {
+      await pool.query(`CREATE TABLE public.items (id int PRIMARY KEY, name text NOT NULL)`);
+      await pool.query(`INSERT INTO public.items SELECT g, 'item ' || g FROM generate_series(1, 3000) g`);
+    },
   });
 
   const start = (input: unknown, id = uniqueName('wf-raw')) =>
-    startWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [input as never] });
+    startWorkflow(suite.harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [input as never] });
   const minimal = (extra: Record<string, unknown> = {}) => ({ name: 'raw', source: { url: '${FERRY_RAW_SRC}' }, target: { url: '${FERRY_RAW_TGT}' }, tables: ['public.items'], ...extra });
 
   it('a partial backfill section gets the defaults for the rest and copies every row', async () => {
@@ -48,7 +33,7 @@ describe('migration input as the Temporal UI sends it (raw JSON, real Temporal a
     assert.equal(status.rowsCopied, 3000);
     assert.equal(status.verification?.clean, true);
     assert.equal(status.verification?.tables.length, 1, 'clean only with every planned table compared');
-    const target = new Pool({ connectionString: targetUrl });
+    const target = new Pool({ connectionString: suite.targetUrl });
     assert.equal((await target.query('SELECT count(*)::int AS n FROM public.items')).rows[0].n, 3000);
     await target.query('DROP TABLE public.items');
     await target.end();
@@ -58,7 +43,7 @@ describe('migration input as the Temporal UI sends it (raw JSON, real Temporal a
     const status: MigrationStatus = await (await start({ spec: minimal() })).result();
     assert.equal(status.phase, 'completed');
     assert.equal(status.rowsCopied, 3000);
-    const target = new Pool({ connectionString: targetUrl });
+    const target = new Pool({ connectionString: suite.targetUrl });
     await target.query('DROP TABLE public.items');
     await target.end();
   });
@@ -79,19 +64,19 @@ describe('migration input as the Temporal UI sends it (raw JSON, real Temporal a
 
   it('throttle payloads: a bare number or {"rowsPerSecond": N} are obeyed; nothing, text or NaN are refused and the throttle stays', async () => {
     const handle = await start({ spec: minimal({ backfill: { maxRowsPerSecond: 200, chunkRows: 500, batchRows: 100 } }) });
-    await waitForStatus(harness.client, handle.workflowId, (s) => s.phase === 'backfill', 'backfill');
+    await waitForStatus(suite.harness.client, handle.workflowId, (s) => s.phase === 'backfill', 'backfill');
     await handle.signal('throttle', { rowsPerSecond: 150 });
-    let s = await waitForStatus(harness.client, handle.workflowId, (x) => x.throttle === 150, 'throttle from an object payload');
+    let s = await waitForStatus(suite.harness.client, handle.workflowId, (x) => x.throttle === 150, 'throttle from an object payload');
     await handle.signal('throttle');
     await handle.signal('throttle', 'fast');
     await handle.signal('throttle', { rows: 5 });
     await handle.signal('throttle', -3);
-    s = await waitForStatus(harness.client, handle.workflowId, (x) => (x.refused?.length ?? 0) === 4, 'four refusals');
+    s = await waitForStatus(suite.harness.client, handle.workflowId, (x) => (x.refused?.length ?? 0) === 4, 'four refusals');
     assert.equal(s.throttle, 150, 'the throttle stayed');
     assert.match(s.refused![0].reason, /got no value/);
     assert.match(s.refused![1].reason, /got "fast"/);
     await handle.signal('throttle', 0);
-    s = await waitForStatus(harness.client, handle.workflowId, (x) => x.throttle === 0, 'unlimited');
+    s = await waitForStatus(suite.harness.client, handle.workflowId, (x) => x.throttle === 0, 'unlimited');
     await handle.signal('abort', { reason: 'done testing' });
     const err = await handle.result().then(() => null, (e) => e);
     assert.match((err as WorkflowFailedError).cause!.message, /migration aborted: done testing/);

@@ -61,8 +61,6 @@ export interface MigrationContext {
   tableRate(): number;
   /** True when the history is large enough to hand over to a new run. */
   historyFull(): boolean;
-  /** Resolves once every operator message forwarded to a child has been sent (set by the handlers). */
-  forwardsSent(): Promise<void>;
 }
 
 export function createContext(id: string, input: MigrationInput, spec: Spec): MigrationContext {
@@ -124,6 +122,5 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
     },
     tableRate: () => (status.throttle > 0 ? Math.max(1, Math.floor(status.throttle / Math.max(1, Math.min(spec.backfill.tableParallelism, status.tables.length)))) : 0),
     historyFull: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit,
-    forwardsSent: async () => undefined,
   };
 }

@@ -26,7 +26,8 @@ import type { MigrationContext } from './context';
 const REFUSED_KEPT = 10;
 const FORWARD_IN_ORDER_PATCH = 'forward-in-order';
 
-export function registerHandlers(ctx: MigrationContext): void {
+/** Registers every message handler; returns what resolves once every forwarded message has been sent. */
+export function registerHandlers(ctx: MigrationContext): () => Promise<void> {
   const { status } = ctx;
   const refuse = (message: string, reason: string) => {
     log.warn(`refused ${message}: ${reason}`);
@@ -51,7 +52,7 @@ export function registerHandlers(ctx: MigrationContext): void {
     }
   };
   // A message still queued when the run continues-as-new would never be sent.
-  ctx.forwardsSent = async () => {
+  const forwardsSent = async () => {
     await Promise.all(sending.values());
   };
 
@@ -122,4 +123,5 @@ export function registerHandlers(ctx: MigrationContext): void {
     ctx.abortReason = parseReason(payload, 'aborted by the operator');
     ctx.work.cancel();
   });
+  return forwardsSent;
 }
