@@ -46,14 +46,14 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
     // Report URL problems too, where the URLs themselves are well-formed strings.
     const problems = parsed.error.issues.map(issueToProblem);
     const raw = (input ?? {}) as { source?: { url?: unknown }; target?: { url?: unknown } };
-    if (typeof raw.source?.url === 'string') checkUrl(raw.source.url, 'source.url', sourceEngines(), env, problems);
-    if (typeof raw.target?.url === 'string') checkUrl(raw.target.url, 'target.url', targetEngines(), env, problems);
+    if (typeof raw.source?.url === 'string') checkUrl(raw.source.url, 'source.url', sourceEngines, env, problems);
+    if (typeof raw.target?.url === 'string') checkUrl(raw.target.url, 'target.url', targetEngines, env, problems);
     throw new SpecError(problems);
   }
   const spec = parsed.data;
   const problems: SpecProblem[] = [];
-  checkUrl(spec.source.url, 'source.url', sourceEngines(), env, problems);
-  const kind = checkUrl(spec.target.url, 'target.url', targetEngines(), env, problems);
+  checkUrl(spec.source.url, 'source.url', sourceEngines, env, problems);
+  const kind = checkUrl(spec.target.url, 'target.url', targetEngines, env, problems);
   // What only the target's engine knows (which keys and table options apply to it).
   if (kind) problems.push(...engineNamed(kind).specProblems(spec));
   if (spec.mode === 'online') checkSync(spec, env, problems);
@@ -97,8 +97,8 @@ function checkSync(spec: Spec, env: NodeJS.ProcessEnv, problems: SpecProblem[]):
 }
 
 /** Engines a migration can read from, and engines it can write into. */
-const sourceEngines = () => engines.filter((e) => e.readsTables);
-const targetEngines = () => engines;
+const sourceEngines = engines.filter((e) => e.readsTables);
+const targetEngines = engines;
 
 function checkUrl(
   raw: string,
