@@ -5,7 +5,7 @@
 // (engines/index.ts) and call these roles; nothing outside an engine's folder tests its name.
 // Adding an engine is adding a folder that exports an Engine and one line in the registry.
 import type { Pool } from 'pg';
-import type { ChunkRange } from '../contracts/backfill';
+import type { ChunkCursor, ChunkRange } from '../contracts/backfill';
 import type { Spec, SpecProblem, TargetKind } from '../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../contracts/tables';
 import type { DeadLetterStore } from './dead-letters';
@@ -66,6 +66,40 @@ export interface BatchCopied {
   last: string[] | null;
 }
 
+/**
+ * What a chunk copy asks of the activity running it: where an earlier attempt's last durable
+ * write left off, a place to record each durable write (heartbeated, so a retry on any worker
+ * resumes after it), and a pace to keep between units of work (pause, throttle, cancellation).
+ */
+export interface ChunkCopyControl {
+  /** The cursor an earlier attempt heartbeated after its last durable write, if any. */
+  resumeFrom: ChunkCursor | undefined;
+  /** Rows per write for engines that copy a chunk as a series of batches. */
+  batchRows: number;
+  /** Records a durable write: a retry continues after `cursor`. */
+  committed(cursor: ChunkCursor): void;
+  /**
+   * Awaited as rows go by (`rows` since the last call): waits out a pause, keeps the throttle,
+   * and throws when the attempt is cancelled or its chunk lock is lost. With `holding` (rows in
+   * flight in an open transaction), a pause longer than a short hold throws ChunkYielded
+   * instead of waiting, so no transaction stays open through an operator's pause.
+   */
+  pace(rows: number, holding?: boolean): Promise<void>;
+}
+
+/** Thrown by pace() when a paused chunk gives up its open transaction; the activity copies it again once resumed. */
+export class ChunkYielded extends Error {
+  constructor() {
+    super('paused while a chunk transaction was open: rolled back, to be copied again once resumed');
+    this.name = 'ChunkYielded';
+  }
+}
+
+export interface ChunkCopied {
+  /** Rows the chunk holds on the target (all attempts together). */
+  rows: number;
+}
+
 export interface Target {
   readonly kind: TargetKind;
   /**
@@ -83,6 +117,12 @@ export interface Target {
    * its first batch, 'none' on the later ones).
    */
   copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number, replay?: Replay): Promise<BatchCopied>;
+  /**
+   * Copies every source row of `range`, exactly once in effect whatever earlier attempts did
+   * (they may have stopped anywhere, committed or not): the unit the backfill schedules. The
+   * caller holds the chunk's lock (engines/postgres/chunk-lock.ts) for the whole call.
+   */
+  copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied>;
   /** Idempotent upsert of these source rows, by key (repair, change events). */
   writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void>;
   /** Deletes the rows/documents with these keys (text form); absent keys are no-ops. */

@@ -1,6 +1,7 @@
-// Backfill activities: plan a table's chunks a page at a time, and copy one chunk by keyset
-// batches while heartbeating a cursor, so a retry on any worker continues where the last
-// attempt stopped. Throttle and pause are read live from the table's workflow between batches.
+// Backfill activities: plan a table's chunks a page at a time, and copy one chunk, the way its
+// target engine copies one (PostgreSQL: one COPY in one transaction; MongoDB: keyset batches
+// behind a heartbeated cursor), exactly once in effect whatever earlier attempts did. Throttle
+// and pause are read live from the table's workflow and kept as the rows go by.
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { Spec } from '../../contracts/spec';
@@ -9,7 +10,7 @@ import { chunkControlQuery } from '../../contracts/messages';
 import type { TablePlan } from '../../contracts/tables';
 import { pgPool } from '../../engines/connections';
 import { planChunkPage, type ChunkPage } from '../../engines/postgres/source';
-import { Target } from '../../engines/engine';
+import { ChunkYielded, Target } from '../../engines/engine';
 import { openTarget } from '../../engines';
 import { rethrowClassified } from '../../engines/errors';
 import { chunkLockKey, lockChunk, type ChunkLock } from '../../engines/postgres/chunk-lock';
@@ -70,51 +71,82 @@ function liveControl(initial: ChunkControl): { current: () => ChunkControl; stop
   return { current: () => control, stop: () => clearInterval(timer) };
 }
 
+/** How long a chunk holding an open transaction may stay paused before it gives the transaction up. */
+const PAUSE_HOLD_MS = 10_000;
+
+/**
+ * The pace a chunk copy keeps (see ChunkCopyControl.pace): a pause waits (or, holding an open
+ * transaction, gives it up after PAUSE_HOLD_MS), the throttle is a budget of rows per second
+ * since the rate last changed, and a cancelled attempt or a lost chunk lock stops the copy.
+ */
+function pacer(ctx: Context, control: ReturnType<typeof liveControl>, lock: () => ChunkLock | undefined) {
+  let rate = -1;
+  let since = 0;
+  let rowsSince = 0;
+  return async (rows: number, holding = false): Promise<void> => {
+    const pausedAt = Date.now();
+    while (control.current().paused && !ctx.cancellationSignal.aborted) {
+      if (holding && Date.now() - pausedAt > PAUSE_HOLD_MS) throw new ChunkYielded();
+      await ctx.sleep(500).catch(() => undefined);
+    }
+    // Cancelled, or its heartbeat rejected (timed out: a retry is already scheduled): stop
+    // writing and release the lock, so the retry starts from the last committed cursor.
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`chunk copy cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`);
+    await lock()?.check();
+    const now = Date.now();
+    const current = control.current().rowsPerSecond;
+    if (current !== rate || now - pausedAt > 1_000) {
+      rate = current;
+      since = now;
+      rowsSince = 0;
+    }
+    rowsSince += rows;
+    if (rate > 0) {
+      const wait = (rowsSince / rate) * 1000 - (now - since);
+      if (wait > 0) await ctx.sleep(wait);
+    }
+  };
+}
+
 export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   const ctx = Context.current();
   const saved = ctx.info.heartbeatDetails as ChunkCursor | undefined;
   const { plan, chunk, spec } = task;
-  const batchRows = spec.backfill.batchRows;
   const pool = pgPool(spec.source.url);
   const target = targetFor(spec);
   const control = liveControl({ rowsPerSecond: task.maxRowsPerSecond, paused: false });
 
   let cursor: ChunkCursor | undefined = saved;
   const started = Date.now();
-  // Heartbeat the last committed cursor while a slow batch is in flight too, so a slow
+  // Heartbeat the last committed cursor while a slow write is in flight too, so a slow
   // target is not mistaken for a dead worker (which would start a second attempt).
   // Before the first cursor exists, wait a little: the SDK sends one heartbeat at once and
   // holds later ones for most of the timeout, so an empty early beat would hide the cursor.
   const keepAlive = setInterval(() => (cursor || Date.now() - started > 5_000) && ctx.heartbeat(cursor), 2_000);
   let lock: ChunkLock | undefined;
-  // The attempt's first batch clears the rest of the chunk on the target (what earlier attempts
-  // left past the cursor); its later batches write into that cleared range.
-  let replay: 'rest' | 'none' = 'rest';
+  const pace = pacer(ctx, control, () => lock);
   try {
     // No other attempt of this chunk writes while this one holds the lock (see engines/postgres/chunk-lock.ts);
     // waiting for it heartbeats the cursor this attempt started from.
     lock = await lockChunk(spec.source.url, chunkLockKey(spec, plan, chunk), { heartbeat: () => ctx.heartbeat(cursor), sleep: (ms) => ctx.sleep(ms) });
     for (;;) {
-      // Pause takes effect between batches: the cursor is committed, nothing is in flight.
-      while (control.current().paused && !ctx.cancellationSignal.aborted) await ctx.sleep(500).catch(() => undefined);
-      // Cancelled, or its heartbeat rejected (timed out: a retry is already scheduled): stop
-      // writing and release the lock, so the retry starts from the last committed cursor.
-      if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`chunk copy cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`);
-      await lock.check();
-      const batchStarted = Date.now();
-      const batch = await target
-        .copyBatch(plan, pool, chunk, cursor?.after ?? null, batchRows, replay)
-        .catch((err) => rethrowClassified(err, `copying ${plan.display}`));
-      replay = 'none';
-      if (batch.last === null) break;
-      // The cursor moves only after the write: a crash replays at most one batch.
-      cursor = { after: batch.last, rows: (cursor?.rows ?? 0) + batch.rows };
-      ctx.heartbeat(cursor);
-      if (batch.rows < batchRows) break;
-      const rate = control.current().rowsPerSecond;
-      if (rate > 0) {
-        const wait = (batch.rows / rate) * 1000 - (Date.now() - batchStarted);
-        if (wait > 0) await ctx.sleep(wait);
+      try {
+        const copied = await target
+          .copyChunk(plan, pool, chunk, {
+            resumeFrom: cursor,
+            batchRows: spec.backfill.batchRows,
+            committed: (c) => {
+              cursor = c;
+              ctx.heartbeat(c);
+            },
+            pace,
+          })
+          .catch((err) => (err instanceof ChunkYielded ? Promise.reject(err) : rethrowClassified(err, `copying ${plan.display}`)));
+        return { index: chunk.index, rows: copied.rows, resumed: saved !== undefined || ctx.info.attempt > 1 };
+      } catch (err) {
+        if (!(err instanceof ChunkYielded)) throw err;
+        // Paused with a transaction open: it was rolled back; copy the chunk again once resumed.
+        await pace(0);
       }
     }
   } finally {
@@ -122,5 +154,4 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
     control.stop();
     await lock?.release();
   }
-  return { index: chunk.index, rows: cursor?.rows ?? 0, resumed: saved !== undefined };
 }

@@ -12,7 +12,8 @@ import { mongoClient, pgPool } from '../connections';
 import { documentId, buildDocuments } from './mapping/document';
 import { mongoFieldProblems } from './mapping/field-names';
 import { ApplicationFailure } from '@temporalio/common';
-import type { BatchCopied, Target } from '../engine';
+import type { BatchCopied, ChunkCopied, ChunkCopyControl, Target } from '../engine';
+import { copyInBatches } from '../batch-copy';
 
 const DUPLICATE_KEY = 11000;
 
@@ -45,6 +46,10 @@ export class MongoTarget implements Target {
     if (rows.length === 0) return { rows: 0, last: null };
     await this.insertDocuments(plan, await buildDocuments(plan, source, rows));
     return { rows: rows.length, last: keyOf(plan, rows[rows.length - 1]) };
+  }
+
+  copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
+    return copyInBatches((after, limit) => this.copyBatch(plan, source, range, after, limit), control);
   }
 
   async writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void> {

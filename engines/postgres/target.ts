@@ -24,7 +24,8 @@ import { readColumnSequences, type ColumnSequence } from './ddl';
 import { inTransaction, pgPool } from '../connections';
 import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from './identifiers';
 import { rethrowClassified } from '../errors';
-import { type BatchCopied, type Target, type Replay } from '../engine';
+import { type BatchCopied, type ChunkCopied, type ChunkCopyControl, type Target, type Replay } from '../engine';
+import { copyInBatches } from '../batch-copy';
 import { copyBatchStreaming } from './copy';
 import { keyCollations } from './key-ranges';
 import { planShape } from '../plan-shape';
@@ -152,6 +153,10 @@ export class PostgresTarget implements Target {
 
   async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number, replay: Replay = 'batch'): Promise<BatchCopied> {
     return copyBatchStreaming(plan, source, this.pool, range, after, limit, replay);
+  }
+
+  copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
+    return copyInBatches((after, limit, replay) => this.copyBatch(plan, source, range, after, limit, replay), control);
   }
 
   /**
