@@ -55,7 +55,7 @@ function keyCompare(plan: TablePlan, op: string, values: string[], value: (v: st
 }
 
 /** The range of a batch on the source: key > after (or >= range.lo at the start) and, optionally, <= last / < range.hi. */
-function rangeWhere(plan: TablePlan, range: ChunkRange, after: string[] | null, last: string[] | null, value: (v: string, type: string) => string): string {
+export function rangeWhere(plan: TablePlan, range: ChunkRange, after: string[] | null, last: string[] | null, value: (v: string, type: string) => string): string {
   const where: string[] = [];
   if (after) where.push(keyCompare(plan, '>', after, value));
   else if (range.lo) where.push(keyCompare(plan, '>=', range.lo, value));
@@ -91,7 +91,7 @@ async function batchBounds(src: PoolClient, plan: TablePlan, range: ChunkRange, 
  * Deletes the target rows of `range` past `after` (from range.lo when null) up to `last`
  * (null: to range.hi), the range read in the source's key order. In the caller's transaction.
  */
-async function clearRange(tgt: PoolClient, plan: TablePlan, collations: Array<string | null>, range: ChunkRange, after: string[] | null, last: string[] | null): Promise<void> {
+export async function clearRange(tgt: PoolClient, plan: TablePlan, collations: Array<string | null>, range: ChunkRange, after: string[] | null, last: string[] | null): Promise<void> {
   const k = keySql(plan, collations, '');
   const params: unknown[] = [];
   const where: string[] = [];

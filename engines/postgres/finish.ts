@@ -6,6 +6,7 @@
 //   CREATE INDEX CONCURRENTLY, by hand or by another tool) is dropped and built again;
 // - a constraint or foreign key that exists by name is kept; one left NOT VALID is validated.
 import type { Pool } from 'pg';
+import { addPendingKey } from './load-ledger';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TableDdl, TablePlan } from '../../contracts/tables';
 import { readTableDdl } from './ddl';
@@ -115,6 +116,8 @@ export async function addUniqueConstraint(target: Pool, table: QualifiedName, cl
  * run yet.
  */
 async function createUniqueKeysOf(target: Pool, source: Pool, table: QualifiedName): Promise<void> {
+  // Its key, when that table is still loading without it (load-ledger.ts).
+  await addPendingKey(target, table);
   const rel = await source.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(table)]);
   if (!rel.rows[0].oid) return;
   const ddl = await readTableDdl(source, rel.rows[0].oid);

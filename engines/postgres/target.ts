@@ -25,8 +25,9 @@ import { inTransaction, pgPool } from '../connections';
 import { displayName, parseQualifiedName, quoteIdent, quoteQualified } from './identifiers';
 import { rethrowClassified } from '../errors';
 import { type BatchCopied, type ChunkCopied, type ChunkCopyControl, type Target, type Replay } from '../engine';
-import { copyInBatches } from '../batch-copy';
 import { copyBatchStreaming } from './copy';
+import { copyChunkWhole } from './copy-chunk';
+import { addPendingKey, loadState, recordLoading, restartLoad, withLedger } from './load-ledger';
 import { keyCollations } from './key-ranges';
 import { planShape } from '../plan-shape';
 import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName } from './finish';
@@ -54,8 +55,13 @@ export class PostgresTarget implements Target {
     await keyCollations(this.source, this.pool, plan);
     try {
       await this.ensureSchema(plan.table.schema);
-      const existing = await this.pool.query('SELECT to_regclass($1)::oid::text AS oid', [quoteQualified(plan.table)]);
-      if (existing.rows[0].oid) return await this.checkExisting(plan, existing.rows[0].oid);
+      const existing = await loadState(this.pool, plan.table);
+      if (existing?.pendingKey) {
+        // Ferry created it, and a run that never finished loading it left rows in it.
+        await this.checkExisting(plan, existing.oid, { keyPending: true });
+        return await withLedger(this.pool, () => inTransaction(this.pool, (client) => restartLoad(client, plan, existing.oid)));
+      }
+      if (existing) return await this.checkExisting(plan, existing.oid);
       const done = new Set<string>();
       for (const c of plan.columns) {
         if (c.userType && !done.has(c.userType.ddl)) await this.createType(c.userType);
@@ -90,8 +96,17 @@ export class PostgresTarget implements Target {
     }
   }
 
-  /** Sequences, table, ownership: one transaction, so a failure leaves nothing half made. */
+  /**
+   * Sequences, table, ownership: one transaction, so a failure leaves nothing half made. The
+   * key is left out and recorded in the load ledger (load-ledger.ts), to be added once the
+   * table is loaded (finishTable).
+   */
   private async createTable(plan: TablePlan, sequences: ColumnSequence[]): Promise<void> {
+    const key = keyClause(plan);
+    await withLedger(this.pool, () => this.createTableIn(plan, sequences, key));
+  }
+
+  private async createTableIn(plan: TablePlan, sequences: ColumnSequence[], key: string | null): Promise<void> {
     await inTransaction(this.pool, async (client) => {
       // A nextval() default names its sequence, which must exist before the table does.
       for (const s of sequences.filter((s) => !s.identity)) {
@@ -99,10 +114,10 @@ export class PostgresTarget implements Target {
         await client.query(`CREATE SEQUENCE IF NOT EXISTS ${quoteQualified(s.sequence)} AS ${s.type} ${s.options}`);
       }
       const defs = plan.columns.map((c) => columnDdl(c, sequences.find((s) => s.column === c.name && s.identity)));
-      const key = keyClause(plan);
       const withTable = ddlSchedule(plan, this.spec.mode).constraints.filter((c) => c.when === 'with the table');
-      defs.push(...withTable.map((c) => c.clause), ...(key ? [key] : []));
+      defs.push(...withTable.map((c) => c.clause));
       await client.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${defs.join(',\n  ')}\n)`);
+      if (key) await recordLoading(client, plan, key);
       // serial: dropping the table drops its sequence, as on the source.
       for (const s of sequences.filter((s) => s.owned && !s.identity)) {
         await client.query(`ALTER SEQUENCE ${quoteQualified(s.sequence)} OWNED BY ${quoteQualified(plan.table)}.${quoteIdent(s.column)}`);
@@ -115,7 +130,7 @@ export class PostgresTarget implements Target {
    * column with the same type, no extra column that COPY would leave NULL against a NOT NULL,
    * and a unique index on exactly the key columns (what upserts and replays rely on).
    */
-  private async checkExisting(plan: TablePlan, oid: string): Promise<void> {
+  private async checkExisting(plan: TablePlan, oid: string, opts: { keyPending?: boolean } = {}): Promise<void> {
     const cols = await this.pool.query(
       `SELECT attname AS name, format_type(atttypid, atttypmod) AS type,
               (attnotnull AND NOT atthasdef AND attidentity = '' AND attgenerated = '')::text AS required
@@ -135,6 +150,8 @@ export class PostgresTarget implements Target {
         throw configuration(`${table}.${quoteIdent(r.name)} exists only on the target and is NOT NULL without a default, so copied rows cannot fill it: give it a default, make it nullable or drop it`);
       }
     }
+    // Ferry created it without its key, which finishTable adds after the load.
+    if (opts.keyPending) return;
     const unique = await this.pool.query(
       `SELECT array_to_json(ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) k(attnum)
                                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum))::text AS cols
@@ -156,7 +173,7 @@ export class PostgresTarget implements Target {
   }
 
   copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
-    return copyInBatches((after, limit, replay) => this.copyBatch(plan, source, range, after, limit, replay), control);
+    return copyChunkWhole(plan, source, this.pool, range, control);
   }
 
   /**
@@ -230,6 +247,11 @@ export class PostgresTarget implements Target {
   async finishTable(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
     const schedule = ddlSchedule(plan, this.spec.mode);
     try {
+      const pendingKey = (await loadState(this.pool, plan.table))?.pendingKey;
+      if (pendingKey) {
+        progress(`key ${pendingKey}`);
+        await addPendingKey(this.pool, plan.table);
+      }
       for (const { index } of schedule.indexes.filter((i) => i.when === 'after the load')) {
         progress(`index ${index.name}`);
         await createIndex(this.pool, plan.table.schema, index);

@@ -121,7 +121,7 @@ describe('finishing a PostgreSQL target table (real PostgreSQL)', function () {
       await runActivity(finishTable, spec, parents);
       const beats = await runActivity(finishTable, spec, children);
       const steps = beats.map((b) => (b as { step: string }).step);
-      assert.deepEqual(steps, ['starting', 'index children_lower_note', 'index children_parent', 'foreign key children_parent_id_fkey', 'sequences']);
+      assert.deepEqual(steps, ['starting', 'key PRIMARY KEY ("id")', 'index children_lower_note', 'index children_parent', 'foreign key children_parent_id_fkey', 'sequences']);
       assert.ok((await indexes(db, 'public.children')).includes('children_parent:false:true'));
       assert.ok((await constraintKinds(db, 'public.children')).includes('f:children_parent_id_fkey:true'));
     });
