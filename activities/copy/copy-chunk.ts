@@ -9,7 +9,7 @@ import type { ChunkControl, ChunkCursor, ChunkResult, ChunkTask } from '../../co
 import { chunkControlQuery } from '../../contracts/messages';
 import type { TablePlan } from '../../contracts/tables';
 import { pgPool } from '../../engines/connections';
-import { planChunkPage, type ChunkPage } from '../../engines/postgres/source';
+import { planChunkPage, type ChunkPage } from '../../engines/postgres/chunk-plan';
 import { ChunkYielded, Target } from '../../engines/engine';
 import { openTarget } from '../../engines';
 import { rethrowClassified } from '../../engines/errors';

@@ -4,9 +4,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdent, quoteQualified, displayName, QualifiedName } from './identifiers';
 import type { SourceRow } from '../rows';
-import type { ChunkPage, ChunkRange } from '../../contracts/backfill';
+import type { ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, LossyPolicy, TablePlan } from '../../contracts/tables';
-export type { ChunkPage };
 import { readTableDdl } from './ddl';
 
 
@@ -234,56 +233,6 @@ function keyCompare(plan: TablePlan, op: string, values: string[], params: unkno
     return `$${params.length}::${types[i]}`;
   });
   return `(${keyList(plan)}) ${op} (${placeholders.join(', ')})`;
-}
-
-/**
- * Up to `maxChunks` ranges of `chunkRows` rows each, starting at `from` (null: the start of
- * the table), found by counting keys along the key index in one bounded keyset scan: exact
- * boundaries whatever the key type or how sparse the keys are, a page at a time, so planning
- * a billion-row table never builds one giant list. The first and last ranges are open so
- * rows beyond today's extremes are still covered.
- */
-export async function planChunkPage(pool: Pool, plan: TablePlan, chunkRows: number, from: string[] | null, maxChunks: number): Promise<ChunkPage> {
-  const params: unknown[] = [];
-  const where = from ? ` WHERE ${keyCompare(plan, '>=', from, params)}` : '';
-  params.push(chunkRows * maxChunks + 1, chunkRows);
-  const limit = `$${params.length - 1}`;
-  const every = `$${params.length}`;
-  const keys = keyList(plan);
-  // (Counters carry names no real column is likely to have: a key column may be called n.)
-  // Row n of the scan starts a chunk when (n - 1) is a multiple of chunkRows; the extra row
-  // past the page tells whether the table goes on (it starts the next page).
-  const res = await pool.query({
-    text:
-      `SELECT json_build_array(${plan.key.map((k) => `s.${quoteIdent(k)}::text`).join(', ')})::text AS k, s.ferry_n_::text AS n, s.ferry_total_::text AS total
-         FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS ferry_n_, count(*) OVER () AS ferry_total_
-                 FROM (SELECT ${keys} FROM ${quoteQualified(plan.table)}${where} ORDER BY ${keys} LIMIT ${limit}) page) s
-        WHERE (s.ferry_n_ - 1) % ${every} = 0
-        ORDER BY s.ferry_n_`,
-    values: params,
-  });
-  const last = res.rows.length ? Number(res.rows[0].total) : 0;
-  const more = last === chunkRows * maxChunks + 1;
-  const starts: string[][] = res.rows.map((r) => JSON.parse(r.k));
-  // Every start but the first (which is `from`, or the table's beginning) is a boundary.
-  const bounds = starts.slice(1);
-  const ranges: ChunkPage['ranges'] = [];
-  if (more) {
-    const next = bounds.pop()!;
-    let lo = from;
-    for (const b of [...bounds, next]) {
-      ranges.push({ lo, hi: b });
-      lo = b;
-    }
-    return { ranges, rows: last - 1, next };
-  }
-  let lo = from;
-  for (const b of bounds) {
-    ranges.push({ lo, hi: b });
-    lo = b;
-  }
-  ranges.push({ lo, hi: null });
-  return { ranges, rows: last, next: null };
 }
 
 /**

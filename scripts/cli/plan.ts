@@ -5,7 +5,7 @@ import { checkSpec } from './spec-check';
 import { renderPlan } from './plan-format';
 import { targetEngine } from '../../engines';
 import { pgPool, closeAll } from '../../engines/connections';
-import { planChunkPage } from '../../engines/postgres/source';
+import { planChunkPage } from '../../engines/postgres/chunk-plan';
 import type { TablePlan } from '../../contracts/tables';
 import type { Spec } from '../../contracts/spec';
 
