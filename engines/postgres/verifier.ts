@@ -1,9 +1,10 @@
-// Verifying a chunk on a PostgreSQL target: both sides compute count and the sum of 64-bit
-// row digests over the chunk's key range in SQL, in parallel, so no row leaves either
-// server unless the sums differ. Then both sides list (key, row md5) in keyset batches and
+// Verifying a chunk on a PostgreSQL target: both sides stream the chunk's rows with COPY
+// (every column in plan order, in key order) through a hash in Node, in parallel
+// (chunk-stream.ts); equal row counts and equal digests mean the same rows, and no row
+// digest is computed in SQL. Otherwise both sides list (key, row md5) in keyset batches and
 // the lists are diffed into missing, extra and different keys. Key comparisons carry an
 // explicit COLLATE wherever the two databases could order text differently, so a chunk
-// holds the same rows on both sides.
+// holds the same rows, in the same order, on both sides.
 import type { Pool } from 'pg';
 import type { Spec } from '../../contracts/spec';
 import type { ChunkComparison, Verifier } from '../engine';
@@ -11,25 +12,19 @@ import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
 import { quoteIdent, quoteQualified } from './identifiers';
-import { ChunkHash, chunkSumSql, rowMd5Sql } from '../checksum';
+import { ChunkHash, rowMd5Sql } from '../checksum';
 import type { Mismatch } from '../mismatches';
 import { keyTypes } from './source';
 import { keyCollations, keySql, rangeWhere, type KeySql } from './key-ranges';
-
-
+import { chunkStreamHash, verifyFormat } from './chunk-stream';
 
 const DRILL_BATCH = 5_000;
+/** A drill-down's chunk hash: the sum mod 2^64 of the rows' 64-bit md5 prefixes. */
+const DRILL_HASH_PREFIX = 'md5-sum:';
 
 /** Every column, generated ones included, in the plan's order (the same list on both sides). */
 function columnNames(plan: TablePlan): string[] {
   return plan.columns.map((c) => c.name);
-}
-
-async function chunkSum(pool: Pool, plan: TablePlan, k: KeySql, range: ChunkRange): Promise<{ rows: number; sum: string }> {
-  const params: unknown[] = [];
-  const sql = `SELECT count(*)::text AS n, ${chunkSumSql(columnNames(plan), 't.')} AS s FROM ${quoteQualified(plan.table)} t${rangeWhere(k, range, null, params)}`;
-  const res = await pool.query({ text: sql, values: params });
-  return { rows: Number(res.rows[0].n), sum: res.rows[0].s };
 }
 
 /** key (JSON text array) → row md5, for the whole chunk, read in keyset batches. */
@@ -64,22 +59,37 @@ export function diffDigests(source: Map<string, string>, target: Map<string, str
   return out;
 }
 
+/** What the drill-down's digests sum to (as the SQL chunk sums did): order-free, so equal maps give equal hashes. */
+export function digestSumHash(digests: Map<string, string>): string {
+  const h = new ChunkHash();
+  for (const d of digests.values()) h.add(BigInt(`0x${d.slice(0, 16)}`));
+  return `${DRILL_HASH_PREFIX}${h.hex()}`;
+}
+
 export async function verifyChunkPostgres(spec: Spec, plan: TablePlan, range: ChunkRange): Promise<ChunkComparison> {
   const source = pgPool(spec.source.url);
   const target = pgPool(spec.target.url, 'target.url');
   const coll = await keyCollations(source, target, plan);
   const sk = keySql(plan, coll.source);
   const tk = keySql(plan, coll.target);
-  const [s, t] = await Promise.all([chunkSum(source, plan, sk, range), chunkSum(target, plan, tk, range)]);
-  const sh = new ChunkHash();
-  sh.addSum(s.sum, s.rows);
-  const th = new ChunkHash();
-  th.addSum(t.sum, t.rows);
-  const result: ChunkComparison = { sourceRows: s.rows, targetRows: t.rows, sourceHash: sh.hex(), targetHash: th.hex(), mismatches: [], extrasChecked: true };
-  if (s.rows === t.rows && result.sourceHash === result.targetHash) return result;
+  const format = verifyFormat(plan);
+  const [s, t] = await Promise.all([chunkStreamHash(source, plan, sk, range, format), chunkStreamHash(target, plan, tk, range, format)]);
+  if (s.rows === t.rows && s.hash === t.hash) {
+    return { sourceRows: s.rows, targetRows: t.rows, sourceHash: s.hash, targetHash: t.hash, mismatches: [], extrasChecked: true };
+  }
+  // The streams differ: a row is missing, extra or different, or (harmless) two equal rows
+  // were sent differently, e.g. keys that the two sides' collations order alike but not
+  // byte for byte alike. The drill-down compares by key, so it tells which; its counts and
+  // digest sums are what the verdict reports, so equal hashes still mean no mismatch.
   const [sd, td] = await Promise.all([rowDigests(source, plan, sk, range), rowDigests(target, plan, tk, range)]);
-  result.mismatches = diffDigests(sd, td);
-  return result;
+  return {
+    sourceRows: sd.size,
+    targetRows: td.size,
+    sourceHash: digestSumHash(sd),
+    targetHash: digestSumHash(td),
+    mismatches: diffDigests(sd, td),
+    extrasChecked: true,
+  };
 }
 
 /**
