@@ -16,6 +16,8 @@ import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
 import { readMismatches, repairTable, sweepExtras, verifyChunk } from '../../activities/verify';
 import type { TablePlan } from '../../contracts/tables';
+import { chunkSum } from '../../engines/postgres/verifier';
+import { keyCollations, keySql } from '../../engines/postgres/key-ranges';
 import type { ChunkVerdict, MismatchKind, RepairResult } from '../../contracts/verify';
 
 const CHUNK_ROWS = 700;
@@ -101,6 +103,15 @@ INSERT INTO items SELECT g, 'item ' || g, g % 17, (g * 1.25)::numeric(10,2), g /
 -- (not named n: planChunkPage's own row counter is s.n)
 CREATE TABLE pairs (k text, seq int8, v text, PRIMARY KEY (k, seq));
 INSERT INTO pairs SELECT chr(97 + g % 5), g, 'v' || g FROM generate_series(1, 1500) g;
+-- Values a single-bit or single-character change must show through (PostgreSQL target only).
+CREATE TABLE shades (
+  id int PRIMARY KEY, f float8, ts timestamptz, n numeric, j jsonb, b bytea, t text, arr int[], iv interval,
+  g int GENERATED ALWAYS AS (id * 2) STORED
+);
+INSERT INTO shades (id, f, ts, n, j, b, t, arr, iv)
+SELECT g, g / 7.0, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', g * 1.5, jsonb_build_object('k', g, 'a', jsonb_build_array(g, 'x')),
+       decode(md5(g::text), 'hex'), 'row ' || g, ARRAY[g, g + 1], g * interval '1 hour'
+  FROM generate_series(1, 2100) g;
 CREATE TABLE codes (c text COLLATE "C" PRIMARY KEY, v int);
 INSERT INTO codes SELECT CASE WHEN g % 2 = 0 THEN 'Z' ELSE 'a' END || g, g FROM generate_series(1, 1500) g;
 ${collation ? `CREATE TABLE words (w text COLLATE ${collation} PRIMARY KEY, v int);
@@ -269,6 +280,75 @@ describe('checksum verification and repair (real PostgreSQL and MongoDB wire ser
       });
     });
   }
+
+  describe('postgres target: chunk sums', () => {
+    // Each change alone, then reverted: the chunk sums of the chunk holding the row differ,
+    // the drill-down names exactly that key and kind, and every other chunk sums equal.
+    const changes: Array<[string, string, MismatchKind, string]> = [
+      ['float8, in the last digits', `UPDATE shades SET f = f + 2.3e-16 * f WHERE id = 100`, 'different', '100'],
+      ['timestamptz, one microsecond', `UPDATE shades SET ts = ts + interval '1 microsecond' WHERE id = 800`, 'different', '800'],
+      ['numeric, scale only', `UPDATE shades SET n = n::numeric(20,4) WHERE id = 1500`, 'different', '1500'],
+      ['jsonb, a nested element', `UPDATE shades SET j = jsonb_set(j, '{a,1}', '"y"') WHERE id = 2000`, 'different', '2000'],
+      ['bytea, one bit', `UPDATE shades SET b = set_bit(b, 0, 1 - get_bit(b, 0)) WHERE id = 1`, 'different', '1'],
+      ['text, an empty string', `UPDATE shades SET t = '' WHERE id = 2100`, 'different', '2100'],
+      ['text, NULL', `UPDATE shades SET t = NULL WHERE id = 700`, 'different', '700'],
+      ['int[], one element', `UPDATE shades SET arr[2] = arr[2] + 1 WHERE id = 701`, 'different', '701'],
+      ['interval, an equal one in other units', `UPDATE shades SET iv = justify_hours(iv) WHERE id = 1400`, 'different', '1400'],
+      ['a missing row', `DELETE FROM shades WHERE id = 1050`, 'missing', '1050'],
+      ['an extra row', `INSERT INTO shades (id, f) VALUES (5000, 1)`, 'extra', '5000'],
+    ];
+    let spec: Spec;
+    let shades: TablePlan;
+    const tp = () => pgPool(pgTargetUrl, 'target.url');
+
+    before(async () => {
+      spec = validateSpec(
+        { name: 'verify-test', source: { url: '${FERRY_VERIFY_SOURCE_URL}' }, target: { url: '${FERRY_VERIFY_TARGET_URL}' }, tables: ['public.shades'] },
+        process.env,
+      );
+      shades = await plan(pgPool(sourceUrl), 'shades');
+      await copy(spec, shades);
+    });
+
+    beforeEach(async () => {
+      // Back to an exact copy, checked, before each change.
+      await tp().query('TRUNCATE shades');
+      await copy(spec, shades);
+    });
+
+    it('an exact copy sums equal in every chunk, generated column included', async () => {
+      assert.ok(shades.columns.some((c) => c.name === 'g' && c.generated), 'the plan lists the generated column');
+      assertClean(await verifyAll(spec, shades, 'shades-clean'), 2100);
+    });
+
+    it('where the servers hash differently, the md5 sums still compare the chunk', async () => {
+      const coll = await keyCollations(pgPool(sourceUrl), tp(), shades);
+      const sk = keySql(shades, coll.source);
+      const tk = keySql(shades, coll.target);
+      const range = { index: 0, lo: null, hi: null };
+      const both = (kind: 'fast' | 'md5') => Promise.all([chunkSum(pgPool(sourceUrl), shades, sk, range, kind), chunkSum(tp(), shades, tk, range, kind)]);
+      const [fs, ft] = await both('fast');
+      assert.ok(fs.probe && fs.probe === ft.probe, 'the two test servers hash alike');
+      const [s0, t0] = await both('md5');
+      assert.deepEqual([s0.rows, s0.sum], [t0.rows, t0.sum]);
+      assert.equal(s0.probe, undefined);
+      await tp().query(`UPDATE shades SET t = 'changed' WHERE id = 3`);
+      const [s1, t1] = await both('md5');
+      assert.equal(s1.rows, t1.rows);
+      assert.notEqual(s1.sum, t1.sum);
+    });
+
+    for (const [what, sql, kind, key] of changes) {
+      it(`finds ${what} by key`, async () => {
+        await tp().query(sql);
+        const found = await verifyAll(spec, shades, `shades-${key}`);
+        assert.deepEqual(sorted(found.mismatches), [`${kind} ["${key}"]`], what);
+        const bad = found.chunks.filter((c) => c.sourceHash !== c.targetHash || c.sourceRows !== c.targetRows);
+        assert.equal(bad.length, 1, 'only the chunk holding the row differs');
+        assert.ok(found.chunks.every((c) => /^[0-9a-f]{16}$/.test(c.sourceHash) && /^[0-9a-f]{16}$/.test(c.targetHash)), 'hashes are 16 hex digits');
+      });
+    }
+  });
 
   describe('repair', () => {
   it('resumes after the cursor a failed attempt heartbeated', async () => {
