@@ -1,6 +1,8 @@
 // Rows per chunk, from the planner's estimates: chunks of about 32 MB keep one chunk's retry
-// cheap and its memory bounded whatever the row width; a table also gets at least four
-// chunks per copy slot so parallel workers finish together instead of waiting on one giant.
+// (and, into PostgreSQL, its one transaction) cheap whatever the row width; a table also gets
+// at least two chunks per copy slot so parallel copies finish together instead of waiting on
+// one giant. More chunks than that only add scheduling: each costs a round of activity
+// dispatch, a chunk lock and a COPY start.
 // Boundaries themselves come from counting keys in the index (engines/postgres/source.ts), so sparse
 // keys still make chunks of this many rows, never empty or giant ones.
 import type { Spec } from '../../contracts/spec';
@@ -17,6 +19,6 @@ export function sizeChunks(plan: TablePlan, spec: Spec): number {
   if (plan.estimatedRows <= 0) return UNKNOWN_SIZE_ROWS;
   const rowBytes = Math.max(1, plan.estimatedBytes / plan.estimatedRows);
   const bySize = Math.floor(TARGET_CHUNK_BYTES / rowBytes);
-  const bySpread = Math.ceil(plan.estimatedRows / (4 * spec.backfill.parallelism));
+  const bySpread = Math.ceil(plan.estimatedRows / (2 * spec.backfill.parallelism));
   return Math.max(MIN_ROWS, Math.min(MAX_ROWS, bySize, bySpread));
 }

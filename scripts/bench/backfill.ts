@@ -560,6 +560,7 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
     r.workflow = {
       id: workflowId, workflowS: tl.workflowS, cliOverheadS: r.wallS - tl.workflowS, cliBeforeS: (tl.startedAt - spawnedAt) / 1000, cliAfterS: (exitedAt - tl.closedAt) / 1000,
       steps: tl.steps, activities: tl.activities, verification: method,
+      idleS: tl.idleS, slotWaitS: (tl.activities.find((a) => a.name === 'copyChunk')?.waitS ?? 0) / ctx.opts.parallelism,
     };
     if (verifyKey && method !== verify) r.notes!.push(`asked for verify: ${verify}, the workflow reported verification method ${method ?? 'none'}`);
   } catch (err) {

@@ -46,6 +46,30 @@ export interface Timeline {
   steps: Step[];
   activities: ActivityTotals[];
   runs: number;
+  /**
+   * Seconds of the workflow's span during which no activity of the migration was running
+   * anywhere (workflow tasks, scheduling, child starts and closes): orchestration on the
+   * critical path.
+   */
+  idleS: number;
+}
+
+/** Total length of the union of [start, end] intervals, clipped to [from, to]. */
+export function coveredMs(intervals: Array<[number, number]>, from: number, to: number): number {
+  const sorted = intervals
+    .map(([a, b]) => [Math.max(a, from), Math.min(b, to)] as [number, number])
+    .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b) && b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let [curA, curB] = [NaN, NaN];
+  for (const [a, b] of sorted) {
+    if (!(a <= curB)) {
+      if (curB > curA) total += curB - curA;
+      [curA, curB] = [a, b];
+    } else curB = Math.max(curB, b);
+  }
+  if (curB > curA) total += curB - curA;
+  return total;
 }
 
 interface RunEvents {
@@ -127,7 +151,9 @@ export async function migrationTimeline(client: Client, workflowId: string): Pro
 
   // Activity totals over every run, plus the workflow tasks (the orchestration's own cost).
   const totals = new Map<string, { count: number; first: number; last: number; busy: number; max: number; wait: number; retries: number }>();
+  const running: Array<[number, number]> = [];
   const add = (name: string, scheduled: number, started: number, closed: number, attempt: number) => {
+    if (name !== '(workflow tasks)') running.push([Number.isFinite(started) ? started : scheduled, closed]);
     let t = totals.get(name);
     if (!t) totals.set(name, (t = { count: 0, first: Infinity, last: -Infinity, busy: 0, max: 0, wait: 0, retries: 0 }));
     t.count++;
@@ -169,5 +195,6 @@ export async function migrationTimeline(client: Client, workflowId: string): Pro
     name, count: t.count, spanS: (t.last - t.first) / 1000, busyS: t.busy / 1000, maxS: t.max / 1000, waitS: t.wait / 1000, retries: t.retries,
   }));
   activities.sort((a, b) => b.busyS - a.busyS);
-  return { workflowS: (closedAt - startedAt) / 1000, startedAt, closedAt, steps, activities, runs: all.length };
+  const idleS = (closedAt - startedAt - coveredMs(running, startedAt, closedAt)) / 1000;
+  return { workflowS: (closedAt - startedAt) / 1000, startedAt, closedAt, steps, activities, runs: all.length, idleS };
 }

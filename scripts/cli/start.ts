@@ -21,10 +21,21 @@ export async function startCommand(opts: StartOptions): Promise<number> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   // Known before the checks: they judge the capture names this id gives.
   const idFor = (s: Spec) => opts.id ?? `ferry-${s.name}-${stamp}`;
-  const { spec, plans } = await checkSpec(opts.spec, { migrationId: idFor });
+  // Connected while the spec is checked (the checks wait on the databases): the start is not
+  // delayed by a second round of handshakes. A spec that fails its checks closes it unused.
+  const connecting = connectClient();
+  connecting.catch(() => undefined);
+  let checked: Awaited<ReturnType<typeof checkSpec>>;
+  try {
+    checked = await checkSpec(opts.spec, { migrationId: idFor });
+  } catch (err) {
+    await connecting.then((c) => c.connection.close()).catch(() => undefined);
+    throw err;
+  }
+  const { spec, plans } = checked;
   const workflowId = idFor(spec);
   for (const w of plans.flatMap((p) => [...p.warnings, ...p.embeds.flatMap((e) => e.plan.warnings)])) console.error(`warning: ${w}`);
-  const client = await connectClient();
+  const client = await connecting;
   try {
     await startWorkflow(client, 'migration', {
       workflowId,
