@@ -63,7 +63,8 @@ export interface ChunkCursor {
   rows: number;
 }
 
-export type TableState = 'pending' | 'planning' | 'copying' | 'done' | 'failed';
+/** indexing: the rows are in; the table's own key and indexes are being built (finishLoad). */
+export type TableState = 'pending' | 'planning' | 'copying' | 'indexing' | 'done' | 'failed';
 
 export interface TableProgress {
   table: string;

@@ -133,6 +133,12 @@ export interface Target {
    */
   finishTable(plan: TablePlan, progress?: (step: string) => void): Promise<void>;
   /**
+   * What a table's own load leaves to build, run as soon as its rows are in (while other
+   * tables still copy): its key, when it was loaded without it, and the indexes built after the
+   * load. Needs no other table; safe to run again (finishTable runs it too).
+   */
+  finishLoad(plan: TablePlan, progress?: (step: string) => void): Promise<void>;
+  /**
    * What online mode defers until the sync has stopped (a cutover step calls it): UNIQUE and
    * EXCLUDE constraints, unique indexes and foreign keys (PostgreSQL). Safe to run again.
    */

@@ -3,13 +3,15 @@
 // query (no history cost); the parent hears only of state changes (planning, copying, done,
 // failed) plus a rare backstop, so its history stays small however long the copy runs. The
 // Temporal UI shows this table's own search attributes, upserted at most once a minute. The
-// run continues-as-new every `backfill.chunksPerRun` chunks (default 400).
+// run continues-as-new every `backfill.chunksPerRun` chunks (default 400). Once the rows are in, the
+// table's own key and indexes are built here (finishLoad), overlapping other tables' copies.
 import {
   ActivityCancellationType,
   ApplicationFailure,
   isCancellation,
   continueAsNew,
   log,
+  patched,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -45,6 +47,14 @@ const { copyChunk } = proxyActivities<typeof activities>({
   // On abort, wait until each copy has stopped writing before the table reports aborted.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
+});
+
+// A table's own key and indexes, built as soon as its rows are in (see Target.finishLoad).
+const { finishLoad } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.copy,
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumInterval: '1 minute', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
 });
 
 // Asked only when a report to the migration fails: has the migration ended?
@@ -112,7 +122,12 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   const stopIfOrphaned = () => {
     if (ownerGone) throw ApplicationFailure.nonRetryable(`the migration ${input.parentId} is ${ownerGone.toLowerCase()}: ${plan.display}'s backfill stops`, 'MigrationGone');
   };
-  if (!input.carried) await report(true);
+  if (!input.carried) {
+    // Not waited for: the parent only shows the state, and planning need not wait a round trip
+    // for it. Runs recorded before this waited (then scheduled planning in a later task).
+    if (patched('report-planning-without-waiting')) void report(true);
+    else await report(true);
+  }
 
   let outcome: 'done' | 'continue';
   try {
@@ -152,6 +167,23 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   }
   if (outcome === 'continue') {
     await continueAsNew<typeof backfillTable>({ ...input, paused, throttle: tableRate, carried: state });
+  }
+  // The table's key and indexes need only its own rows: built now, while other tables may
+  // still copy, instead of in the migration's indexes phase after every table (which still
+  // runs them and finds them built). Runs recorded before this step have no such command.
+  if (patched('finish-load-in-table')) {
+    progress.state = 'indexing';
+    void report(true);
+    try {
+      await finishLoad({ spec, plan });
+    } catch (err) {
+      if (!isCancellation(err) && !ownerGone) {
+        progress.state = 'failed';
+        progress.error = innermostMessage(err);
+        await report(true);
+      }
+      throw err;
+    }
   }
   progress.state = 'done';
   await report(true);

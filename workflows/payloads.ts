@@ -27,7 +27,7 @@ export function parseReason(payload: unknown, fallback: string): string {
   return fallback;
 }
 
-const tableStates: readonly TableState[] = ['pending', 'planning', 'copying', 'done', 'failed'];
+const tableStates: readonly TableState[] = ['pending', 'planning', 'copying', 'indexing', 'done', 'failed'];
 const isCount = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
 
 /** A backfill child's report (internal: sent by Ferry's own workflows, checked all the same). */

@@ -29,6 +29,11 @@ async function heartbeatingSteps(what: string, run: (progress: (step: string) =>
   }
 }
 
+/** Activity: a table's key and indexes as soon as its own rows are in (from its backfill). */
+export async function finishLoad(input: { spec: Spec; plan: TablePlan }): Promise<void> {
+  await heartbeatingSteps(`building the key and indexes of ${input.plan.display}`, (progress) => openTarget(input.spec).finishLoad(input.plan, progress));
+}
+
 /** Activity: indexes and foreign keys once every table is loaded. */
 export async function finishTable(input: { spec: Spec; plan: TablePlan }): Promise<void> {
   await heartbeatingSteps(`building indexes and constraints of ${input.plan.display}`, (progress) => openTarget(input.spec).finishTable(input.plan, progress));

@@ -67,6 +67,10 @@ export class MongoTarget implements Target {
     await coll.deleteMany({ _id: { $in: ids as never[] } });
   }
 
+  async finishLoad(): Promise<void> {
+    // The _id index exists from the collection's creation.
+  }
+
   async finishTable(): Promise<void> {
     // Documents carry their key in _id, which MongoDB indexes itself; nothing else to build.
   }

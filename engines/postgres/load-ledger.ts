@@ -24,16 +24,17 @@ type Db = Pick<PoolClient, 'query'>;
 
 const LEDGER = '_ferry.copied_chunks';
 
-async function createLedger(pool: Pool): Promise<void> {
-  const ddl = [
+const LEDGER_DDL = [
     `CREATE SCHEMA IF NOT EXISTS _ferry`,
     `CREATE TABLE IF NOT EXISTS _ferry.loading_tables (
        table_oid oid PRIMARY KEY, table_name text NOT NULL, key_clause text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
     `CREATE TABLE IF NOT EXISTS _ferry.copied_chunks (
        table_oid oid NOT NULL, chunk text NOT NULL, rows bigint NOT NULL, copied_at timestamptz NOT NULL DEFAULT now(),
        PRIMARY KEY (table_oid, chunk))`,
-  ];
-  for (const sql of ddl) {
+];
+
+async function createLedger(pool: Pool): Promise<void> {
+  for (const sql of LEDGER_DDL) {
     try {
       await pool.query(sql);
     } catch (err) {
@@ -48,8 +49,12 @@ export function withLedger<T>(pool: Pool, use: () => Promise<T>): Promise<T> {
   return withCreated(pool, LEDGER, () => createLedger(pool), use);
 }
 
-/** Records, in the caller's CREATE TABLE transaction, that `plan`'s table awaits `keyClause`. */
+/**
+ * Records, in the caller's CREATE TABLE transaction (after the CREATE, so a user who may not
+ * create the table hears about the table first), that `plan`'s table awaits `keyClause`.
+ */
 export async function recordLoading(db: Db, plan: TablePlan, keyClause: string): Promise<void> {
+  for (const sql of LEDGER_DDL) await db.query(sql);
   await db.query(
     `INSERT INTO _ferry.loading_tables (table_oid, table_name, key_clause) VALUES (to_regclass($1)::oid, $2, $3)
      ON CONFLICT (table_oid) DO UPDATE SET key_clause = EXCLUDED.key_clause`,
@@ -65,10 +70,20 @@ export interface LoadState {
 
 /** Whether the table is loading without its key. Reads nothing that must exist: a target that never had the ledger answers "keyed". */
 export async function loadState(db: Db, table: TablePlan['table']): Promise<LoadState | null> {
-  const res = await db.query(`SELECT to_regclass($1)::oid::text AS oid, to_regclass('_ferry.loading_tables') IS NOT NULL AS ledger`, [quoteQualified(table)]);
+  // A user who may not read the ledger (another role made it) cannot have loaded a table
+  // into it either: its tables count as keyed, and are checked for their key as such.
+  const res = await db.query(
+    `SELECT to_regclass($1)::oid::text AS oid,
+            -- (to_regclass itself refuses a schema the user may not use: asked only after.)
+            CASE WHEN NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '_ferry') OR NOT has_schema_privilege('_ferry', 'USAGE') THEN false
+                 WHEN to_regclass('_ferry.loading_tables') IS NULL THEN false
+                 ELSE has_table_privilege('_ferry.loading_tables', 'SELECT') END::text AS ledger`,
+    [quoteQualified(table)],
+  );
   const { oid, ledger } = res.rows[0];
   if (!oid) return null;
-  if (!ledger) return { oid, pendingKey: null };
+  // (Every value comes back as text: see connections.ts.)
+  if (ledger !== 'true') return { oid, pendingKey: null };
   const pending = await db.query(`SELECT key_clause FROM _ferry.loading_tables WHERE table_oid = $1::oid`, [oid]);
   return { oid, pendingKey: pending.rows[0]?.key_clause ?? null };
 }

@@ -16,13 +16,14 @@ interface TargetRow {
 
 /**
  * PostgreSQL target: a missing schema needs CREATE on the database, a missing table CREATE on
- * its schema, an existing table reads and writes. Ferry's mismatch and dead-letter stores
- * (checksum verification, online mode) run CREATE SCHEMA IF NOT EXISTS _ferry, which
- * PostgreSQL allows only with CREATE on the database, even when the schema exists.
+ * its schema, an existing table reads and writes. Ferry's stores — the load ledger of the
+ * tables it creates, the mismatch and dead-letter stores (checksum verification, online
+ * mode) — run CREATE SCHEMA IF NOT EXISTS _ferry, which PostgreSQL allows only with CREATE on
+ * the database, even when the schema exists.
  */
 export async function targetPrivilegeProblems(spec: Spec, plans: TablePlan[], paths: Map<string, string>): Promise<SpecProblem[]> {
   const pool = pgPool(spec.target.url, 'target.url');
-  const stores = spec.verify === 'checksum' || spec.mode === 'online';
+  const verifying = spec.verify === 'checksum' || spec.mode === 'online';
   const schemas = [...new Set(plans.map((p) => p.table.schema))];
   const [r] = await jsonRows<TargetRow>(
     pool,
@@ -40,8 +41,11 @@ export async function targetPrivilegeProblems(spec: Spec, plans: TablePlan[], pa
   const problems: SpecProblem[] = [];
   const schema = new Map(r.schemas.map((s) => [s.name, s]));
   const needsDbCreate = r.schemas.filter((s) => !s.exists).map((s) => s.name);
+  const creates = r.tables.some((t) => !t.exists);
+  const stores = verifying || creates;
+  const storesFor = [creates && 'the tables it loads', spec.mode === 'online' && 'dead letters', verifying && 'verification'].filter(Boolean).join(', ');
   if (!r.db_create && (needsDbCreate.length || stores)) {
-    const what = [needsDbCreate.length && `schema${needsDbCreate.length > 1 ? 's' : ''} ${needsDbCreate.join(', ')}`, stores && `Ferry's stores (schema _ferry, for ${spec.mode === 'online' ? 'dead letters and ' : ''}verification)`].filter(Boolean).join(' and ');
+    const what = [needsDbCreate.length && `schema${needsDbCreate.length > 1 ? 's' : ''} ${needsDbCreate.join(', ')}`, stores && `Ferry's stores (schema _ferry, for ${storesFor})`].filter(Boolean).join(' and ');
     problems.push({ path: 'target.url', message: `user ${r.user} cannot create ${what} on the target (no CREATE on database ${r.db}): run GRANT CREATE ON DATABASE ${quoteIdent(r.db)} TO ${user};` });
   }
   for (const s of r.schemas.filter((x) => x.exists)) {

@@ -103,10 +103,6 @@ export class PostgresTarget implements Target {
    */
   private async createTable(plan: TablePlan, sequences: ColumnSequence[]): Promise<void> {
     const key = keyClause(plan);
-    await withLedger(this.pool, () => this.createTableIn(plan, sequences, key));
-  }
-
-  private async createTableIn(plan: TablePlan, sequences: ColumnSequence[], key: string | null): Promise<void> {
     await inTransaction(this.pool, async (client) => {
       // A nextval() default names its sequence, which must exist before the table does.
       for (const s of sequences.filter((s) => !s.identity)) {
@@ -247,15 +243,7 @@ export class PostgresTarget implements Target {
   async finishTable(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
     const schedule = ddlSchedule(plan, this.spec.mode);
     try {
-      const pendingKey = (await loadState(this.pool, plan.table))?.pendingKey;
-      if (pendingKey) {
-        progress(`key ${pendingKey}`);
-        await addPendingKey(this.pool, plan.table);
-      }
-      for (const { index } of schedule.indexes.filter((i) => i.when === 'after the load')) {
-        progress(`index ${index.name}`);
-        await createIndex(this.pool, plan.table.schema, index);
-      }
+      await this.buildLoaded(plan, progress);
       for (const { fk } of schedule.foreignKeys.filter((f) => f.when === 'after the load')) {
         progress(`foreign key ${fk.name}`);
         await addForeignKey(this.pool, this.source, plan, fk);
@@ -265,6 +253,28 @@ export class PostgresTarget implements Target {
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
       rethrowClassified(err, `finishing ${plan.display} on the target`);
+    }
+  }
+
+  async finishLoad(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
+    try {
+      await this.buildLoaded(plan, progress);
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      rethrowClassified(err, `building the key and indexes of ${plan.display} on the target`);
+    }
+  }
+
+  /** The key a table was loaded without, then its indexes built after the load; each skipped when it exists. */
+  private async buildLoaded(plan: TablePlan, progress: (step: string) => void): Promise<void> {
+    const pendingKey = (await loadState(this.pool, plan.table))?.pendingKey;
+    if (pendingKey) {
+      progress(`key ${pendingKey}`);
+      await addPendingKey(this.pool, plan.table);
+    }
+    for (const { index } of ddlSchedule(plan, this.spec.mode).indexes.filter((i) => i.when === 'after the load')) {
+      progress(`index ${index.name}`);
+      await createIndex(this.pool, plan.table.schema, index);
     }
   }
 

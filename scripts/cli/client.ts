@@ -81,7 +81,7 @@ export async function readStatus(client: Client, workflowId: string): Promise<St
  * asked of each running table's backfill workflow (a query: no history cost).
  */
 async function withLiveProgress(client: Client, status: MigrationStatus): Promise<MigrationStatus> {
-  const live = status.tables.filter((t) => t.workflowId && (t.state === 'planning' || t.state === 'copying' || t.state === 'pending'));
+  const live = status.tables.filter((t) => t.workflowId && (t.state === 'planning' || t.state === 'copying' || t.state === 'indexing' || t.state === 'pending'));
   const answers = await Promise.all(
     live.map((t) => client.workflow.getHandle(t.workflowId!).query(backfillProgressQuery).catch(() => undefined)),
   );

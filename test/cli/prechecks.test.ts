@@ -113,7 +113,7 @@ describe('ferry start / plan refuse a role without the privileges the run needs 
     const run = ferry(['plan', '--spec', spec], env());
     assert.equal(run.code, 2, run.err + run.out);
     assert.match(run.err, new RegExp(`^  tables\\[1\\]: user ${role} may not read column hidden of "public"\\."partial" on the source \\(no SELECT\\): run GRANT SELECT ON "public"\\."partial" TO "${role}"; \\(or GRANT SELECT \\("hidden"\\)`, 'm'));
-    assert.match(run.err, new RegExp(`^  target\\.url: user ${role} cannot create Ferry's stores \\(schema _ferry, for verification\\) on the target \\(no CREATE on database ferry_t_prechk_tgt_\\w+\\): run GRANT CREATE ON DATABASE "ferry_t_prechk_tgt_\\w+" TO "${role}";$`, 'm'));
+    assert.match(run.err, new RegExp(`^  target\\.url: user ${role} cannot create Ferry's stores \\(schema _ferry, for the tables it loads, verification\\) on the target \\(no CREATE on database ferry_t_prechk_tgt_\\w+\\): run GRANT CREATE ON DATABASE "ferry_t_prechk_tgt_\\w+" TO "${role}";$`, 'm'));
     assert.match(run.err, new RegExp(`^  target\\.url: user ${role} needs CREATE on schema "public" of the target to create and write its tables: run GRANT CREATE ON SCHEMA "public" TO "${role}";$`, 'm'));
     assert.doesNotMatch(run.err, /tables\[0\]/, 'public.orders is readable');
     assert.doesNotMatch(run.out, /plan for/);
