@@ -99,9 +99,14 @@ export async function recordedChunk(db: Db, oid: string, range: ChunkRange): Pro
   return res.rowCount ? Number(res.rows[0].n) : null;
 }
 
-/** In the chunk's COPY transaction: the chunk is copied (a twin attempt's commit then fails on the key and retries). */
+/**
+ * In the chunk's COPY transaction: the chunk is copied. Should a twin attempt have recorded it
+ * first (the chunk lock makes that all but impossible), this one throws a retryable error, so
+ * its rows roll back and its retry finds the chunk recorded.
+ */
 export async function recordChunk(db: Db, oid: string, range: ChunkRange, rows: number): Promise<void> {
-  await db.query(`INSERT INTO _ferry.copied_chunks (table_oid, chunk, rows) VALUES ($1::oid, $2, $3)`, [oid, chunkId(range), rows]);
+  const res = await db.query(`INSERT INTO _ferry.copied_chunks (table_oid, chunk, rows) VALUES ($1::oid, $2, $3) ON CONFLICT DO NOTHING`, [oid, chunkId(range), rows]);
+  if (res.rowCount === 0) throw new Error(`chunk ${chunkId(range)} was committed by another attempt meanwhile: rolling this one back`);
 }
 
 /**

@@ -42,7 +42,9 @@ import {
 const ROOT = repoRoot;
 const FERRY_BIN = join(ROOT, 'bin', 'ferry.js');
 const TABLE = 'pgbench_accounts';
-const SRC_DB = 'bench_src';
+// Database names: 'bench_…' for the default namespace, 'bench_<namespace>_…' otherwise, so two
+// benchmarks in different namespaces (two checkouts) never drop each other's databases.
+let SRC_DB = 'bench_src';
 const DST_DB: Record<'copy' | 'pgcopydb' | 'ferry-pg' | 'ferry-pg-verified', string> = {
   copy: 'bench_dst_copy',
   pgcopydb: 'bench_dst_pgcopydb',
@@ -50,6 +52,15 @@ const DST_DB: Record<'copy' | 'pgcopydb' | 'ferry-pg' | 'ferry-pg-verified', str
   'ferry-pg-verified': 'bench_dst_ferry_verified',
 };
 const MONGO_DB: Record<'insertmany' | 'ferry-mongo', string> = { insertmany: 'bench_raw_insert', 'ferry-mongo': 'bench_ferry' };
+
+function useNamespace(namespace: string): void {
+  if (namespace === 'ferry-bench') return;
+  const tag = `bench_${namespace.replace(/^ferry-?/, '').toLowerCase().replace(/[^a-z0-9]+/g, '_')}_`;
+  const rename = (name: string) => name.replace(/^bench_/, tag);
+  SRC_DB = rename(SRC_DB);
+  for (const k of Object.keys(DST_DB) as Array<keyof typeof DST_DB>) DST_DB[k] = rename(DST_DB[k]);
+  for (const k of Object.keys(MONGO_DB) as Array<keyof typeof MONGO_DB>) MONGO_DB[k] = rename(MONGO_DB[k]);
+}
 
 const LABELS: Record<ContenderId, string> = {
   copy: 'raw COPY pipe',
@@ -590,7 +601,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--skip <list>', `comma-separated contenders to skip: ${CONTENDERS.join(', ')}`).default(''))
     .option('--no-pgcopydb-split', "don't give pgcopydb same-table concurrency (--split-tables-larger-than)")
     .option('--timeout <s>', 'seconds a Ferry run may take before it is stopped (default: 120 + rows/2000)', parseIntOption('--timeout', 1))
-    .option('--namespace <ns>', 'Temporal namespace for the Ferry runs (created if missing)', 'ferry-bench')
+    .option('--namespace <ns>', 'Temporal namespace for the Ferry runs (created if missing); other than the default, it also names the bench databases', 'ferry-bench')
     .option('--force-mongo', "run the MongoDB contenders even if mongo-java-server's heap looks too small for --rows", false)
     .option('--keep', 'keep the bench databases afterwards (default: drop them)', false)
     .option('--json', 'also print the results as one JSON document at the end', false)
@@ -609,6 +620,7 @@ async function main(argv: string[]): Promise<number> {
     timeoutS: raw.timeout ?? 120 + Math.ceil(raw.rows / 2_000), forceMongo: raw.forceMongo,
   };
   const selected = CONTENDERS.filter((c) => !opts.skip.includes(c));
+  useNamespace(opts.namespace);
 
   loadStackEnv();
   const adminUrl = process.env.FERRY_PG_ADMIN_URL;
