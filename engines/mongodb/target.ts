@@ -6,16 +6,24 @@ import type { Pool } from 'pg';
 import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
-import { keyOf, readBatch } from '../postgres/source';
 import { type SourceRow } from '../rows';
 import { mongoClient, pgPool } from '../connections';
-import { documentId, buildDocuments } from './mapping/document';
+import { documentId, buildDocuments, buildDocumentsFromValues } from './mapping/document';
 import { mongoFieldProblems } from './mapping/field-names';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, ChunkCopied, ChunkCopyControl, Target } from '../engine';
-import { copyInBatches } from '../batch-copy';
+import { keyOfValues, keyPositions, readBatchValues } from './read';
+import { copyPipelined, type PreparedBatch } from './pipeline';
 
 const DUPLICATE_KEY = 11000;
+
+/**
+ * Batches of a chunk written at once while the next one is read and mapped (see pipeline.ts):
+ * the source read, the mapping and the target's insert overlap instead of taking turns. Also
+ * what a crash replays at most, besides the batch being read. FERRY_MONGO_WRITES_IN_FLIGHT
+ * overrides it (for measuring; 1 writes one batch at a time, still reading the next meanwhile).
+ */
+const WRITES_IN_FLIGHT = Math.max(1, Math.floor(Number(process.env.FERRY_MONGO_WRITES_IN_FLIGHT)) || 2);
 
 export class MongoTarget implements Target {
   readonly kind = 'mongodb' as const;
@@ -42,14 +50,34 @@ export class MongoTarget implements Target {
   }
 
   async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
-    const rows = await readBatch(source, plan, range, after, limit);
-    if (rows.length === 0) return { rows: 0, last: null };
-    await this.insertDocuments(plan, await buildDocuments(plan, source, rows));
-    return { rows: rows.length, last: keyOf(plan, rows[rows.length - 1]) };
+    const batch = await this.prepareBatch(plan, source, range, after, limit);
+    if (batch === null) return { rows: 0, last: null };
+    await this.insertDocuments(await this.collection(plan), batch.work);
+    return { rows: batch.rows, last: batch.last };
   }
 
-  copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
-    return copyInBatches((after, limit) => this.copyBatch(plan, source, range, after, limit), control);
+  /**
+   * Keyset batches, each read and mapped while the ones before it are written, the cursor
+   * committed in key order once a batch and all before it are written (see pipeline.ts).
+   */
+  async copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
+    const coll = await this.collection(plan);
+    return copyPipelined<Document[]>(
+      {
+        read: (after, limit) => this.prepareBatch(plan, source, range, after, limit),
+        write: (docs) => this.insertDocuments(coll, docs),
+      },
+      control,
+      WRITES_IN_FLIGHT,
+    );
+  }
+
+  /** Up to `limit` rows of `range` after `after`, read and mapped to their documents; null when none are left. */
+  private async prepareBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<PreparedBatch<Document[]> | null> {
+    const rows = await readBatchValues(source, plan, range, after, limit);
+    if (rows.length === 0) return null;
+    const docs = await buildDocumentsFromValues(plan, source, rows);
+    return { rows: rows.length, last: keyOfValues(keyPositions(plan), rows[rows.length - 1]), work: docs };
   }
 
   async writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void> {
@@ -80,8 +108,7 @@ export class MongoTarget implements Target {
    * whose _id already exists — a retried batch, a resumed chunk — are then replaced by key,
    * so the result is the same whatever ran before.
    */
-  private async insertDocuments(plan: TablePlan, docs: Document[]): Promise<void> {
-    const coll = await this.collection(plan);
+  private async insertDocuments(coll: Collection<Document>, docs: Document[]): Promise<void> {
     try {
       await coll.insertMany(docs, { ordered: false });
     } catch (err) {

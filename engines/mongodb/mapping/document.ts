@@ -34,6 +34,8 @@ function setOwn(target: Document, name: string, value: unknown): void {
 
 interface CompiledColumn {
   name: string;
+  /** Position among the plan's columns (in a row read as an array). */
+  position: number;
   field: string | null;
   convert: Convert;
   /** Position in the key, or -1. */
@@ -51,8 +53,9 @@ interface Compiled {
 }
 
 function compile(plan: TablePlan): Compiled {
-  const all: CompiledColumn[] = plan.columns.map((c) => ({
+  const all: CompiledColumn[] = plan.columns.map((c, position) => ({
     name: c.name,
+    position,
     field: fieldOf(c),
     convert: columnConverter(c),
     keyIndex: plan.key.indexOf(c.name),
@@ -103,6 +106,22 @@ function rowKeyText(plan: TablePlan, row: SourceRow): string {
 
 /** A compiled row mapper for one table: converters are chosen once, not per row. */
 export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
+  return compileMapper<SourceRow>(plan, (row, c) => row[c.name], (row) => rowKeyText(plan, row));
+}
+
+/**
+ * The same mapper for rows read as arrays (pg `rowMode: 'array'`), the values in the order of
+ * `plan.columns`: the documents are identical to documentMapper's, without building a row
+ * object per row first.
+ */
+export function valuesMapper(plan: TablePlan): (values: RowValues) => Document {
+  return compileMapper<RowValues>(plan, (values, c) => values[c.position], (values) => plan.key.map((k) => `${k}=${preview(String(values[plan.columns.findIndex((c) => c.name === k)]))}`).join(', '));
+}
+
+/** A row's values in the order of its plan's columns (PostgreSQL text form, null = SQL NULL). */
+export type RowValues = (string | null)[];
+
+function compileMapper<R>(plan: TablePlan, read: (row: R, c: CompiledColumn) => string | null | undefined, keyText: (row: R) => string): (row: R) => Document {
   const { columns, id, simpleId } = compile(plan);
   const n = columns.length;
   const keyLength = plan.key.length;
@@ -115,7 +134,7 @@ export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
     try {
       for (; i < n; i++) {
         const c = columns[i];
-        const text = row[c.name];
+        const text = read(row, c);
         const value = text === null || text === undefined ? null : c.convert === null ? text : c.convert(text);
         if (c.keyIndex >= 0) {
           if (keyValues === null) doc._id = value;
@@ -127,7 +146,7 @@ export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
         }
       }
     } catch (err) {
-      throw mappingError(plan, columns[i].name, rowKeyText(plan, row), err);
+      throw mappingError(plan, columns[i].name, keyText(row), err);
     }
     if (keyValues !== null) doc._id = id(keyValues);
     return doc;
@@ -157,6 +176,7 @@ export function documentId(plan: TablePlan, key: string[]): unknown {
 // what verification hashes on the source side is exactly what the copy wrote — embedding
 // stays verifiable because the embedded rows are read and mapped the same way both times.
 const mappers = new Map<string, (row: SourceRow) => Document>();
+const arrayMappers = new Map<string, (values: RowValues) => Document>();
 
 /** The compiled row mapper of a table, built once per table shape per process. */
 export function mapperFor(plan: TablePlan): (row: SourceRow) => Document {
@@ -166,11 +186,34 @@ export function mapperFor(plan: TablePlan): (row: SourceRow) => Document {
   return map;
 }
 
+/** The compiled mapper of a table's rows read as arrays, built once per table shape per process. */
+export function valuesMapperFor(plan: TablePlan): (values: RowValues) => Document {
+  const key = planShape(plan);
+  let map = arrayMappers.get(key);
+  if (!map) arrayMappers.set(key, (map = valuesMapper(plan)));
+  return map;
+}
+
 /** The documents for these rows, in the same order, embedded tables included. */
 export async function buildDocuments(plan: TablePlan, source: Pool, rows: SourceRow[]): Promise<Document[]> {
   const map = mapperFor(plan);
   const docs = rows.map(map);
-  for (const embed of plan.embeds) await embedInto(embed, source, rows, docs);
+  for (const embed of plan.embeds) {
+    const ownCols = embed.on.map(([, p]) => p);
+    await embedInto(embed, source, rows.map((r) => ownCols.map((c) => r[c])), docs);
+  }
+  return docs;
+}
+
+/** buildDocuments for rows read as arrays (values in the order of plan.columns): the same documents. */
+export async function buildDocumentsFromValues(plan: TablePlan, source: Pool, rows: RowValues[]): Promise<Document[]> {
+  const map = valuesMapperFor(plan);
+  const docs = new Array<Document>(rows.length);
+  for (let i = 0; i < rows.length; i++) docs[i] = map(rows[i]);
+  for (const embed of plan.embeds) {
+    const positions = embed.on.map(([, p]) => plan.columns.findIndex((c) => c.name === p));
+    await embedInto(embed, source, rows.map((r) => positions.map((at) => r[at] ?? null)), docs);
+  }
   return docs;
 }
 
@@ -179,12 +222,11 @@ const tupleKey = (values: (string | null)[]) => JSON.stringify(values);
 /**
  * One query per batch per embedded table: the related rows of every row in the batch, in
  * the embedded table's key order (so an embedded array's order is stable and verifiable).
- * Embedded documents carry their columns without an _id of their own.
+ * Embedded documents carry their columns without an _id of their own. `wanted` holds, per
+ * document, the values of its own columns the embedded table refers to.
  */
-async function embedInto(embed: EmbedPlan, source: Pool, rows: SourceRow[], docs: Document[]): Promise<void> {
+async function embedInto(embed: EmbedPlan, source: Pool, wanted: (string | null)[][], docs: Document[]): Promise<void> {
   const embeddedCols = embed.on.map(([c]) => c);
-  const ownCols = embed.on.map(([, p]) => p);
-  const wanted = rows.map((r) => ownCols.map((c) => r[c]));
   const usable = wanted.filter((t): t is string[] => t.every((v) => v !== null));
   const related = await readMatching(source, embed.plan, embeddedCols, [...new Map(usable.map((t) => [tupleKey(t), t])).values()]);
   const map = mapperFor(embed.plan);
