@@ -18,12 +18,15 @@ import { copyPipelined, type PreparedBatch } from './pipeline';
 const DUPLICATE_KEY = 11000;
 
 /**
- * Batches of a chunk written at once while the next one is read and mapped (see pipeline.ts):
- * the source read, the mapping and the target's insert overlap instead of taking turns. Also
- * what a crash replays at most, besides the batch being read. FERRY_MONGO_WRITES_IN_FLIGHT
- * overrides it (for measuring; 1 writes one batch at a time, still reading the next meanwhile).
+ * Batches of a chunk being written while the next one is read and mapped (see pipeline.ts):
+ * the source read, the mapping and the target's insert overlap instead of taking turns. One
+ * is enough with the chunks the backfill copies side by side (parallelism 4 keeps 4 inserts
+ * and 4 reads going); 2 or 3 measured no faster on mongo-java-server here (a shared 2-core
+ * machine, so within noise) and hold more memory.
+ * It also bounds what a crash replays: the batches written but not yet committed.
+ * FERRY_MONGO_WRITES_IN_FLIGHT overrides it, for measuring.
  */
-const WRITES_IN_FLIGHT = Math.max(1, Math.floor(Number(process.env.FERRY_MONGO_WRITES_IN_FLIGHT)) || 2);
+const WRITES_IN_FLIGHT = Math.max(1, Math.floor(Number(process.env.FERRY_MONGO_WRITES_IN_FLIGHT)) || 1);
 
 export class MongoTarget implements Target {
   readonly kind = 'mongodb' as const;

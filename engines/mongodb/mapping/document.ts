@@ -19,13 +19,14 @@
 // timestamps.ts, decimal128.ts, json.ts and columns.ts.
 import type { Pool } from 'pg';
 import type { Document } from 'mongodb';
-import type { EmbedPlan, TablePlan } from '../../../contracts/tables';
+import type { ColumnInfo, EmbedPlan, TablePlan } from '../../../contracts/tables';
 import { readMatching } from '../../postgres/source';
 import { planShape } from '../../plan-shape';
 import type { SourceRow } from '../../rows';
 import { MappingError } from '../../errors';
 import { Unmappable, preview, type Convert } from './convert';
 import { columnConverter, fieldOf, mayBeArray } from './columns';
+import { OID } from './oids';
 
 /** Sets a property even when its name is `__proto__` (which plain assignment would not). */
 function setOwn(target: Document, name: string, value: unknown): void {
@@ -52,12 +53,25 @@ interface Compiled {
   simpleId: boolean;
 }
 
-function compile(plan: TablePlan): Compiled {
+/**
+ * smallint and integer as plain JavaScript numbers, which BSON serializes as the same Int32
+ * (an integer number within 32 bits is an Int32 on the wire), without an Int32 object per
+ * value: the backfill's documents go straight to the driver, so only their bytes matter.
+ */
+const int32Number = (t: string) => +t | 0;
+
+function wireConverter(c: ColumnInfo): Convert {
+  const scalar = c.elementOid === 0 && (c.lossy ?? 'fail') !== 'string';
+  const oid = c.baseOid || c.typeOid;
+  return scalar && (oid === OID.int2 || oid === OID.int4) ? int32Number : columnConverter(c);
+}
+
+function compile(plan: TablePlan, wire = false): Compiled {
   const all: CompiledColumn[] = plan.columns.map((c, position) => ({
     name: c.name,
     position,
     field: fieldOf(c),
-    convert: columnConverter(c),
+    convert: wire ? wireConverter(c) : columnConverter(c),
     keyIndex: plan.key.indexOf(c.name),
   }));
   const key = plan.key.map((k) => {
@@ -106,23 +120,24 @@ function rowKeyText(plan: TablePlan, row: SourceRow): string {
 
 /** A compiled row mapper for one table: converters are chosen once, not per row. */
 export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
-  return compileMapper<SourceRow>(plan, (row, c) => row[c.name], (row) => rowKeyText(plan, row));
+  return compileMapper<SourceRow>(plan, false, (row, c) => row[c.name], (row) => rowKeyText(plan, row));
 }
 
 /**
- * The same mapper for rows read as arrays (pg `rowMode: 'array'`), the values in the order of
- * `plan.columns`: the documents are identical to documentMapper's, without building a row
- * object per row first.
+ * The backfill's mapper, for rows read as arrays (pg `rowMode: 'array'`), the values in the
+ * order of `plan.columns`: its documents serialize to the same BSON as documentMapper's, built
+ * without a row object per row, and with smallint and integer values as plain numbers (the
+ * same Int32 on the wire, see int32Number), so they are for writing, not for comparing by value.
  */
 export function valuesMapper(plan: TablePlan): (values: RowValues) => Document {
-  return compileMapper<RowValues>(plan, (values, c) => values[c.position], (values) => plan.key.map((k) => `${k}=${preview(String(values[plan.columns.findIndex((c) => c.name === k)]))}`).join(', '));
+  return compileMapper<RowValues>(plan, true, (values, c) => values[c.position], (values) => plan.key.map((k) => `${k}=${preview(String(values[plan.columns.findIndex((c) => c.name === k)]))}`).join(', '));
 }
 
 /** A row's values in the order of its plan's columns (PostgreSQL text form, null = SQL NULL). */
 export type RowValues = (string | null)[];
 
-function compileMapper<R>(plan: TablePlan, read: (row: R, c: CompiledColumn) => string | null | undefined, keyText: (row: R) => string): (row: R) => Document {
-  const { columns, id, simpleId } = compile(plan);
+function compileMapper<R>(plan: TablePlan, wire: boolean, read: (row: R, c: CompiledColumn) => string | null | undefined, keyText: (row: R) => string): (row: R) => Document {
+  const { columns, id, simpleId } = compile(plan, wire);
   const n = columns.length;
   const keyLength = plan.key.length;
   const unsafeNames = columns.some((c) => c.field === '__proto__');
