@@ -187,9 +187,10 @@ export function documentId(plan: TablePlan, key: string[]): unknown {
 }
 
 // Source rows → MongoDB documents, as the target holds them: the row mapping above plus any
-// embedded tables. Backfill, repair and verification all build documents here, so
-// what verification hashes on the source side is exactly what the copy wrote — embedding
-// stays verifiable because the embedded rows are read and mapped the same way both times.
+// embedded tables. Backfill, repair and verification all build documents here (the backfill
+// from rows read as arrays, with the same converters and the same BSON), so what verification
+// hashes on the source side is exactly what the copy wrote — embedding stays verifiable
+// because the embedded rows are read and mapped the same way both times.
 const mappers = new Map<string, (row: SourceRow) => Document>();
 const arrayMappers = new Map<string, (values: RowValues) => Document>();
 
@@ -220,7 +221,10 @@ export async function buildDocuments(plan: TablePlan, source: Pool, rows: Source
   return docs;
 }
 
-/** buildDocuments for rows read as arrays (values in the order of plan.columns): the same documents. */
+/**
+ * buildDocuments for rows read as arrays (values in the order of plan.columns), as the backfill
+ * reads them: documents that serialize to the same BSON (test/unit/mongo-values-mapper.test.ts).
+ */
 export async function buildDocumentsFromValues(plan: TablePlan, source: Pool, rows: RowValues[]): Promise<Document[]> {
   const map = valuesMapperFor(plan);
   const docs = new Array<Document>(rows.length);
