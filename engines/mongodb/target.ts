@@ -1,7 +1,7 @@
 // MongoDB target: one collection per table (named after the table), one document per row,
-// written with ordered:false bulk inserts, then replaces keyed by _id for documents already
-// there, so a retried batch is a no-op.
-import { MongoBulkWriteError, type Collection, type Document } from 'mongodb';
+// written with unordered insert commands, then replaces keyed by _id for documents already
+// there, so a retried batch is a no-op (insert.ts).
+import type { Collection, Db, Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
@@ -14,8 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, ChunkCopied, ChunkCopyControl, Target } from '../engine';
 import { keyOfValues, keyPositions, readBatchValues } from './read';
 import { copyPipelined, type PreparedBatch } from './pipeline';
-
-const DUPLICATE_KEY = 11000;
+import { insertOrReplace } from './insert';
 
 /**
  * Batches of a chunk being written while the next one is read and mapped (see pipeline.ts):
@@ -38,8 +37,12 @@ export class MongoTarget implements Target {
   }
 
   async collection(plan: TablePlan): Promise<Collection<Document>> {
+    return (await this.database()).collection(MongoTarget.collectionName(plan));
+  }
+
+  private async database(): Promise<Db> {
     const client = await mongoClient(this.spec.target.url);
-    return client.db(this.spec.target.database).collection(MongoTarget.collectionName(plan));
+    return client.db(this.spec.target.database);
   }
 
   async prepareTable(plan: TablePlan): Promise<void> {
@@ -55,7 +58,7 @@ export class MongoTarget implements Target {
   async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
     const batch = await this.prepareBatch(plan, source, range, after, limit);
     if (batch === null) return { rows: 0, last: null };
-    await this.insertDocuments(await this.collection(plan), batch.work);
+    await insertOrReplace(await this.database(), await this.collection(plan), batch.work);
     return { rows: batch.rows, last: batch.last };
   }
 
@@ -64,11 +67,12 @@ export class MongoTarget implements Target {
    * committed in key order once a batch and all before it are written (see pipeline.ts).
    */
   async copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
+    const db = await this.database();
     const coll = await this.collection(plan);
     return copyPipelined<Document[]>(
       {
         read: (after, limit) => this.prepareBatch(plan, source, range, after, limit),
-        write: (docs) => this.insertDocuments(coll, docs),
+        write: (docs) => insertOrReplace(db, coll, docs),
       },
       control,
       WRITES_IN_FLIGHT,
@@ -104,26 +108,6 @@ export class MongoTarget implements Target {
 
   async buildDeferredConstraints(): Promise<void> {
     // Ferry builds no unique index or reference on a collection: nothing was deferred.
-  }
-
-  /**
-   * Inserts first (the common case in a backfill, and far cheaper than upserts); documents
-   * whose _id already exists — a retried batch, a resumed chunk — are then replaced by key,
-   * so the result is the same whatever ran before.
-   */
-  private async insertDocuments(coll: Collection<Document>, docs: Document[]): Promise<void> {
-    try {
-      await coll.insertMany(docs, { ordered: false });
-    } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      const others = errors.filter((e) => e.code !== DUPLICATE_KEY);
-      if (others.length) throw err;
-      await coll.bulkWrite(
-        errors.map((e) => ({ replaceOne: { filter: { _id: docs[e.index]._id }, replacement: docs[e.index], upsert: true } })),
-        { ordered: false },
-      );
-    }
   }
 
   async countRows(plan: TablePlan): Promise<number> {

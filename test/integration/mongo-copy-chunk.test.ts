@@ -9,6 +9,7 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { introspectTable, planChunkPage, readBatch } from '../../engines/postgres/source';
 import { MongoTarget } from '../../engines/mongodb/target';
 import { buildDocuments } from '../../engines/mongodb/mapping/document';
+import { insertOrReplace, writeLimits } from '../../engines/mongodb/insert';
 import { validateSpec } from '../../activities/plan/spec';
 import { closeAll, pgPool } from '../../engines/connections';
 import type { ChunkCursor, ChunkRange } from '../../contracts/backfill';
@@ -117,5 +118,18 @@ describe('MongoDB chunk copy: pipelined batches, resumable, idempotent (real Pos
 
     assert.equal(await target.countRows(plan), ROWS);
     assert.deepEqual(await stored(), await expected());
+  });
+
+  it('insert commands split past the server\'s batch limit, and documents already there are replaced, wherever they fall', async () => {
+    const db = mongo.db(database);
+    const coll = db.collection('split');
+    const limits = await writeLimits(db);
+    const n = Math.min(limits.maxWriteBatchSize, 5_000) * 2 + 17;
+    await coll.insertMany([0, 5, limits.maxWriteBatchSize + 3, n - 1].map((i) => ({ _id: i as never, v: 'old' })));
+    await insertOrReplace(db, coll, Array.from({ length: n }, (_, i) => ({ _id: i as never, v: 'new', i })));
+    assert.equal(await coll.countDocuments({}), n);
+    assert.equal(await coll.countDocuments({ v: 'new' }), n);
+    await insertOrReplace(db, coll, Array.from({ length: n }, (_, i) => ({ _id: i as never, v: 'again', i })));
+    assert.equal(await coll.countDocuments({ v: 'again' }), n, 'a replayed batch replaces every document');
   });
 });
