@@ -5,7 +5,7 @@
 // buffer and keeps per-operation bookkeeping. Measured on 400,000 pgbench rows (node CPU of
 // the writes alone): insertMany 1.6-2.0 s, one insert command per batch 0.9-1.2 s, to which
 // sizing the documents here (calculateObjectSize) adds about 0.15-0.3 s.
-import { BSON, type Collection, type Db, type Document } from 'mongodb';
+import { BSON, ReadPreference, WriteConcern, type Collection, type Db, type Document } from 'mongodb';
 
 const DUPLICATE_KEY = 11000;
 
@@ -101,7 +101,11 @@ export async function insertOrReplace(db: Db, coll: Collection<Document>, docs: 
   }
   const duplicates: number[] = [];
   for (const [start, end] of runs) {
-    const res = await db.command({ insert: coll.collectionName, documents: start === 0 && end === docs.length ? docs : docs.slice(start, end), ordered: false });
+    const command: Document = { insert: coll.collectionName, documents: start === 0 && end === docs.length ? docs : docs.slice(start, end), ordered: false };
+    // The write concern insertMany would have sent (the URL's or the client's), so a batch is
+    // exactly as durable as before when its cursor is committed; always to the primary.
+    if (coll.writeConcern) WriteConcern.apply(command, coll.writeConcern);
+    const res = await db.command(command, { readPreference: ReadPreference.primary });
     const errors: WriteErrorLike[] = Array.isArray(res.writeErrors) ? res.writeErrors : [];
     const others = errors.filter((e) => e.code !== DUPLICATE_KEY);
     if (others.length) throw new InsertRefused(others.map((e) => ({ ...e, index: start + e.index })));
