@@ -1,21 +1,31 @@
 // MongoDB target: one collection per table (named after the table), one document per row,
-// written with ordered:false bulk inserts, then replaces keyed by _id for documents already
-// there, so a retried batch is a no-op.
-import { MongoBulkWriteError, type Collection, type Document } from 'mongodb';
+// written with unordered insert commands, then replaces keyed by _id for documents already
+// there, so a retried batch is a no-op (insert.ts).
+import type { Collection, Db, Document } from 'mongodb';
 import type { Pool } from 'pg';
 import type { Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
-import { keyOf, readBatch } from '../postgres/source';
 import { type SourceRow } from '../rows';
 import { mongoClient, pgPool } from '../connections';
-import { documentId, buildDocuments } from './mapping/document';
+import { documentId, buildDocuments, buildDocumentsFromValues } from './mapping/document';
 import { mongoFieldProblems } from './mapping/field-names';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BatchCopied, ChunkCopied, ChunkCopyControl, Target } from '../engine';
-import { copyInBatches } from '../batch-copy';
+import { keyOfValues, keyPositions, readBatchValues } from './read';
+import { copyPipelined, type PreparedBatch } from './pipeline';
+import { insertOrReplace } from './insert';
 
-const DUPLICATE_KEY = 11000;
+/**
+ * Batches of a chunk being written while the next one is read and mapped (see pipeline.ts):
+ * the source read, the mapping and the target's insert overlap instead of taking turns. One
+ * is enough with the chunks the backfill copies side by side (parallelism 4 keeps 4 inserts
+ * and 4 reads going); 2 or 3 measured no faster on mongo-java-server here (a shared 2-core
+ * machine, so within noise) and hold more memory.
+ * It also bounds what a crash replays: the batches written but not yet committed.
+ * FERRY_MONGO_WRITES_IN_FLIGHT overrides it, for measuring.
+ */
+const WRITES_IN_FLIGHT = Math.max(1, Math.floor(Number(process.env.FERRY_MONGO_WRITES_IN_FLIGHT)) || 1);
 
 export class MongoTarget implements Target {
   readonly kind = 'mongodb' as const;
@@ -27,8 +37,12 @@ export class MongoTarget implements Target {
   }
 
   async collection(plan: TablePlan): Promise<Collection<Document>> {
+    return (await this.database()).collection(MongoTarget.collectionName(plan));
+  }
+
+  private async database(): Promise<Db> {
     const client = await mongoClient(this.spec.target.url);
-    return client.db(this.spec.target.database).collection(MongoTarget.collectionName(plan));
+    return client.db(this.spec.target.database);
   }
 
   async prepareTable(plan: TablePlan): Promise<void> {
@@ -42,14 +56,35 @@ export class MongoTarget implements Target {
   }
 
   async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {
-    const rows = await readBatch(source, plan, range, after, limit);
-    if (rows.length === 0) return { rows: 0, last: null };
-    await this.insertDocuments(plan, await buildDocuments(plan, source, rows));
-    return { rows: rows.length, last: keyOf(plan, rows[rows.length - 1]) };
+    const batch = await this.prepareBatch(plan, source, range, after, limit);
+    if (batch === null) return { rows: 0, last: null };
+    await insertOrReplace(await this.database(), await this.collection(plan), batch.work);
+    return { rows: batch.rows, last: batch.last };
   }
 
-  copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
-    return copyInBatches((after, limit) => this.copyBatch(plan, source, range, after, limit), control);
+  /**
+   * Keyset batches, each read and mapped while the ones before it are written, the cursor
+   * committed in key order once a batch and all before it are written (see pipeline.ts).
+   */
+  async copyChunk(plan: TablePlan, source: Pool, range: ChunkRange, control: ChunkCopyControl): Promise<ChunkCopied> {
+    const db = await this.database();
+    const coll = await this.collection(plan);
+    return copyPipelined<Document[]>(
+      {
+        read: (after, limit) => this.prepareBatch(plan, source, range, after, limit),
+        write: (docs) => insertOrReplace(db, coll, docs),
+      },
+      control,
+      WRITES_IN_FLIGHT,
+    );
+  }
+
+  /** Up to `limit` rows of `range` after `after`, read and mapped to their documents; null when none are left. */
+  private async prepareBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<PreparedBatch<Document[]> | null> {
+    const rows = await readBatchValues(source, plan, range, after, limit);
+    if (rows.length === 0) return null;
+    const docs = await buildDocumentsFromValues(plan, source, rows);
+    return { rows: rows.length, last: keyOfValues(keyPositions(plan), rows[rows.length - 1]), work: docs };
   }
 
   async writeRows(plan: TablePlan, rows: SourceRow[]): Promise<void> {
@@ -77,27 +112,6 @@ export class MongoTarget implements Target {
 
   async buildDeferredConstraints(): Promise<void> {
     // Ferry builds no unique index or reference on a collection: nothing was deferred.
-  }
-
-  /**
-   * Inserts first (the common case in a backfill, and far cheaper than upserts); documents
-   * whose _id already exists — a retried batch, a resumed chunk — are then replaced by key,
-   * so the result is the same whatever ran before.
-   */
-  private async insertDocuments(plan: TablePlan, docs: Document[]): Promise<void> {
-    const coll = await this.collection(plan);
-    try {
-      await coll.insertMany(docs, { ordered: false });
-    } catch (err) {
-      if (!(err instanceof MongoBulkWriteError)) throw err;
-      const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-      const others = errors.filter((e) => e.code !== DUPLICATE_KEY);
-      if (others.length) throw err;
-      await coll.bulkWrite(
-        errors.map((e) => ({ replaceOne: { filter: { _id: docs[e.index]._id }, replacement: docs[e.index], upsert: true } })),
-        { ordered: false },
-      );
-    }
   }
 
   async countRows(plan: TablePlan): Promise<number> {

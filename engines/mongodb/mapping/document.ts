@@ -19,13 +19,14 @@
 // timestamps.ts, decimal128.ts, json.ts and columns.ts.
 import type { Pool } from 'pg';
 import type { Document } from 'mongodb';
-import type { EmbedPlan, TablePlan } from '../../../contracts/tables';
+import type { ColumnInfo, EmbedPlan, TablePlan } from '../../../contracts/tables';
 import { readMatching } from '../../postgres/source';
 import { planShape } from '../../plan-shape';
 import type { SourceRow } from '../../rows';
 import { MappingError } from '../../errors';
 import { Unmappable, preview, type Convert } from './convert';
 import { columnConverter, fieldOf, mayBeArray } from './columns';
+import { OID } from './oids';
 
 /** Sets a property even when its name is `__proto__` (which plain assignment would not). */
 function setOwn(target: Document, name: string, value: unknown): void {
@@ -34,6 +35,8 @@ function setOwn(target: Document, name: string, value: unknown): void {
 
 interface CompiledColumn {
   name: string;
+  /** Position among the plan's columns (in a row read as an array). */
+  position: number;
   field: string | null;
   convert: Convert;
   /** Position in the key, or -1. */
@@ -50,11 +53,25 @@ interface Compiled {
   simpleId: boolean;
 }
 
-function compile(plan: TablePlan): Compiled {
-  const all: CompiledColumn[] = plan.columns.map((c) => ({
+/**
+ * smallint and integer as plain JavaScript numbers, which BSON serializes as the same Int32
+ * (an integer number within 32 bits is an Int32 on the wire), without an Int32 object per
+ * value: the backfill's documents go straight to the driver, so only their bytes matter.
+ */
+const int32Number = (t: string) => +t | 0;
+
+function wireConverter(c: ColumnInfo): Convert {
+  const scalar = c.elementOid === 0 && (c.lossy ?? 'fail') !== 'string';
+  const oid = c.baseOid || c.typeOid;
+  return scalar && (oid === OID.int2 || oid === OID.int4) ? int32Number : columnConverter(c);
+}
+
+function compile(plan: TablePlan, wire = false): Compiled {
+  const all: CompiledColumn[] = plan.columns.map((c, position) => ({
     name: c.name,
+    position,
     field: fieldOf(c),
-    convert: columnConverter(c),
+    convert: wire ? wireConverter(c) : columnConverter(c),
     keyIndex: plan.key.indexOf(c.name),
   }));
   const key = plan.key.map((k) => {
@@ -103,7 +120,24 @@ function rowKeyText(plan: TablePlan, row: SourceRow): string {
 
 /** A compiled row mapper for one table: converters are chosen once, not per row. */
 export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
-  const { columns, id, simpleId } = compile(plan);
+  return compileMapper<SourceRow>(plan, false, (row, c) => row[c.name], (row) => rowKeyText(plan, row));
+}
+
+/**
+ * The backfill's mapper, for rows read as arrays (pg `rowMode: 'array'`), the values in the
+ * order of `plan.columns`: its documents serialize to the same BSON as documentMapper's, built
+ * without a row object per row, and with smallint and integer values as plain numbers (the
+ * same Int32 on the wire, see int32Number), so they are for writing, not for comparing by value.
+ */
+export function valuesMapper(plan: TablePlan): (values: RowValues) => Document {
+  return compileMapper<RowValues>(plan, true, (values, c) => values[c.position], (values) => plan.key.map((k) => `${k}=${preview(String(values[plan.columns.findIndex((c) => c.name === k)]))}`).join(', '));
+}
+
+/** A row's values in the order of its plan's columns (PostgreSQL text form, null = SQL NULL). */
+export type RowValues = (string | null)[];
+
+function compileMapper<R>(plan: TablePlan, wire: boolean, read: (row: R, c: CompiledColumn) => string | null | undefined, keyText: (row: R) => string): (row: R) => Document {
+  const { columns, id, simpleId } = compile(plan, wire);
   const n = columns.length;
   const keyLength = plan.key.length;
   const unsafeNames = columns.some((c) => c.field === '__proto__');
@@ -115,7 +149,7 @@ export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
     try {
       for (; i < n; i++) {
         const c = columns[i];
-        const text = row[c.name];
+        const text = read(row, c);
         const value = text === null || text === undefined ? null : c.convert === null ? text : c.convert(text);
         if (c.keyIndex >= 0) {
           if (keyValues === null) doc._id = value;
@@ -127,7 +161,7 @@ export function documentMapper(plan: TablePlan): (row: SourceRow) => Document {
         }
       }
     } catch (err) {
-      throw mappingError(plan, columns[i].name, rowKeyText(plan, row), err);
+      throw mappingError(plan, columns[i].name, keyText(row), err);
     }
     if (keyValues !== null) doc._id = id(keyValues);
     return doc;
@@ -153,10 +187,12 @@ export function documentId(plan: TablePlan, key: string[]): unknown {
 }
 
 // Source rows → MongoDB documents, as the target holds them: the row mapping above plus any
-// embedded tables. Backfill, repair and verification all build documents here, so
-// what verification hashes on the source side is exactly what the copy wrote — embedding
-// stays verifiable because the embedded rows are read and mapped the same way both times.
+// embedded tables. Backfill, repair and verification all build documents here (the backfill
+// from rows read as arrays, with the same converters and the same BSON), so what verification
+// hashes on the source side is exactly what the copy wrote — embedding stays verifiable
+// because the embedded rows are read and mapped the same way both times.
 const mappers = new Map<string, (row: SourceRow) => Document>();
+const arrayMappers = new Map<string, (values: RowValues) => Document>();
 
 /** The compiled row mapper of a table, built once per table shape per process. */
 export function mapperFor(plan: TablePlan): (row: SourceRow) => Document {
@@ -166,11 +202,37 @@ export function mapperFor(plan: TablePlan): (row: SourceRow) => Document {
   return map;
 }
 
+/** The compiled mapper of a table's rows read as arrays, built once per table shape per process. */
+export function valuesMapperFor(plan: TablePlan): (values: RowValues) => Document {
+  const key = planShape(plan);
+  let map = arrayMappers.get(key);
+  if (!map) arrayMappers.set(key, (map = valuesMapper(plan)));
+  return map;
+}
+
 /** The documents for these rows, in the same order, embedded tables included. */
 export async function buildDocuments(plan: TablePlan, source: Pool, rows: SourceRow[]): Promise<Document[]> {
   const map = mapperFor(plan);
   const docs = rows.map(map);
-  for (const embed of plan.embeds) await embedInto(embed, source, rows, docs);
+  for (const embed of plan.embeds) {
+    const ownCols = embed.on.map(([, p]) => p);
+    await embedInto(embed, source, rows.map((r) => ownCols.map((c) => r[c])), docs);
+  }
+  return docs;
+}
+
+/**
+ * buildDocuments for rows read as arrays (values in the order of plan.columns), as the backfill
+ * reads them: documents that serialize to the same BSON (test/unit/mongo-values-mapper.test.ts).
+ */
+export async function buildDocumentsFromValues(plan: TablePlan, source: Pool, rows: RowValues[]): Promise<Document[]> {
+  const map = valuesMapperFor(plan);
+  const docs = new Array<Document>(rows.length);
+  for (let i = 0; i < rows.length; i++) docs[i] = map(rows[i]);
+  for (const embed of plan.embeds) {
+    const positions = embed.on.map(([, p]) => plan.columns.findIndex((c) => c.name === p));
+    await embedInto(embed, source, rows.map((r) => positions.map((at) => r[at] ?? null)), docs);
+  }
   return docs;
 }
 
@@ -179,12 +241,11 @@ const tupleKey = (values: (string | null)[]) => JSON.stringify(values);
 /**
  * One query per batch per embedded table: the related rows of every row in the batch, in
  * the embedded table's key order (so an embedded array's order is stable and verifiable).
- * Embedded documents carry their columns without an _id of their own.
+ * Embedded documents carry their columns without an _id of their own. `wanted` holds, per
+ * document, the values of its own columns the embedded table refers to.
  */
-async function embedInto(embed: EmbedPlan, source: Pool, rows: SourceRow[], docs: Document[]): Promise<void> {
+async function embedInto(embed: EmbedPlan, source: Pool, wanted: (string | null)[][], docs: Document[]): Promise<void> {
   const embeddedCols = embed.on.map(([c]) => c);
-  const ownCols = embed.on.map(([, p]) => p);
-  const wanted = rows.map((r) => ownCols.map((c) => r[c]));
   const usable = wanted.filter((t): t is string[] => t.every((v) => v !== null));
   const related = await readMatching(source, embed.plan, embeddedCols, [...new Map(usable.map((t) => [tupleKey(t), t])).values()]);
   const map = mapperFor(embed.plan);
