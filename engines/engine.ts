@@ -82,7 +82,8 @@ export interface ChunkCopyControl {
    * Awaited as rows go by (`rows` since the last call): waits out a pause, keeps the throttle,
    * and throws when the attempt is cancelled or its chunk lock is lost. With `holding` (rows in
    * flight in an open transaction), a pause longer than a short hold throws ChunkYielded
-   * instead of waiting, so no transaction stays open through an operator's pause.
+   * instead of waiting, so no transaction stays open through an operator's pause. An engine
+   * that commits calls it once more right before committing.
    */
   pace(rows: number, holding?: boolean): Promise<void>;
 }

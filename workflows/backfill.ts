@@ -122,6 +122,13 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
   const stopIfOrphaned = () => {
     if (ownerGone) throw ApplicationFailure.nonRetryable(`the migration ${input.parentId} is ${ownerGone.toLowerCase()}: ${plan.display}'s backfill stops`, 'MigrationGone');
   };
+  // A failure the operator should read in the migration's status (not an abort, not an orphan's stop).
+  const reportFailure = async (err: unknown) => {
+    if (isCancellation(err) || ownerGone) return;
+    progress.state = 'failed';
+    progress.error = innermostMessage(err);
+    await report(true);
+  };
   if (!input.carried) {
     // Not waited for: the parent only shows the state, and planning need not wait a round trip
     // for it. Runs recorded before this waited (then scheduled planning in a later task).
@@ -158,11 +165,7 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
       },
     });
   } catch (err) {
-    if (!isCancellation(err) && !ownerGone) {
-      progress.state = 'failed';
-      progress.error = innermostMessage(err);
-      await report(true);
-    }
+    await reportFailure(err);
     throw err;
   }
   if (outcome === 'continue') {
@@ -177,11 +180,7 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
     try {
       await finishLoad({ spec, plan });
     } catch (err) {
-      if (!isCancellation(err) && !ownerGone) {
-        progress.state = 'failed';
-        progress.error = innermostMessage(err);
-        await report(true);
-      }
+      await reportFailure(err);
       throw err;
     }
   }

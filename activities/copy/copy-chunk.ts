@@ -89,10 +89,7 @@ function pacer(ctx: Context, control: ReturnType<typeof liveControl>, lock: () =
       if (holding && Date.now() - pausedAt > PAUSE_HOLD_MS) throw new ChunkYielded();
       await ctx.sleep(500).catch(() => undefined);
     }
-    // Cancelled, or its heartbeat rejected (timed out: a retry is already scheduled): stop
-    // writing and release the lock, so the retry starts from the last committed cursor.
-    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`chunk copy cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`);
-    await lock()?.check();
+    await stillOwned();
     const now = Date.now();
     const current = control.current().rowsPerSecond;
     if (current !== rate || now - pausedAt > 1_000) {
@@ -103,9 +100,18 @@ function pacer(ctx: Context, control: ReturnType<typeof liveControl>, lock: () =
     rowsSince += rows;
     if (rate > 0) {
       const wait = (rowsSince / rate) * 1000 - (now - since);
-      if (wait > 0) await ctx.sleep(wait);
+      if (wait > 0) {
+        await ctx.sleep(wait);
+        await stillOwned();
+      }
     }
   };
+  // Cancelled, or its heartbeat rejected (timed out: a retry is already scheduled), or its lock
+  // lost: stop writing and release the lock, so the retry starts from the last committed cursor.
+  async function stillOwned(): Promise<void> {
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`chunk copy cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`);
+    await lock()?.check();
+  }
 }
 
 export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {

@@ -62,6 +62,8 @@ export async function copyChunkWhole(plan: TablePlan, source: Pool, target: Pool
     const rows = Number(sink.rowCount);
     if (paced.counter.rows !== rows) throw new Error(`${plan.display}: the target took ${rows} rows of a stream of ${paced.counter.rows}; retrying the chunk`);
     if (state.pendingKey) await recordChunk(tgt, state.oid, range, rows);
+    // Commit only while this attempt still owns the chunk (not cancelled, its lock held).
+    await control.pace(0, true);
     await tgt.query('COMMIT');
     return { rows };
   } catch (err) {

@@ -18,6 +18,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { withCreated } from '../created';
+import { inTransaction } from '../connections';
 import { quoteQualified } from './identifiers';
 
 type Db = Pick<PoolClient, 'query'>;
@@ -125,30 +126,17 @@ export async function restartLoad(db: Db, plan: TablePlan, oid: string): Promise
  * finishing (a foreign key that references this key). Does nothing for a keyed table.
  */
 export async function addPendingKey(pool: Pool, table: TablePlan['table']): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const state = await loadState(client, table);
-    if (!state?.pendingKey) {
-      await client.query('COMMIT');
-      return false;
-    }
+    if (!state?.pendingKey) return false;
     const locked = await client.query(`SELECT key_clause FROM _ferry.loading_tables WHERE table_oid = $1::oid FOR UPDATE`, [state.oid]);
-    if (locked.rowCount === 0) {
-      await client.query('COMMIT');
-      return false;
-    }
+    // Another run added it while this one waited for the row.
+    if (locked.rowCount === 0) return false;
     // The index build sorts every key once: give it room (this transaction only).
     await client.query(`SELECT set_config('maintenance_work_mem', '256MB', true) WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024`);
     await client.query(`ALTER TABLE ${quoteQualified(table)} ADD ${locked.rows[0].key_clause}`);
     await client.query(`DELETE FROM _ferry.copied_chunks WHERE table_oid = $1::oid`, [state.oid]);
     await client.query(`DELETE FROM _ferry.loading_tables WHERE table_oid = $1::oid`, [state.oid]);
-    await client.query('COMMIT');
     return true;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

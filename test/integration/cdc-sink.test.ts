@@ -13,7 +13,7 @@ import { openTarget, openSink, deadLetterStore } from '../../engines';
 import { validateSpec } from '../../activities/plan/spec';
 import { type Spec } from '../../contracts/spec';
 import { closeAll, pgPool } from '../../engines/connections';
-import { type ChangeSink } from '../../engines/engine';
+import { type ChangeSink, type Target } from '../../engines/engine';
 import type { RowChange } from '../../engines/rows';
 import type { TablePlan } from '../../contracts/tables';
 
@@ -77,6 +77,13 @@ interface Fixture {
   read(table?: string): Promise<Map<number, Held & Record<string, unknown>>>;
   /** Makes the target refuse `small = 'bad'`, or the test's own poison value. */
   poison(plan: TablePlan): Promise<{ change: (id: number) => RowChange; cleanup(): Promise<void> }>;
+}
+
+
+/** A table as the sync finds it: created, then given its key (the backfill's finishLoad) before any change lands. */
+async function prepared(target: Target, p: TablePlan): Promise<void> {
+  await target.prepareTable(p);
+  await target.finishLoad(p);
 }
 
 describe('CDC sink: row changes onto the real targets', function () {
@@ -166,7 +173,7 @@ describe('CDC sink: row changes onto the real targets', function () {
         f = fixture();
         sink = openSink(f.spec);
         docs = await plan('docs');
-        await openTarget(f.spec).prepareTable(docs);
+        await prepared(openTarget(f.spec), docs);
       });
 
       beforeEach(async () => {
@@ -254,7 +261,7 @@ describe('CDC sink: row changes onto the real targets', function () {
         await source.query(`DROP TABLE IF EXISTS public.widen; CREATE TABLE public.widen (id int PRIMARY KEY, v text)`);
         const old = await plan('widen');
         const spec = { ...f.spec, tables: ['public.widen'] };
-        await openTarget(spec).prepareTable(old);
+        await prepared(openTarget(spec), old);
         const widenSink = openSink(spec);
         const row = (id: number, extra: Record<string, string | null> = {}): RowChange => ({ kind: 'upsert', key: [String(id)], row: { id: String(id), v: `v${id}`, ...extra }, unavailable: [], ...at() });
         assert.deepEqual(await widenSink.apply(old, [row(1), row(2)]), []);
@@ -298,7 +305,7 @@ describe('CDC sink: row changes onto the real targets', function () {
     const spec = postgres().spec;
     const sink = openSink(spec);
     const docs = await plan('docs');
-    await openTarget(spec).prepareTable(docs);
+    await prepared(openTarget(spec), docs);
     await sink.truncate(docs);
     await check.query(`CREATE TABLE public.quantities (qty int PRIMARY KEY); INSERT INTO public.quantities VALUES (1);
                        ALTER TABLE public.docs ADD CONSTRAINT docs_qty_fk FOREIGN KEY (qty) REFERENCES public.quantities (qty)`);
@@ -319,7 +326,7 @@ describe('CDC sink: row changes onto the real targets', function () {
     const spec = postgres().spec;
     const sink = openSink(spec);
     const docs = await plan('docs');
-    await openTarget(spec).prepareTable(docs);
+    await prepared(openTarget(spec), docs);
     assert.deepEqual(await sink.apply(docs, [upsert(1), upsert(2)]), []);
     await check.query(`CREATE TABLE public.refs (doc bigint REFERENCES public.docs (id)); INSERT INTO public.refs VALUES (1)`);
     try {

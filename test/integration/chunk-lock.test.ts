@@ -2,6 +2,9 @@
 // copyChunk activity itself, run in MockActivityEnvironment): a retry started while an
 // earlier attempt still runs waits, heartbeating, for the chunk lock; the earlier attempt,
 // once cancelled (as the SDK does when its heartbeat is rejected), stops writing and frees it.
+// A PostgreSQL chunk is one COPY in one transaction: an attempt stopped mid-stream leaves
+// nothing, and its retry copies the whole chunk. The table here has its key (as after a
+// load), so a repeated chunk replays by deleting its range.
 import { strict as assert } from 'node:assert';
 import { Client } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -53,6 +56,14 @@ describe('chunk lock: one attempt of a chunk at a time (real PostgreSQL)', funct
     return { env, writes, result };
   };
 
+  /** True while a COPY streams into the target table (an attempt is mid-chunk). */
+  const copying = async () =>
+    Number(
+      (await admin.query(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY %FROM STDIN%' AND state = 'active'`, [new URL(targetUrl).pathname.slice(1)])).rows[0].n,
+    ) > 0;
+  const untilCopying = async () => {
+    while (!(await copying())) await new Promise((r) => setTimeout(r, 20));
+  };
   const targetRows = async () => Number((await pgPool(targetUrl, 'target.url').query('SELECT count(*)::text AS n FROM public.t')).rows[0].n);
   const until = async (what: string, pred: () => boolean) => {
     while (!pred()) await new Promise((r) => setTimeout(r, 20));
@@ -73,7 +84,9 @@ describe('chunk lock: one attempt of a chunk at a time (real PostgreSQL)', funct
     const p = await introspectTable(pgPool(sourceUrl), { name: { schema: 'public', name: 't' } });
     if (typeof p === 'string') throw new Error(p);
     plan = p;
-    await new PostgresTarget(spec).prepareTable(plan);
+    const target = new PostgresTarget(spec);
+    await target.prepareTable(plan);
+    await target.finishLoad(plan);
     admin = new Client({ connectionString: sourceUrl });
     await admin.connect();
   });
@@ -104,17 +117,16 @@ describe('chunk lock: one attempt of a chunk at a time (real PostgreSQL)', funct
     assert.equal(await targetRows(), ROWS);
   });
 
-  it('two concurrent attempts on one chunk: the second writes only after the first is done, and the chunk is whole', async () => {
-    // Throttled, so the first attempt spans several batches with sleeps between them.
+  it('two concurrent attempts on one chunk: the second copies only after the first is done, and the chunk is whole', async () => {
+    // Throttled, so the first attempt's COPY streams for a while.
     const first = attempt('first', 400);
-    await until('first batch written', () => first.writes.length > 0);
-    const second = attempt('second', 0, first.writes[0]);
+    await untilCopying();
+    const second = attempt('second', 0);
     const [a, b] = await Promise.all([first.result, second.result]);
     assert.equal(a.rows, ROWS);
-    assert.equal(b.rows, ROWS, 'the second attempt resumes from its cursor and ends at the same count');
-    const firstDone = timeline.indexOf('first done');
-    const secondWrites = timeline.map((t, i) => (t === 'second wrote' ? i : -1)).filter((i) => i >= 0);
-    assert.ok(secondWrites.length > 0 && secondWrites.every((i) => i > firstDone), timeline.join(', '));
+    assert.equal(b.rows, ROWS, 'the second attempt copies the whole chunk again');
+    assert.ok(timeline.indexOf('first done') < timeline.indexOf('second done'), timeline.join(', '));
+    assert.ok(timeline.slice(0, timeline.indexOf('first done')).includes('second beat'), `the second waited, heartbeating: ${timeline.join(', ')}`);
     assert.equal(await targetRows(), ROWS);
   });
 
@@ -137,33 +149,29 @@ describe('chunk lock: one attempt of a chunk at a time (real PostgreSQL)', funct
     assert.equal(await targetRows(), ROWS);
   });
 
-  it('a cancelled attempt (heartbeat rejected) stops writing and frees the lock; the retry finishes from its cursor', async () => {
+  it('a cancelled attempt (heartbeat rejected) stops mid-COPY, leaving nothing, and frees the lock; the retry copies the chunk', async () => {
     const first = attempt('first', 300);
-    await until('first batch written', () => first.writes.length > 0);
+    await untilCopying();
     first.env.cancel('TIMED_OUT');
     await assert.rejects(first.result, (err) => err instanceof CancelledFailure);
-    const last = first.writes[first.writes.length - 1];
-    assert.ok(last.rows < ROWS, 'stopped before the end');
-    assert.equal(await targetRows(), last.rows, 'nothing written past the last cursor it reported');
+    assert.equal(await targetRows(), 0, 'the chunk stopped mid-stream left no row');
     const free = await admin.query('SELECT pg_try_advisory_lock($1::bigint)::text AS got', [chunkLockKey(spec, plan, chunk)]);
     assert.equal(free.rows[0].got, 'true', 'the lock died with the cancelled attempt');
     await admin.query('SELECT pg_advisory_unlock($1::bigint)', [chunkLockKey(spec, plan, chunk)]);
-    const retry = attempt('retry', 0, last);
+    const retry = attempt('retry', 0);
     const result = await retry.result;
     assert.equal(result.rows, ROWS);
-    assert.equal(result.resumed, true);
     assert.equal(await targetRows(), ROWS);
   });
 
-  it("an attempt whose lock session the server ended stops before its next batch, and the retry copies the rest", async () => {
+  it("an attempt whose lock session the server ended stops mid-COPY, and the retry copies the chunk", async () => {
     const first = attempt('first', 300);
-    await until('first batch written', () => first.writes.length > 0);
+    await untilCopying();
     // The lock's own session ends (a failover, an operator's pg_terminate_backend): the lock is gone with it.
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ferry chunk lock' AND datname = current_database()`);
     await assert.rejects(first.result, /the chunk lock's session ended/);
-    const last = first.writes[first.writes.length - 1];
-    assert.ok(last.rows < ROWS, 'stopped before the end');
-    const retry = attempt('retry', 0, last);
+    assert.equal(await targetRows(), 0, 'nothing of the stopped chunk stays');
+    const retry = attempt('retry', 0);
     assert.equal((await retry.result).rows, ROWS);
     assert.equal(await targetRows(), ROWS);
   });
