@@ -50,6 +50,7 @@ describe('target writes are idempotent (real MongoDB wire server and PostgreSQL)
     const target = new PostgresTarget(spec);
     await target.prepareTable(plan);
     await target.prepareTable(plan); // and preparing twice is harmless
+    await target.finishLoad(plan); // the key upserts conflict on, as after the backfill
     await target.writeRows(plan, rows('first'));
     await target.writeRows(plan, rows('second').slice(0, 10));
     assert.equal(await target.countRows(plan), 50);

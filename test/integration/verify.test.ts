@@ -47,6 +47,8 @@ async function copy(spec: Spec, p: TablePlan): Promise<void> {
     if (batch.last === null) break;
     after = batch.last;
   }
+  // As the backfill does once a table's rows are in: its key (which repairs upsert on).
+  await target.finishLoad(p);
 }
 
 /** Every chunk of the table verified (as the workflow does), plus the sweep when a chunk asks for it. */
