@@ -87,16 +87,18 @@ interface Options {
   forceMongo: boolean;
   /** Start Ferry's worker without the memory settings the README recommends for workers. */
   plainWorker: boolean;
+  /** The worker's NODE_OPTIONS in place of the recommended ones (to measure others). */
+  workerNodeOptions: string;
 }
 
 /**
  * What the README recommends for a copy worker's process: at most two malloc arenas, a 2 MiB
- * young generation and a 256 MiB old generation. The copy's live set is small (streams and a
- * batch or two per chunk) but it makes garbage fast, which V8 otherwise lets pile up: measured
- * peak RSS at 2M rows 195–199 MiB into PostgreSQL and 208 into MongoDB, against 220–224 and
- * 354–366 with the young generation setting alone, at the same speed.
+ * young generation and a 384 MiB old generation. The copy's live set is small (streams and a
+ * batch or two per chunk) but it makes garbage fast, which V8 otherwise lets pile up, sizing
+ * its heap from the machine's memory: measured peak RSS into MongoDB at 2M rows 208 MiB with
+ * a 320 or 400 MiB cap against 354–366 without, at the same speed (a 256 MiB cap cost ~15%).
  */
-export const WORKER_MEMORY_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=256' };
+export const WORKER_MEMORY_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=384' };
 
 interface Ctx {
   opts: Options;
@@ -442,7 +444,7 @@ async function startWorker(ctx: Ctx, name: string): Promise<Started> {
   const logFile = join(ctx.work, `worker-${name}.log`);
   const env = ctx.opts.plainWorker
     ? ctx.ferryEnv
-    : { ...ctx.ferryEnv, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? WORKER_MEMORY_ENV.MALLOC_ARENA_MAX, NODE_OPTIONS: [process.env.NODE_OPTIONS, WORKER_MEMORY_ENV.NODE_OPTIONS].filter(Boolean).join(' ') };
+    : { ...ctx.ferryEnv, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? WORKER_MEMORY_ENV.MALLOC_ARENA_MAX, NODE_OPTIONS: [process.env.NODE_OPTIONS, ctx.opts.workerNodeOptions].filter(Boolean).join(' ') };
   const w = startGroup(process.execPath, [FERRY_BIN, 'worker', '--queue', 'all'], { env, log: logFile, cwd: ROOT });
   const deadline = Date.now() + 300_000;
   let exited: number | null = null;
@@ -510,7 +512,7 @@ async function runFerry(ctx: Ctx, id: 'ferry-pg' | 'ferry-pg-verified' | 'ferry-
   };
   const specFile = join(ctx.work, `${id}.spec.json`);
   writeFileSync(specFile, JSON.stringify(spec, null, 2));
-  r.notes!.push(`spec ${specFile}: verify ${verifyKey ? verify : '(default)'}, parallelism ${ctx.opts.parallelism}, batchRows ${ctx.opts.batchRows}${ctx.opts.chunkRows ? `, chunkRows ${ctx.opts.chunkRows}` : ', chunkRows (Ferry default)'}; one worker process (ferry worker --queue all), started before timing${ctx.opts.plainWorker ? ', without the recommended memory settings (--plain-worker)' : `, with the README's worker memory settings (MALLOC_ARENA_MAX=${WORKER_MEMORY_ENV.MALLOC_ARENA_MAX} NODE_OPTIONS=${WORKER_MEMORY_ENV.NODE_OPTIONS}; --plain-worker to go without)`}`);
+  r.notes!.push(`spec ${specFile}: verify ${verifyKey ? verify : '(default)'}, parallelism ${ctx.opts.parallelism}, batchRows ${ctx.opts.batchRows}${ctx.opts.chunkRows ? `, chunkRows ${ctx.opts.chunkRows}` : ', chunkRows (Ferry default)'}; one worker process (ferry worker --queue all), started before timing${ctx.opts.plainWorker ? ', without the recommended memory settings (--plain-worker)' : `, with the README's worker memory settings (MALLOC_ARENA_MAX=${WORKER_MEMORY_ENV.MALLOC_ARENA_MAX} NODE_OPTIONS=${ctx.opts.workerNodeOptions}; --plain-worker to go without)`}`);
 
   if (toMongo) await dropMongo(ctx, MONGO_DB['ferry-mongo']);
   else await recreateDatabase(ctx, DST_DB[id]);
@@ -617,6 +619,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--timeout <s>', 'seconds a Ferry run may take before it is stopped (default: 120 + rows/2000)', parseIntOption('--timeout', 1))
     .option('--namespace <ns>', 'Temporal namespace for the Ferry runs (created if missing); other than the default, it also names the bench databases', 'ferry-bench')
     .option('--plain-worker', "start Ferry's worker without the README's worker memory settings", false)
+    .option('--worker-node-options <flags>', "the worker's NODE_OPTIONS instead of the README's", WORKER_MEMORY_ENV.NODE_OPTIONS)
     .option('--force-mongo', "run the MongoDB contenders even if mongo-java-server's heap looks too small for --rows", false)
     .option('--keep', 'keep the bench databases afterwards (default: drop them)', false)
     .option('--json', 'also print the results as one JSON document at the end', false)
@@ -632,7 +635,7 @@ async function main(argv: string[]): Promise<number> {
   const opts: Options = {
     rows: raw.rows, parallelism: raw.parallelism, batchRows: raw.batchRows, chunkRows: raw.chunkRows, skip: skip as ContenderId[],
     json: raw.json, namespace: raw.namespace, keep: raw.keep, pgcopydbSplit: raw.pgcopydbSplit,
-    timeoutS: raw.timeout ?? 120 + Math.ceil(raw.rows / 2_000), forceMongo: raw.forceMongo, plainWorker: raw.plainWorker,
+    timeoutS: raw.timeout ?? 120 + Math.ceil(raw.rows / 2_000), forceMongo: raw.forceMongo, plainWorker: raw.plainWorker, workerNodeOptions: raw.workerNodeOptions,
   };
   const selected = CONTENDERS.filter((c) => !opts.skip.includes(c));
   useNamespace(opts.namespace);
