@@ -95,8 +95,8 @@ interface Options {
  * What the README recommends for a copy worker's process: at most two malloc arenas, a 2 MiB
  * young generation and a 384 MiB old generation. The copy's live set is small (streams and a
  * batch or two per chunk) but it makes garbage fast, which V8 otherwise lets pile up, sizing
- * its heap from the machine's memory: measured peak RSS into MongoDB at 2M rows 208 MiB with
- * a 320 or 400 MiB cap against 354–366 without, at the same speed (a 256 MiB cap cost ~15%).
+ * its heap from the machine's memory: measured peak RSS into MongoDB at 2M rows 208–213 MiB
+ * with a 320–400 MiB cap against 354–367 without, for 5–10% more wall time (256 MiB: ~20%).
  */
 export const WORKER_MEMORY_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=384' };
 
