@@ -79,7 +79,7 @@ const PAUSE_HOLD_MS = 10_000;
  * transaction, gives it up after PAUSE_HOLD_MS), the throttle is a budget of rows per second
  * since the rate last changed, and a cancelled attempt or a lost chunk lock stops the copy.
  */
-function pacer(ctx: Context, control: ReturnType<typeof liveControl>, lock: () => ChunkLock | undefined) {
+function pacer(ctx: Context, control: ReturnType<typeof liveControl>, lock: ChunkLock) {
   let rate = -1;
   let since = 0;
   let rowsSince = 0;
@@ -110,7 +110,7 @@ function pacer(ctx: Context, control: ReturnType<typeof liveControl>, lock: () =
   // lost: stop writing and release the lock, so the retry starts from the last committed cursor.
   async function stillOwned(): Promise<void> {
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`chunk copy cancelled (${String(ctx.cancellationSignal.reason ?? 'cancelled')})`);
-    await lock()?.check();
+    await lock.check();
   }
 }
 
@@ -130,27 +130,21 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
   // holds later ones for most of the timeout, so an empty early beat would hide the cursor.
   const keepAlive = setInterval(() => (cursor || Date.now() - started > 5_000) && ctx.heartbeat(cursor), 2_000);
   let lock: ChunkLock | undefined;
-  const pace = pacer(ctx, control, () => lock);
   try {
     // No other attempt of this chunk writes while this one holds the lock (see engines/postgres/chunk-lock.ts);
     // waiting for it heartbeats the cursor this attempt started from.
     lock = await lockChunk(spec.source.url, chunkLockKey(spec, plan, chunk), { heartbeat: () => ctx.heartbeat(cursor), sleep: (ms) => ctx.sleep(ms) });
+    const pace = pacer(ctx, control, lock);
+    const committed = (c: ChunkCursor) => {
+      cursor = c;
+      ctx.heartbeat(c);
+    };
     for (;;) {
       try {
-        const copied = await target
-          .copyChunk(plan, pool, chunk, {
-            resumeFrom: cursor,
-            batchRows: spec.backfill.batchRows,
-            committed: (c) => {
-              cursor = c;
-              ctx.heartbeat(c);
-            },
-            pace,
-          })
-          .catch((err) => (err instanceof ChunkYielded ? Promise.reject(err) : rethrowClassified(err, `copying ${plan.display}`)));
+        const copied = await target.copyChunk(plan, pool, chunk, { resumeFrom: cursor, batchRows: spec.backfill.batchRows, committed, pace });
         return { index: chunk.index, rows: copied.rows, resumed: saved !== undefined || ctx.info.attempt > 1 };
       } catch (err) {
-        if (!(err instanceof ChunkYielded)) throw err;
+        if (!(err instanceof ChunkYielded)) rethrowClassified(err, `copying ${plan.display}`);
         // Paused with a transaction open: it was rolled back; copy the chunk again once resumed.
         await pace(0);
       }

@@ -5,8 +5,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
-import { quoteIdent, quoteQualified } from '../postgres/identifiers';
-import { keyTypes } from '../postgres/source';
+import { batchQuery } from '../postgres/source';
 import type { RowValues } from './mapping/document';
 
 /** Where each key column sits in a row read as an array. */
@@ -31,25 +30,6 @@ export async function readBatchValues(
   after: string[] | null,
   limit: number,
 ): Promise<RowValues[]> {
-  const types = keyTypes(plan);
-  const keys = plan.key.map(quoteIdent).join(', ');
-  const params: unknown[] = [];
-  const compare = (op: string, values: string[]) => {
-    const placeholders = values.map((v, i) => {
-      params.push(v);
-      return `$${params.length}::${types[i]}`;
-    });
-    return `(${keys}) ${op} (${placeholders.join(', ')})`;
-  };
-  const where: string[] = [];
-  if (after) where.push(compare('>', after));
-  else if (chunk.lo) where.push(compare('>=', chunk.lo));
-  if (chunk.hi) where.push(compare('<', chunk.hi));
-  params.push(limit);
-  const text =
-    `SELECT ${plan.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteQualified(plan.table)}` +
-    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-    ` ORDER BY ${keys} LIMIT $${params.length}`;
-  const res = await db.query<RowValues>({ text, values: params, rowMode: 'array' });
+  const res = await db.query<RowValues>({ ...batchQuery(plan, chunk, after, limit), rowMode: 'array' });
   return res.rows;
 }

@@ -17,38 +17,20 @@
 import type { Pool, PoolClient } from 'pg';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
-import { withCreated } from '../created';
 import { inTransaction } from '../connections';
 import { quoteQualified } from './identifiers';
 
 type Db = Pick<PoolClient, 'query'>;
 
-const LEDGER = '_ferry.copied_chunks';
-
+/** Created in the first CREATE TABLE's transaction that needs them (recordLoading). */
 const LEDGER_DDL = [
-    `CREATE SCHEMA IF NOT EXISTS _ferry`,
-    `CREATE TABLE IF NOT EXISTS _ferry.loading_tables (
-       table_oid oid PRIMARY KEY, table_name text NOT NULL, key_clause text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
-    `CREATE TABLE IF NOT EXISTS _ferry.copied_chunks (
-       table_oid oid NOT NULL, chunk text NOT NULL, rows bigint NOT NULL, copied_at timestamptz NOT NULL DEFAULT now(),
-       PRIMARY KEY (table_oid, chunk))`,
+  `CREATE SCHEMA IF NOT EXISTS _ferry`,
+  `CREATE TABLE IF NOT EXISTS _ferry.loading_tables (
+     table_oid oid PRIMARY KEY, table_name text NOT NULL, key_clause text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS _ferry.copied_chunks (
+     table_oid oid NOT NULL, chunk text NOT NULL, rows bigint NOT NULL, copied_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (table_oid, chunk))`,
 ];
-
-async function createLedger(pool: Pool): Promise<void> {
-  for (const sql of LEDGER_DDL) {
-    try {
-      await pool.query(sql);
-    } catch (err) {
-      // Parallel callers may race to create the same objects: losing the race is fine.
-      if (!['23505', '42P07', '42P06'].includes((err as { code?: string }).code ?? '')) throw err;
-    }
-  }
-}
-
-/** Runs `use` with the ledger's tables in place (created again if a target reset dropped them). */
-export function withLedger<T>(pool: Pool, use: () => Promise<T>): Promise<T> {
-  return withCreated(pool, LEDGER, () => createLedger(pool), use);
-}
 
 /**
  * Records, in the caller's CREATE TABLE transaction (after the CREATE, so a user who may not
@@ -123,20 +105,21 @@ export async function restartLoad(db: Db, plan: TablePlan, oid: string): Promise
 /**
  * Adds the key of a table loaded without it, and forgets the table's load, in one transaction
  * (serialized on the table's ledger row): safe to call again, and from another table's
- * finishing (a foreign key that references this key). Does nothing for a keyed table.
+ * finishing (a foreign key that references this key). Does nothing for a keyed table;
+ * `starting` hears the key clause before it is built.
  */
-export async function addPendingKey(pool: Pool, table: TablePlan['table']): Promise<boolean> {
-  return inTransaction(pool, async (client) => {
+export async function addPendingKey(pool: Pool, table: TablePlan['table'], starting: (keyClause: string) => void = () => undefined): Promise<void> {
+  await inTransaction(pool, async (client) => {
     const state = await loadState(client, table);
-    if (!state?.pendingKey) return false;
+    if (!state?.pendingKey) return;
     const locked = await client.query(`SELECT key_clause FROM _ferry.loading_tables WHERE table_oid = $1::oid FOR UPDATE`, [state.oid]);
     // Another run added it while this one waited for the row.
-    if (locked.rowCount === 0) return false;
+    if (locked.rowCount === 0) return;
+    starting(locked.rows[0].key_clause);
     // The index build sorts every key once: give it room (this transaction only).
     await client.query(`SELECT set_config('maintenance_work_mem', '256MB', true) WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024`);
     await client.query(`ALTER TABLE ${quoteQualified(table)} ADD ${locked.rows[0].key_clause}`);
     await client.query(`DELETE FROM _ferry.copied_chunks WHERE table_oid = $1::oid`, [state.oid]);
     await client.query(`DELETE FROM _ferry.loading_tables WHERE table_oid = $1::oid`, [state.oid]);
-    return true;
   });
 }

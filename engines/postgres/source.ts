@@ -246,6 +246,12 @@ export async function readBatch(
   after: string[] | null,
   limit: number,
 ): Promise<SourceRow[]> {
+  const res = await db.query(batchQuery(plan, chunk, after, limit));
+  return res.rows;
+}
+
+/** The statement of readBatch: every column, in the plan's order, of the next keyset batch. */
+export function batchQuery(plan: TablePlan, chunk: ChunkRange, after: string[] | null, limit: number): { text: string; values: unknown[] } {
   const params: unknown[] = [];
   const where: string[] = [];
   if (after) where.push(keyCompare(plan, '>', after, params));
@@ -256,8 +262,7 @@ export async function readBatch(
     `SELECT ${plan.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${quoteQualified(plan.table)}` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${keyList(plan)} LIMIT $${params.length}`;
-  const res = await db.query({ text: sql, values: params });
-  return res.rows;
+  return { text: sql, values: params };
 }
 
 /** The rows with these keys (text form), in no particular order; absent keys are simply not returned. */

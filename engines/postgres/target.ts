@@ -27,7 +27,7 @@ import { rethrowClassified } from '../errors';
 import { type BatchCopied, type ChunkCopied, type ChunkCopyControl, type Target, type Replay } from '../engine';
 import { copyBatchStreaming } from './copy';
 import { copyChunkWhole } from './copy-chunk';
-import { addPendingKey, loadState, recordLoading, restartLoad, withLedger } from './load-ledger';
+import { addPendingKey, loadState, recordLoading, restartLoad } from './load-ledger';
 import { keyCollations } from './key-ranges';
 import { planShape } from '../plan-shape';
 import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName } from './finish';
@@ -59,7 +59,7 @@ export class PostgresTarget implements Target {
       if (existing?.pendingKey) {
         // Ferry created it, and a run that never finished loading it left rows in it.
         await this.checkExisting(plan, existing.oid, { keyPending: true });
-        return await withLedger(this.pool, () => inTransaction(this.pool, (client) => restartLoad(client, plan, existing.oid)));
+        return await inTransaction(this.pool, (client) => restartLoad(client, plan, existing.oid));
       }
       if (existing) return await this.checkExisting(plan, existing.oid);
       const done = new Set<string>();
@@ -267,11 +267,7 @@ export class PostgresTarget implements Target {
 
   /** The key a table was loaded without, then its indexes built after the load; each skipped when it exists. */
   private async buildLoaded(plan: TablePlan, progress: (step: string) => void): Promise<void> {
-    const pendingKey = (await loadState(this.pool, plan.table))?.pendingKey;
-    if (pendingKey) {
-      progress(`key ${pendingKey}`);
-      await addPendingKey(this.pool, plan.table);
-    }
+    await addPendingKey(this.pool, plan.table, (key) => progress(`key ${key}`));
     for (const { index } of ddlSchedule(plan, this.spec.mode).indexes.filter((i) => i.when === 'after the load')) {
       progress(`index ${index.name}`);
       await createIndex(this.pool, plan.table.schema, index);

@@ -96,7 +96,7 @@ interface Options {
  * young generation and a 384 MiB old generation. The copy's live set is small (streams and a
  * batch or two per chunk) but it makes garbage fast, which V8 otherwise lets pile up, sizing
  * its heap from the machine's memory: measured peak RSS into MongoDB at 2M rows 208–213 MiB
- * with a 320–400 MiB cap against 354–367 without, for 5–10% more wall time (256 MiB: ~20%).
+ * with a 320–400 MiB cap against 354–367 without, for 3–11% more wall time (256 MiB: 12–18%).
  */
 export const WORKER_MEMORY_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=384' };
 
