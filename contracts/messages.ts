@@ -1,6 +1,7 @@
 // Every signal, query and update, as the CLI, the Temporal UI and the workflows send them.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BackfillProgress, ChunkControl } from './backfill';
+import type { CutoverAnswer, GateResult, RouteRequest, RoutingState } from './cutover';
 import type { TopicOffset } from './capture';
 import type { MigrationStatus } from './migration';
 import type { SkipRequest, SyncProgress, SyncReport } from './sync';
@@ -47,3 +48,15 @@ export const skipPoisonUpdate = defineUpdate<{ skipped: string }, [SkipRequest]>
 
 /** The migration → its sync child: skip exactly this event (it must be the one the sync waits at). */
 export const skipPoisonSignal = defineSignal<[TopicOffset]>('skipPoison');
+
+/** Approves the cutover; refused (naming the failing gates) unless the migration syncs and every gate holds. Answers once the attempt has ended. */
+export const cutoverUpdate = defineUpdate<CutoverAnswer, [request?: { reason?: string }]>('cutover');
+
+/** The gates as evaluated now from the migration's own figures (changes nothing). */
+export const gatesQuery = defineQuery<GateResult[]>('gates');
+
+/** After the switch: stop following the source, release capture, complete the migration. */
+export const finalizeUpdate = defineUpdate<{ phase: string }, []>('finalize');
+
+/** Before the write switch: record a share of reads for the target (refused while shadow mismatches exceed the gate). */
+export const routeUpdate = defineUpdate<RoutingState, [RouteRequest]>('route');

@@ -1,12 +1,14 @@
 // The migration workflow's input, carried state and the status it answers.
 import type { TableProgress } from './backfill';
 import type { CaptureInfo, StartMarker } from './capture';
+import type { CutoverStatus, RoutingState } from './cutover';
+import type { ShadowStatus } from './shadow';
 import type { Spec, TargetKind } from './spec';
 import type { SyncProgress } from './sync';
 import type { TablePlan } from './tables';
 import type { VerificationResult } from './verify';
 
-export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'completed' | 'failed' | 'aborted';
+export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'cutover' | 'cut-over' | 'completed' | 'failed' | 'aborted';
 
 /**
  * Workflow input: the spec as written, `${VAR}` references unresolved. The workflow validates
@@ -27,7 +29,7 @@ export interface MigrationCarried {
   /** Null for an offline migration. */
   capture: CaptureInfo | null;
   /** The phase the new run resumes in (absent: sync, as the first runs that carried state wrote it). */
-  phase?: 'backfill' | 'sync';
+  phase?: 'backfill' | 'sync' | 'cut-over';
   /** Backfill children started so far (workflow ids): the new run waits for them instead of starting them again. */
   backfillStarted?: string[];
   /** Runs so far, counting this one (for status and tests). */
@@ -63,6 +65,12 @@ export interface MigrationStatus {
   captureLeft?: Array<{ what: string; reason: string; command: string }>;
   /** Runs of the migration workflow (it continues-as-new during a long sync). */
   runs?: number;
+  /** Shadow reads while syncing (online). */
+  shadow?: ShadowStatus | null;
+  /** Gates, steps and the freeze window (online). */
+  cutover?: CutoverStatus | null;
+  /** Where applications write and read, as the routing record says. */
+  routing?: RoutingState | null;
 }
 
 /** What prepare returns: the plans and, online, the change capture it set up. */

@@ -10,4 +10,5 @@ export const searchAttributes = {
   progress: defineSearchAttributeKey('FerryProgress', SearchAttributeType.DOUBLE),
   verify: defineSearchAttributeKey('FerryVerify', SearchAttributeType.KEYWORD),
   lagSeconds: defineSearchAttributeKey('FerryLagSeconds', SearchAttributeType.DOUBLE),
+  shadowMismatches: defineSearchAttributeKey('FerryShadowMismatches', SearchAttributeType.INT),
 };

@@ -39,6 +39,93 @@ const tableEntry = z.union([
 export type TableEntry = z.infer<typeof tableEntry>;
 export type LossyPolicyName = z.infer<typeof lossyPolicy>;
 
+/** `$1`, `$2`… in an operator query take the sampled key's columns, in key order. */
+const shadowQuery = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or - (it names the query in status)'),
+  /** The table whose sampled keys fill the parameters ($1…); default: the spec's first table. */
+  table: z.string().min(1).optional(),
+  /** SQL run on the source. */
+  source: z.string().min(1, 'is empty: give the SQL to run on the source'),
+  /** SQL run on a PostgreSQL target, or a collection with a filter or pipeline on a MongoDB target ("$1" strings take the key's values). */
+  target: z.union([
+    z.string().min(1),
+    z.strictObject({
+      collection: z.string().min(1),
+      filter: z.record(z.string(), z.unknown()).optional(),
+      pipeline: z.array(z.record(z.string(), z.unknown())).optional(),
+    }),
+  ]),
+});
+
+/** Shadow reads while syncing (online): both sides read and compared through the mapping. */
+const shadowSection = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Seconds between shadow rounds. */
+    everySeconds: z.number().min(1).max(3_600).default(30),
+    /** Random keys per table per round (a table sample, not a scan). */
+    sampleKeys: z.number().int().min(0).max(10_000).default(50),
+    /** Most recently changed keys per table per round (the tail of its change topic). */
+    recentKeys: z.number().int().min(0).max(10_000).default(50),
+    /** Reads per second on each side, all tables and queries together. */
+    maxReadsPerSecond: z.number().int().min(1).max(100_000).default(200),
+    queries: z.array(shadowQuery).default([]),
+  })
+  .prefault({});
+
+/** How Ferry stops the application writing to the source during the cutover. */
+const fenceSection = z.union([
+  z.strictObject({
+    pgbouncer: z.strictObject({
+      /** PgBouncer's admin console, e.g. postgres://ferry@127.0.0.1:6432/pgbouncer (a ${VAR} reference keeps a password out of the spec). */
+      admin: urlString,
+      /** The database name the application connects to through PgBouncer. */
+      database: z.string().min(1),
+      /** The file PgBouncer's [databases] section %includes; Ferry owns it and writes the entry for `database` there at the switch. */
+      includeFile: z.string().min(1, 'is empty: give the path of the file pgbouncer.ini %includes'),
+    }),
+  }),
+  z.strictObject({
+    /** Roles whose INSERT/UPDATE/DELETE/TRUNCATE on the migrated tables are revoked during the cutover (their sessions are ended). */
+    roles: z.array(z.string().min(1)).min(1, 'names no role: list the application roles to fence'),
+  }),
+], { error: 'must be { pgbouncer: { admin, database, includeFile } } or { roles: [role, ...] }' });
+
+/** The cutover (online): the gates, who approves, how the source is fenced and how the switch is checked. */
+const cutoverSection = z
+  .strictObject({
+    /** manual: an operator's `ferry cutover` (or the UI's cutover Update); auto: as soon as every gate holds. */
+    approval: z.enum(['manual', 'auto'], { error: 'must be manual (an operator approves) or auto (as soon as the gates hold)' }).default('manual'),
+    gates: z
+      .strictObject({
+        maxLagSeconds: z.number().min(0).default(5),
+        /** Seconds the lag must have stayed at or under maxLagSeconds. */
+        holdSeconds: z.number().min(0).default(30),
+        /** The last clean verification must be at most this old. */
+        verifyMaxAgeSeconds: z.number().min(1).default(3_600),
+        maxShadowMismatches: z.number().int().min(0).default(0),
+        maxDeadLetters: z.number().int().min(0).default(0),
+      })
+      .prefault({}),
+    /** Seconds between verifications while syncing (the verification gate needs a recent clean one). */
+    verifyEverySeconds: z.number().min(10).max(7 * 86_400).default(1_800),
+    fence: fenceSection.optional(),
+    /** changed: the keys changed since the last clean verification, plus counts; full: the whole comparison again. */
+    finalVerify: z.enum(['changed', 'full'], { error: 'must be changed (keys changed since the last verification, plus counts) or full (the whole comparison)' }).default('changed'),
+    /** The drain to the marker written after the fence gives up (and un-fences) after this long. */
+    drainTimeoutSeconds: z.number().min(1).max(3_600).default(120),
+    hooks: z
+      .strictObject({
+        /** A command run on the worker after the switch, with the routing state in FERRY_ROUTING_* variables. */
+        afterFlip: z.string().min(1).optional(),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type ShadowQuery = z.infer<typeof shadowQuery>;
+export type FenceSpec = z.infer<typeof fenceSection>;
+
 export const specSchema = z.strictObject({
   name: z
     .string()
@@ -94,6 +181,8 @@ export const specSchema = z.strictObject({
       runsPerWorkflow: z.number().int().min(1).max(1_000).default(12),
     })
     .optional(),
+  shadow: shadowSection,
+  cutover: cutoverSection,
   backfill: z
     .strictObject({
       /** Rows per chunk; by default sized from each table's estimated row width (about 32 MB a chunk). */

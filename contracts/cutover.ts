@@ -1,0 +1,71 @@
+// The cutover as status shows it: the gates with value and limit, the steps with their times,
+// the freeze window, and the routing record applications read to know where to write.
+
+export type GateName = 'lag' | 'verification' | 'shadow' | 'dead-letters' | 'capture' | 'fence';
+
+export interface GateResult {
+  name: GateName;
+  pass: boolean;
+  /** What was measured and what it must be, as text an operator reads ("3.2 s held 40 s", "≤ 5 s for 30 s"). */
+  value: string;
+  limit: string;
+}
+
+export type CutoverStepName = 'fence' | 'drain' | 'final-check' | 'prepare-target' | 'reverse-capture' | 'switch' | 'after-flip' | 'unfence' | 'validate-foreign-keys';
+
+export interface CutoverStep {
+  name: CutoverStepName;
+  state: 'running' | 'done' | 'failed' | 'skipped';
+  startedAt: string;
+  durationSeconds: number | null;
+  detail: string | null;
+}
+
+export interface CutoverStatus {
+  /** The gates as last evaluated. */
+  gates: GateResult[];
+  gatesAt: string | null;
+  /** waiting: syncing, gates shown; running: the steps run; done: cut over; failed: the last attempt failed and was undone. */
+  state: 'waiting' | 'running' | 'done' | 'failed';
+  attempts: number;
+  /** The steps of the current (or last) attempt. */
+  steps: CutoverStep[];
+  /** Seconds the application could not write: from the fence to the switch (or the un-fence). */
+  freezeSeconds: number | null;
+  /** Why the last attempt failed (the migration went back to sync). */
+  error: string | null;
+  approvedAt: string | null;
+}
+
+/** Where applications write and read: `_ferry.routing` on the source (and the target), updated at every step. */
+export interface RoutingState {
+  writes: 'source' | 'target';
+  reads: 'source' | 'target';
+  /** Percent of reads an application may send to the target before the write switch. */
+  readShare: number;
+  migration: string;
+  phase: string;
+  changedAt: string;
+}
+
+/** What the cutover Update answers once its attempt has ended. */
+export interface CutoverAnswer {
+  phase: string;
+  cutOver: boolean;
+  freezeSeconds: number | null;
+  error: string | null;
+  steps: CutoverStep[];
+}
+
+/** The route Update: a share of reads for the target before the write switch. */
+export interface RouteRequest {
+  readsPercent: number;
+}
+
+export function failingGates(gates: readonly GateResult[]): GateResult[] {
+  return gates.filter((g) => !g.pass);
+}
+
+export function describeGates(gates: readonly GateResult[]): string {
+  return gates.map((g) => `${g.name} ${g.pass ? 'passes' : 'fails'}: ${g.value} (limit ${g.limit})`).join('; ');
+}
