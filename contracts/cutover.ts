@@ -1,5 +1,6 @@
 // The cutover as status shows it: the gates with value and limit, the steps with their times,
 // the freeze window, and the routing record applications read to know where to write.
+import type { SyncProgress } from './sync';
 
 export type GateName = 'lag' | 'verification' | 'shadow' | 'dead-letters' | 'capture' | 'fence';
 
@@ -35,6 +36,8 @@ export interface CutoverStatus {
   /** Why the last attempt failed (the migration went back to sync). */
   error: string | null;
   approvedAt: string | null;
+  /** The live reading the gates were evaluated from. */
+  reading?: GateReading | null;
 }
 
 /** Where applications write and read: `_ferry.routing` on the source (and the target), updated at every step. */
@@ -68,4 +71,16 @@ export function failingGates(gates: readonly GateResult[]): GateResult[] {
 
 export function describeGates(gates: readonly GateResult[]): string {
   return gates.map((g) => `${g.name} ${g.pass ? 'passes' : 'fails'}: ${g.value} (limit ${g.limit})`).join('; ');
+}
+
+/** What the gates need from outside the workflow, read live by the watchGates activity. */
+export interface GateReading {
+  lagSeconds: number;
+  /** Since when the lag has stayed at or under the limit (null: over it now). */
+  lagOkSince: string | null;
+  syncState: SyncProgress['state'] | 'unknown';
+  deadLetters: number;
+  /** Why capture is unhealthy (connector, slot, a halted or stopped sync), or null. */
+  captureProblem: string | null;
+  checkedAt: string;
 }

@@ -50,7 +50,7 @@ export const skipPoisonUpdate = defineUpdate<{ skipped: string }, [SkipRequest]>
 export const skipPoisonSignal = defineSignal<[TopicOffset]>('skipPoison');
 
 /** Approves the cutover; refused (naming the failing gates) unless the migration syncs and every gate holds. Answers once the attempt has ended. */
-export const cutoverUpdate = defineUpdate<CutoverAnswer, [request?: { reason?: string }]>('cutover');
+export const cutoverUpdate = defineUpdate<CutoverAnswer, [request: { reason?: string }]>('cutover');
 
 /** The gates as evaluated now from the migration's own figures (changes nothing). */
 export const gatesQuery = defineQuery<GateResult[]>('gates');

@@ -58,6 +58,8 @@ export interface MigrationStatus {
   /** Change capture (mode online): connector/slot name and the start marker. */
   capture: { name: string; marker: StartMarker } | null;
   verification: VerificationResult | null;
+  /** When the last verification began: the cutover's final check compares every key changed since. */
+  verificationStartedAt?: string | null;
   error: string | null;
   /** Operator messages refused for a bad payload, newest last (at most 10): the value they meant to change stayed. */
   refused?: Array<{ message: string; reason: string; at: string }>;

@@ -11,6 +11,7 @@ import type { ColumnInfo, TablePlan } from '../contracts/tables';
 import type { DeadLetterStore } from './dead-letters';
 import type { Mismatch, MismatchStore } from './mismatches';
 import type { ChangeFailure, RowChange, SourceRow } from './rows';
+import type { RoutingStore } from './routing';
 
 export interface Engine {
   /** The name plans, status and reports use. */
@@ -40,6 +41,8 @@ export interface Engine {
   verifier(spec: Spec): Verifier;
   mismatches(spec: Spec): MismatchStore;
   deadLetters(spec: Spec): DeadLetterStore;
+  /** The routing record kept on this target (applications read it to know where to write). */
+  routing(spec: Spec): RoutingStore;
 }
 
 /** One table in `ferry plan`: where it lands, two engine-specific columns per source column, and notes. */
@@ -144,6 +147,12 @@ export interface Target {
    * EXCLUDE constraints, unique indexes and foreign keys (PostgreSQL). Safe to run again.
    */
   buildDeferredConstraints(plan: TablePlan, progress?: (step: string) => void): Promise<void>;
+  /**
+   * Right before the target takes the application's writes (a cutover step, the source fenced
+   * and drained): every sequence the table draws from moves past every value the source has
+   * handed out. Nothing to do where the target hands out no values.
+   */
+  advanceSequences(plan: TablePlan): Promise<void>;
   countRows(plan: TablePlan): Promise<number>;
 }
 

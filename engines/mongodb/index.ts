@@ -8,6 +8,7 @@ import { MongoSink } from './sink';
 import { MongoVerifier } from './verifier';
 import { MongoStore } from './mismatches';
 import { MongoDeadLetters } from './dead-letters';
+import { MongoRoutingStore } from './routing';
 import { mongoSpecProblems } from './spec-rules';
 import { mongoPlanView } from './plan-view';
 import { mongoFieldProblems } from './mapping/field-names';
@@ -34,4 +35,5 @@ export const mongodb: Engine = {
   verifier: (spec) => new MongoVerifier(spec),
   mismatches: (spec) => new MongoStore(spec),
   deadLetters: (spec) => new MongoDeadLetters(spec),
+  routing: (spec) => new MongoRoutingStore(spec),
 };

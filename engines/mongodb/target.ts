@@ -114,6 +114,10 @@ export class MongoTarget implements Target {
     // Ferry builds no unique index or reference on a collection: nothing was deferred.
   }
 
+  async advanceSequences(): Promise<void> {
+    // A collection hands out no values (ObjectIds need no sequence): nothing to move.
+  }
+
   async countRows(plan: TablePlan): Promise<number> {
     return (await this.collection(plan)).countDocuments({});
   }

@@ -8,6 +8,7 @@ import { PostgresSink } from './sink';
 import { PostgresVerifier } from './verifier';
 import { PostgresStore } from './mismatches';
 import { PostgresDeadLetters } from './dead-letters';
+import { PgRoutingStore } from './routing';
 import { postgresSpecProblems } from './spec-rules';
 import { postgresPlanView } from './plan-view';
 import { targetPrivilegeProblems } from './privileges';
@@ -33,4 +34,5 @@ export const postgres: Engine = {
   verifier: (spec) => new PostgresVerifier(spec),
   mismatches: (spec) => new PostgresStore(targetPool(spec)),
   deadLetters: (spec) => new PostgresDeadLetters(targetPool(spec)),
+  routing: (spec) => new PgRoutingStore(targetPool(spec)),
 };

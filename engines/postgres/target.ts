@@ -310,7 +310,7 @@ export class PostgresTarget implements Target {
    * value, the largest value copied and its own value (smallest for descending sequences), so
    * the next default on the target never collides with a copied row.
    */
-  private async advanceSequences(plan: TablePlan): Promise<void> {
+  async advanceSequences(plan: TablePlan): Promise<void> {
     const table = quoteQualified(plan.table);
     for (const s of await readColumnSequences(this.source, plan.table)) {
       // The target's own sequence: the one its column is tied to, else the source's by name.

@@ -35,3 +35,60 @@ export const { cancellationRequester, migrationExecutionStatus } = proxyActiviti
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
 });
+
+// The gates' live reading returns when the verdict changes, or within a minute.
+export const { watchGates } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+});
+
+// Shadow reads: a round that fails is counted as an error and the next round tries again.
+export const { shadowRound } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumInterval: '30 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+});
+
+// The cutover's steps. Each is idempotent: a killed worker's attempt is retried on another,
+// and the fence's own ledger says what is already done. Bounded so a step that cannot succeed
+// fails the attempt (which un-fences) instead of holding the application frozen.
+export const { fenceSource, advanceTargetSequences, switchWrites, compareChangedKeys } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'FenceFailed', 'DataError'] },
+});
+
+// The drain gives up at its own deadline (cutover.drainTimeoutSeconds), whichever attempt runs.
+export const { drainToMarker } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '65 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DrainTimedOut', 'DrainFailed'] },
+});
+
+// Compensations and records that must happen: retried until they do (an operator sees the
+// attempts in the UI), never given up on while the source may be fenced.
+export const { unfenceSource, writeRouting } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['SpecError'] },
+});
+
+export const { runAfterFlipHook } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '6 minutes',
+  retry: { maximumAttempts: 1 },
+});
+
+// Deferred constraints run on the copy queue like finishTable (one statement may take a while).
+export const { buildDeferredConstraints } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.copy,
+  startToCloseTimeout: '24 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
+});

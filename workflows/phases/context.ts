@@ -4,6 +4,7 @@
 // is a function of it and nothing else.
 import { CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { CaptureInfo } from '../../contracts/capture';
+import type { CutoverAnswer } from '../../contracts/cutover';
 import type { MigrationInput, MigrationStatus, Phase } from '../../contracts/migration';
 import { searchAttributes } from '../../contracts/search-attributes';
 import type { Spec } from '../../contracts/spec';
@@ -31,6 +32,16 @@ export interface SyncChild {
   error: string | null;
 }
 
+/** The operator's cutover verbs as this run knows them (the figures live in status.cutover). */
+export interface CutoverControl {
+  /** Approved (the cutover Update, or approval: auto with every gate passing): the sync phase goes on to cutover. */
+  requested: boolean;
+  /** How the last attempt ended; the cutover Update answers with it. */
+  answer: CutoverAnswer | null;
+  /** The finalize Update: the cut-over phase ends the migration. */
+  finalizeRequested: boolean;
+}
+
 export interface MigrationContext {
   readonly id: string;
   readonly input: MigrationInput;
@@ -49,6 +60,7 @@ export interface MigrationContext {
   /** Backfill children started, by workflow id (carried: a new run adopts them). */
   readonly backfillStarted: Set<string>;
   readonly sync: SyncChild;
+  readonly cutover: CutoverControl;
   /** Set by the operator's abort (null: not aborted, or cancelled through Temporal). */
   abortReason: string | null;
   /** Every phase runs in it; an abort cancels it. */
@@ -97,6 +109,7 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
       { key: searchAttributes.rowsTotal, value: status.rowsEstimated },
       { key: searchAttributes.progress, value: status.rowsEstimated ? Math.min(1, status.rowsCopied / status.rowsEstimated) : 0 },
       ...(status.lag ? [{ key: searchAttributes.lagSeconds, value: status.lag.seconds }] : []),
+      ...(status.shadow ? [{ key: searchAttributes.shadowMismatches, value: status.shadow.mismatches }] : []),
     ]);
   };
   const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
@@ -113,6 +126,7 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
     children: new Set<string>(carried && status.syncWorkflowId ? [status.syncWorkflowId] : []),
     backfillStarted: new Set<string>(carried?.backfillStarted ?? []),
     sync: { scope: null, run: null, ended: false, handOverAllowed: false, stopped: false, failed: false, error: null },
+    cutover: { requested: false, answer: null, finalizeRequested: false },
     abortReason: null,
     work: new CancellationScope(),
     publish,

@@ -6,10 +6,15 @@
 // The order of registration is kept as it was when the handlers sat in the workflow body:
 // signals that arrived before the handlers existed are delivered as each is registered,
 // and a replay must deliver them (and send what they forward) in the same order.
-import { getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
+import { describeGates, failingGates, type RouteRequest } from '../../contracts/cutover';
 import {
   abortSignal,
   backfillProgressSignal,
+  cutoverUpdate,
+  finalizeUpdate,
+  gatesQuery,
+  routeUpdate,
   pauseSignal,
   resumeSignal,
   skipPoisonSignal,
@@ -22,6 +27,8 @@ import { positionText } from '../../contracts/offsets';
 import type { SkipRequest } from '../../contracts/sync';
 import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from '../payloads';
 import type { MigrationContext } from './context';
+import { evaluateGates } from './gates';
+import { writeRouting } from './activities';
 
 const REFUSED_KEPT = 10;
 const FORWARD_IN_ORDER_PATCH = 'forward-in-order';
@@ -118,10 +125,79 @@ export function registerHandlers(ctx: MigrationContext): () => Promise<void> {
     },
   );
 
+  registerCutoverHandlers(ctx);
+
   // An abort cancels whatever phase runs; the workflow's failure path releases and reports.
   setHandler(abortSignal, (payload: unknown) => {
     ctx.abortReason = parseReason(payload, 'aborted by the operator');
     ctx.work.cancel();
   });
   return forwardsSent;
+}
+
+/**
+ * The cutover's verbs. Each Update's validator refuses what the phase or the gates do not
+ * allow, with the reason, before anything is recorded: the CLI and the Temporal UI's Update
+ * dialog get the same answer, and a refused Update leaves no trace in history.
+ */
+function registerCutoverHandlers(ctx: MigrationContext): void {
+  const { status, spec } = ctx;
+  const gatesNow = () => evaluateGates(spec, status, status.cutover?.reading ?? null, Date.now());
+  setHandler(gatesQuery, gatesNow);
+
+  setHandler(
+    cutoverUpdate,
+    async (_request: { reason?: string } | undefined) => {
+      const attempt = (status.cutover?.attempts ?? 0) + 1;
+      ctx.cutover.answer = null;
+      ctx.cutover.requested = true;
+      if (status.cutover) status.cutover.approvedAt = new Date(Date.now()).toISOString();
+      // Answers once this attempt has ended: cut over, or un-fenced and back in sync with the reason.
+      await condition(() => ctx.cutover.answer !== null && (status.cutover?.attempts ?? 0) >= attempt);
+      return ctx.cutover.answer!;
+    },
+    {
+      validator: (_request: { reason?: string } | undefined) => {
+        if (spec.mode !== 'online') throw new Error('an offline migration has no cutover: it completes once verified');
+        if (status.phase === 'cutover' || ctx.cutover.requested) throw new Error('a cutover is already under way: follow it with ferry status');
+        if (status.phase !== 'sync') throw new Error(`the migration is in phase ${status.phase}: a cutover starts only from sync (caught up, gates passing)`);
+        const failing = failingGates(gatesNow());
+        if (failing.length) throw new Error(`the gates do not allow a cutover: ${describeGates(failing)}`);
+      },
+    },
+  );
+
+  setHandler(
+    finalizeUpdate,
+    () => {
+      ctx.cutover.finalizeRequested = true;
+      return { phase: 'finalizing' };
+    },
+    {
+      validator: () => {
+        if (status.phase !== 'cut-over') throw new Error(`the migration is in phase ${status.phase}: finalize ends a migration that has cut over (phase cut-over)`);
+        if (ctx.cutover.finalizeRequested) throw new Error('finalize is already under way');
+      },
+    },
+  );
+
+  setHandler(
+    routeUpdate,
+    async (req: RouteRequest) => {
+      const share = req.readsPercent;
+      status.routing = { writes: 'source', reads: share === 100 ? 'target' : 'source', readShare: share, migration: ctx.id, phase: status.phase, changedAt: new Date(Date.now()).toISOString() };
+      await writeRouting({ spec, state: status.routing });
+      return status.routing;
+    },
+    {
+      validator: (req: RouteRequest | undefined) => {
+        const share = req?.readsPercent;
+        if (typeof share !== 'number' || !Number.isInteger(share) || share < 0 || share > 100) throw new Error(`readsPercent must be an integer from 0 to 100, not ${JSON.stringify(share)}`);
+        if (status.phase !== 'sync') throw new Error(`the migration is in phase ${status.phase}: reads are shared only while syncing, before the write switch`);
+        const mismatches = status.shadow?.mismatches ?? 0;
+        const limit = spec.cutover.gates.maxShadowMismatches;
+        if (share > 0 && mismatches > limit) throw new Error(`shadow reads found ${mismatches} mismatch(es), over cutover.gates.maxShadowMismatches (${limit}): no reads go to the target until they are explained (ferry shadow --id ${ctx.id})`);
+      },
+    },
+  );
 }

@@ -7,6 +7,8 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { MigrationCarried, Phase } from '../../contracts/migration';
 import { backfill } from './backfill';
 import { catchUp } from './catch-up';
+import { cutover } from './cutover';
+import { cutOver } from './cut-over';
 import type { MigrationContext } from './context';
 import { indexes } from './indexes';
 import { prepare } from './prepare';
@@ -39,8 +41,12 @@ export const phases = {
   'catch-up': running(catchUp, ['verify']),
   // Offline the migration ends verified; online the target goes on following the source.
   verify: running(verify, ['sync', 'completed']),
-  // Itself: the sync goes on in a new run, adopting the sync child.
-  sync: running(sync, ['sync', 'completed']),
+  // Itself: the sync goes on in a new run, adopting the sync child; cutover once approved.
+  sync: running(sync, ['sync', 'completed', 'cutover']),
+  // The steps; a failed attempt un-fences and syncs again.
+  cutover: running(cutover, ['sync', 'cut-over']),
+  // Itself: a new run waits for finalize.
+  'cut-over': running(cutOver, ['cut-over', 'completed']),
   completed: terminal,
   failed: terminal,
   aborted: terminal,

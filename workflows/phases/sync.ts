@@ -1,16 +1,21 @@
-// sync (online): the target follows the source until the operator aborts (cutover comes
-// later). Every sync report adds history, so the phase hands over to a new run before it
-// grows large; the sync child runs on (it is abandoned, not cancelled, when a run closes)
-// and reports to the new run, which adopts it.
-import { ApplicationFailure, condition } from '@temporalio/workflow';
-import { migrationExecutionStatus } from './activities';
+// sync (online): the target follows the source. Beside the sync run the gates' live reading,
+// shadow reads and a scheduled verification (watchers.ts); the phase goes on to cutover once
+// approved (the cutover Update, or approval: auto). Every sync report adds history, so the
+// phase hands over to a new run before it grows large; the sync child runs on (it is
+// abandoned, not cancelled, when a run closes) and reports to the new run, which adopts it.
+import { ApplicationFailure, CancellationScope, condition, patched } from '@temporalio/workflow';
+import { migrationExecutionStatus, writeRouting } from './activities';
 import type { MigrationContext } from './context';
+import { gateLoop, refreshGates, shadowLoop, verifyLoop } from './watchers';
 
 /** A carried sync phase checks its sync still runs when it has heard nothing for this long. */
 const SYNC_LIVENESS_MS = 30 * 60_000;
+/** New migrations watch gates, read shadows and re-verify while syncing, and can cut over. */
+const CUTOVER_PATCH = 'cutover';
 
 /** 'sync' again: go on in a new run (continue-as-new). */
-export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync'> {
+export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover'> {
+  if (patched(CUTOVER_PATCH)) return follow(ctx);
   const { sync } = ctx;
   if (!sync.run) return followAdoptedSync(ctx);
   // Migrations started before the sync could hand over wait for their sync to end.
@@ -23,17 +28,53 @@ export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync'>
   return sync.ended ? 'completed' : 'sync';
 }
 
+/** Follows the sync with the watchers beside it, until approval, the sync's end or a hand-over. */
+async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover'> {
+  const { sync, status, id } = ctx;
+  status.routing ??= { writes: 'source', reads: 'source', readShare: 0, migration: id, phase: 'sync', changedAt: new Date(Date.now()).toISOString() };
+  if (status.routing.phase !== 'sync') {
+    status.routing = { ...status.routing, writes: 'source', phase: 'sync', changedAt: new Date(Date.now()).toISOString() };
+  }
+  await writeRouting({ spec: ctx.spec, state: status.routing });
+  refreshGates(ctx);
+  const watchers = new CancellationScope();
+  const watching = watchers.run(() => Promise.all([gateLoop(ctx), shadowLoop(ctx), verifyLoop(ctx)]));
+  watching.catch(() => undefined);
+  try {
+    for (;;) {
+      const settled = () => sync.stopped || sync.failed || sync.ended || ctx.cutover.requested || ctx.historyFull();
+      // A run that adopted its sync hears of it only by report: check it still runs now and then.
+      if (await condition(settled, SYNC_LIVENESS_MS)) break;
+      if (!sync.run) await checkAdoptedSync(ctx);
+    }
+  } finally {
+    watchers.cancel();
+  }
+  if (sync.failed) {
+    if (sync.run) await sync.run;
+    throw ApplicationFailure.nonRetryable(`the sync failed: ${sync.error ?? 'see the sync workflow'}`, 'SyncFailed');
+  }
+  if (sync.stopped || sync.ended) return 'completed';
+  if (ctx.cutover.requested) return 'cutover';
+  return 'sync';
+}
+
+async function checkAdoptedSync(ctx: MigrationContext): Promise<void> {
+  const { sync, status } = ctx;
+  // No report for a long while: a sync terminated by hand never sends its last one.
+  const state = await migrationExecutionStatus({ migrationId: status.syncWorkflowId! }).catch(() => 'RUNNING');
+  if (state !== 'RUNNING') {
+    sync.failed = true;
+    sync.error = `its workflow ${status.syncWorkflowId} is ${state.toLowerCase()}`;
+  }
+}
+
 /** A new run of a migration in its sync phase: wait for the sync's end or the next hand-over. */
 async function followAdoptedSync(ctx: MigrationContext): Promise<'completed' | 'sync'> {
-  const { sync, status } = ctx;
+  const { sync } = ctx;
   for (;;) {
     if (await condition(() => sync.stopped || sync.failed || ctx.historyFull(), SYNC_LIVENESS_MS)) break;
-    // No report for a long while: a sync terminated by hand never sends its last one.
-    const state = await migrationExecutionStatus({ migrationId: status.syncWorkflowId! }).catch(() => 'RUNNING');
-    if (state !== 'RUNNING') {
-      sync.failed = true;
-      sync.error = `its workflow ${status.syncWorkflowId} is ${state.toLowerCase()}`;
-    }
+    await checkAdoptedSync(ctx);
   }
   if (sync.failed) throw ApplicationFailure.nonRetryable(`the sync failed: ${sync.error ?? 'see the sync workflow'}`, 'SyncFailed');
   return sync.stopped ? 'completed' : 'sync';

@@ -23,6 +23,7 @@ export async function verify(ctx: MigrationContext): Promise<'completed' | 'sync
 
   const { sync } = ctx;
   const syncRun = sync.run!;
+  status.verificationStartedAt = new Date(Date.now()).toISOString();
   let verification = await verifyTables(spec, ctx.plans, verifyId, () => status.paused, onChild);
   for (let round = 0; round < RECHECK_ROUNDS && needsRecheck(verification) && !sync.ended; round++) {
     // A sync that fails meanwhile fails the migration instead of leaving the re-check waiting.

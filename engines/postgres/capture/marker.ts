@@ -4,6 +4,7 @@
 // upserted, so it never grows; consumers keep only their migration's events.
 //   kind 'start'     the start marker written by prepareCapture (a fresh token per attempt)
 //   kind 'heartbeat' written by the sync every few seconds to measure lag
+//   kind 'drain'     written by the cutover after the fence: the sync has drained once it is past it
 //   kind 'connector' written by Debezium itself (heartbeat.action.query) so the slot keeps
 //                    advancing while nothing else that is captured changes (during a backfill)
 import { randomUUID } from 'node:crypto';
@@ -13,7 +14,7 @@ export const MARKER_SCHEMA = '_ferry';
 export const MARKER_TABLE = 'cdc_marker';
 export const markerTable = { schema: MARKER_SCHEMA, name: MARKER_TABLE };
 
-export type MarkerKind = 'start' | 'heartbeat' | 'connector';
+export type MarkerKind = 'start' | 'heartbeat' | 'drain' | 'connector';
 
 /** Creates the schema and table if missing; safe to run concurrently and repeatedly. */
 export async function ensureMarkerTable(pool: Pool): Promise<void> {
@@ -52,6 +53,16 @@ export async function writeStartMarker(pool: Pool, migrationId: string): Promise
 export async function writeHeartbeat(pool: Pool, migrationId: string): Promise<{ seq: string; writtenAt: Date }> {
   const { rows } = await pool.query<{ seq: string; written_at: string }>(upsertSql(migrationId, 'heartbeat', null));
   return { seq: rows[0].seq, writtenAt: new Date(rows[0].written_at) };
+}
+
+/**
+ * The cutover's drain marker, written after the fence: returns the WAL position after its
+ * commit, which the replication slot must confirm before the drain can end.
+ */
+export async function writeDrainMarker(pool: Pool, migrationId: string): Promise<{ seq: string; lsn: string }> {
+  const { rows } = await pool.query<{ seq: string }>(upsertSql(migrationId, 'drain', randomUUID()));
+  const lsn = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  return { seq: rows[0].seq, lsn: lsn.rows[0].lsn };
 }
 
 /** Forgets a migration's rows (the table itself is shared, so it stays). */

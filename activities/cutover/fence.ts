@@ -1,0 +1,81 @@
+// Cutover step 1 and its compensation: stop the application writing to the source, prove it,
+// and lift it again. Both are idempotent (a retry after a killed worker finds the ledger row
+// and goes on), and the un-fence is safe when nothing was fenced.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { FenceSpec, Spec } from '../../contracts/spec';
+import type { TablePlan } from '../../contracts/tables';
+import { pgPool, resolveUrl } from '../../engines/connections';
+import { rethrowClassified } from '../../engines/errors';
+import { ensureFenceTable, forgetFence, recordedFences, recordFence } from '../../engines/postgres/fence-ledger';
+import { fencedWriters, fenceRoles, unfenceRoles } from '../../engines/postgres/fence-roles';
+import { pauseDatabase, resumeDatabase } from '../../engines/postgres/pgbouncer';
+
+/** How long the fence waits for in-flight transactions (PgBouncer PAUSE, fenced sessions ending). */
+const PROOF_TIMEOUT_MS = 60_000;
+
+export interface FenceResult {
+  /** When the fence held (the freeze window starts here). */
+  fencedAt: string;
+  detail: string;
+}
+
+function fenceOf(spec: Spec): FenceSpec {
+  const fence = spec.cutover.fence;
+  if (!fence) throw ApplicationFailure.nonRetryable('the spec has no cutover.fence: add { pgbouncer: {...} } or { roles: [...] } so the source takes no write during the switch', 'ConfigurationError');
+  return fence;
+}
+
+export async function fenceSource(input: { spec: Spec; migrationId: string; plans: TablePlan[] }): Promise<FenceResult> {
+  const { spec, migrationId } = input;
+  const fence = fenceOf(spec);
+  const source = pgPool(spec.source.url);
+  const ctx = Context.current();
+  try {
+    if ('pgbouncer' in fence) {
+      const { admin, database } = fence.pgbouncer;
+      // Recorded before the PAUSE: a crash right after it leaves the row that says to RESUME.
+      await ensureFenceTable(source);
+      await recordFence(source, { migration: migrationId, kind: 'pgbouncer', subject: database, detail: { admin, database } });
+      const alive = setInterval(() => ctx.heartbeat(), 5_000);
+      try {
+        // PAUSE returns once every server connection of the database is released: the open transactions have finished.
+        await pauseDatabase(resolveUrl(admin, 'cutover.fence.pgbouncer.admin'), database, { timeoutMs: PROOF_TIMEOUT_MS });
+      } finally {
+        clearInterval(alive);
+      }
+      return { fencedAt: new Date().toISOString(), detail: `PgBouncer paused database ${database}` };
+    }
+    const tables = input.plans.map((p) => p.table);
+    const done = await fenceRoles(source, migrationId, fence.roles, tables);
+    // Proven: no backend of a fenced role still holds a write lock on a migrated table.
+    const deadline = Date.now() + PROOF_TIMEOUT_MS;
+    for (;;) {
+      const writers = await fencedWriters(source, fence.roles, tables);
+      if (writers === 0) break;
+      if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`the role fence is not proven: ${writers} session(s) of ${fence.roles.join(', ')} still hold write locks after ${PROOF_TIMEOUT_MS / 1000} s`, 'FenceFailed');
+      ctx.heartbeat();
+      await ctx.sleep(250);
+    }
+    return { fencedAt: new Date().toISOString(), detail: `revoked ${done.revoked} grant(s) from ${fence.roles.join(', ')}, ended ${done.terminated} session(s)` };
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    return rethrowClassified(err, 'fencing the source');
+  }
+}
+
+/** Lifts whatever the ledger says this migration fenced (RESUME, grants back). */
+export async function unfenceSource(input: { spec: Spec; migrationId: string }): Promise<{ unfencedAt: string; detail: string }> {
+  const { spec, migrationId } = input;
+  const source = pgPool(spec.source.url);
+  const details: string[] = [];
+  for (const r of await recordedFences(source, migrationId, 'pgbouncer')) {
+    const { admin, database } = r.detail as { admin: string; database: string };
+    await resumeDatabase(resolveUrl(admin, 'cutover.fence.pgbouncer.admin'), database);
+    await forgetFence(source, migrationId, 'pgbouncer', r.subject);
+    details.push(`PgBouncer resumed database ${database}`);
+  }
+  const { restored } = await unfenceRoles(source, migrationId);
+  if (restored) details.push(`restored ${restored} grant(s)`);
+  return { unfencedAt: new Date().toISOString(), detail: details.join('; ') || 'nothing was fenced' };
+}

@@ -1,0 +1,36 @@
+// The routing record on a MongoDB target: collection `_ferry_routing`, one document per
+// migration (`_id` the migration id), so an application that talks only to MongoDB can read it.
+import type { RoutingState } from '../../contracts/cutover';
+import type { Spec } from '../../contracts/spec';
+import { mongoClient } from '../connections';
+import type { RoutingStore } from '../routing';
+
+export const ROUTING_COLLECTION = '_ferry_routing';
+
+interface RoutingDoc {
+  _id: string;
+  writes: RoutingState['writes'];
+  reads: RoutingState['reads'];
+  readShare: number;
+  phase: string;
+  changedAt: Date;
+}
+
+export class MongoRoutingStore implements RoutingStore {
+  constructor(private readonly spec: Spec) {}
+
+  private async collection() {
+    const client = await mongoClient(this.spec.target.url);
+    return client.db(this.spec.target.database).collection<RoutingDoc>(ROUTING_COLLECTION);
+  }
+
+  async write(s: RoutingState): Promise<void> {
+    const coll = await this.collection();
+    await coll.replaceOne({ _id: s.migration }, { writes: s.writes, reads: s.reads, readShare: s.readShare, phase: s.phase, changedAt: new Date(s.changedAt) }, { upsert: true });
+  }
+
+  async read(migrationId: string): Promise<RoutingState | null> {
+    const d = await (await this.collection()).findOne({ _id: migrationId });
+    return d ? { writes: d.writes, reads: d.reads, readShare: d.readShare, migration: migrationId, phase: d.phase, changedAt: d.changedAt.toISOString() } : null;
+  }
+}

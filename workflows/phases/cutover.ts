@@ -1,0 +1,142 @@
+// cutover (online): the steps that move the application's writes to the target, each a
+// durable, idempotent activity (a killed worker's step is retried on another), run like a
+// saga: once the source is fenced, any failure or timeout lifts the fence (and puts routing
+// back) before the migration returns to sync, and says why in status and in the cutover
+// Update's answer. An abort during the steps un-fences the same way before the migration ends.
+//   gates (fresh) → fence → drain to a marker → final check → prepare the target →
+//   (reverse capture: the rollback issue) → switch → hooks.afterFlip
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { CutoverStatus, CutoverStep, CutoverStepName, RoutingState } from '../../contracts/cutover';
+import { describeGates, failingGates } from '../../contracts/cutover';
+import { syncWorkflowId } from '../../contracts/ids';
+import { innermostMessage } from '../failures';
+import { verifyTables } from '../verify';
+import {
+  advanceTargetSequences,
+  buildDeferredConstraints,
+  compareChangedKeys,
+  drainToMarker,
+  fenceSource,
+  runAfterFlipHook,
+  switchWrites,
+  unfenceSource,
+  watchGates,
+  writeRouting,
+} from './activities';
+import type { MigrationContext } from './context';
+import { evaluateGates } from './gates';
+import { emptyCutover } from './watchers';
+
+/** Kafka timestamps and the workflow's clock may differ a little: the final check looks back this much further. */
+const CHANGED_MARGIN_MS = 60_000;
+
+const nowIso = () => new Date(Date.now()).toISOString();
+
+class StepFailed extends Error {}
+
+export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over'> {
+  const { spec, status, id } = ctx;
+  const c: CutoverStatus = (status.cutover ??= emptyCutover());
+  Object.assign(c, { state: 'running', attempts: c.attempts + 1, steps: [], freezeSeconds: null, error: null, approvedAt: c.approvedAt ?? nowIso() });
+  ctx.publish(true);
+  let fencedAtMs: number | null = null;
+  let freezeEndMs: number | null = null;
+
+  const step = async <T>(name: CutoverStepName, run: () => Promise<T>, describe?: (r: T) => string): Promise<T> => {
+    const s: CutoverStep = { name, state: 'running', startedAt: nowIso(), durationSeconds: null, detail: null };
+    c.steps.push(s);
+    const started = Date.now();
+    try {
+      const r = await run();
+      Object.assign(s, { state: 'done', durationSeconds: (Date.now() - started) / 1000, detail: describe?.(r) ?? null });
+      return r;
+    } catch (err) {
+      Object.assign(s, { state: 'failed', durationSeconds: (Date.now() - started) / 1000, detail: innermostMessage(err) });
+      throw err;
+    }
+  };
+  const route = (writes: RoutingState['writes'], phase: string): RoutingState => ({
+    writes,
+    reads: writes,
+    readShare: writes === 'target' ? 100 : (status.routing?.readShare ?? 0),
+    migration: id,
+    phase,
+    changedAt: nowIso(),
+  });
+
+  try {
+    // The gates once more, read fresh: the approval may be minutes old.
+    c.reading = await watchGates({ spec, captureName: ctx.capture!.name, syncWorkflowId: syncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: null, returnAfterMs: 0 });
+    c.gates = evaluateGates(spec, status, c.reading, Date.now());
+    c.gatesAt = nowIso();
+    const failing = failingGates(c.gates);
+    if (failing.length) throw new StepFailed(`the gates no longer hold: ${describeGates(failing)}`);
+
+    status.routing = route('source', 'cutover');
+    await writeRouting({ spec, state: status.routing });
+    // From here on the source may be fenced (even a fence that failed half way): every exit un-fences.
+    fencedAtMs = Date.now();
+    const fenced = await step('fence', () => fenceSource({ spec, migrationId: id, plans: ctx.plans }), (r) => r.detail);
+    fencedAtMs = Date.parse(fenced.fencedAt);
+    const deadline = new Date(Date.now() + spec.cutover.drainTimeoutSeconds * 1000).toISOString();
+    await step('drain', () => drainToMarker({ spec, migrationId: id, capture: ctx.capture!, deadline, timeoutSeconds: spec.cutover.drainTimeoutSeconds }), (r) => `${r.eventsDrained} event(s) drained to the marker at ${r.markerLsn}`);
+    await step('final-check', () => finalCheck(ctx), (r) => r);
+    await step('prepare-target', async () => {
+      for (const plan of ctx.plans) await buildDeferredConstraints({ spec, plan });
+      await advanceTargetSequences({ spec, plans: ctx.plans });
+      return ctx.plans.length;
+    }, (n) => `deferred constraints and sequences of ${n} table(s)`);
+    const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: 'no reverse sync yet (the rollback issue builds it): after the switch, going back loses the writes made on the target' };
+    c.steps.push(reverse);
+    const switched = await step('switch', () => switchWrites({ spec, migrationId: id, state: route('target', 'cut-over') }), (r) => r.detail);
+    freezeEndMs = Date.parse(switched.switchedAt);
+    status.routing = route('target', 'cut-over');
+  } catch (err) {
+    const reason = err instanceof StepFailed ? err.message : innermostMessage(err);
+    await CancellationScope.nonCancellable(async () => {
+      if (fencedAtMs !== null) {
+        const lifted = await step('unfence', () => unfenceSource({ spec, migrationId: id }), (r) => r.detail);
+        freezeEndMs = Date.parse(lifted.unfencedAt);
+      }
+      status.routing = route('source', 'sync');
+      await writeRouting({ spec, state: status.routing });
+    });
+    if (fencedAtMs !== null && freezeEndMs !== null) c.freezeSeconds = (freezeEndMs - fencedAtMs) / 1000;
+    Object.assign(c, { state: 'failed', error: `the cutover did not happen: ${reason}${fencedAtMs !== null ? ' (the source is un-fenced; the migration syncs again)' : ' (nothing was fenced)'}` });
+    ctx.cutover.requested = false;
+    ctx.cutover.answer = { phase: 'sync', cutOver: false, freezeSeconds: c.freezeSeconds, error: c.error, steps: c.steps };
+    if (isCancellation(err)) throw err;
+    return 'sync';
+  }
+  c.freezeSeconds = (freezeEndMs! - fencedAtMs!) / 1000;
+  c.state = 'done';
+  // After the switch a failing hook is reported, not undone: the target may already hold new writes.
+  if (spec.cutover.hooks.afterFlip) {
+    await step('after-flip', () => runAfterFlipHook({ spec, state: status.routing! }), (r) => r.output.trim().slice(-200) || 'ran').catch(() => undefined);
+  }
+  ctx.cutover.requested = false;
+  ctx.cutover.answer = { phase: 'cut-over', cutOver: true, freezeSeconds: c.freezeSeconds, error: null, steps: c.steps };
+  return 'cut-over';
+}
+
+/** Step 3: `finalVerify: changed` compares every key changed since the last verification began (plus counts); `full` compares everything. */
+async function finalCheck(ctx: MigrationContext): Promise<string> {
+  const { spec, status, id } = ctx;
+  if (spec.cutover.finalVerify === 'full') {
+    const v = await verifyTables(spec, ctx.plans, `${id}/final-${Date.now()}`, () => false, (h) => void ctx.children.add(h.workflowId));
+    if (!v.clean) throw new StepFailed(`the final verification found differences (${v.verifyId}): ${v.tables.filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows).map((t) => `${t.table} ${t.missing} missing, ${t.extra} extra, ${t.different} different`).join('; ')}`);
+    return `full verification clean (${v.tables.reduce((n, t) => n + t.sourceRows, 0)} rows)`;
+  }
+  const since = Date.parse(status.verificationStartedAt ?? status.verification!.checkedAt) - CHANGED_MARGIN_MS;
+  const r = await compareChangedKeys({ spec, plans: ctx.plans, capture: ctx.capture!, sinceMs: since, syncWorkflowId: syncWorkflowId(id) });
+  const keys = r.tables.reduce((n, t) => n + t.keysChecked, 0);
+  if (!r.clean) {
+    throw new StepFailed(
+      `the final check found differences: ${r.tables
+        .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
+        .map((t) => `${t.table} ${t.missing} missing, ${t.extra} extra, ${t.different} different, ${t.sourceRows} source rows vs ${t.targetRows} target rows`)
+        .join('; ')}`,
+    );
+  }
+  return `${keys} changed key(s) and the row counts of ${r.tables.length} table(s) match`;
+}
