@@ -78,6 +78,36 @@ program
   .action(async (opts) => finish(await (await import('./cli/skip')).skipCommand(opts)));
 
 program
+  .command('cutover')
+  .description('approve the switch of applications from the source to the target; refused, naming the failing gates, unless every gate holds (see them with --check)')
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--check', 'only show each gate (value and limit) and exit 0 if all pass, 1 if not; changes nothing')
+  .option('--wait', 'follow the steps until the cutover has ended; exit 0 only if it cut over')
+  .option('--json', 'machine-readable output (--check: { pass, gates }; --wait: the answer)')
+  .option('--reason <text>', 'why, sent with the approval')
+  .action(async (opts) => finish(await (await import('./cli/cutover')).cutoverCommand(opts)));
+
+program
+  .command('finalize')
+  .description('after the cutover: stop following the source, release change capture and complete the migration')
+  .requiredOption('--id <id>', 'migration workflow id')
+  .action(async (opts) => finish(await (await import('./cli/cutover')).finalizeCommand(opts)));
+
+program
+  .command('route')
+  .description('before the write switch: let applications send a share of their reads to the target (refused while shadow reads find differences)')
+  .requiredOption('--id <id>', 'migration workflow id')
+  .requiredOption('--reads <percent>', 'percent of reads for the target, 0-100 (0: all reads from the source)')
+  .action(async (opts) => finish(await (await import('./cli/cutover')).routeCommand(opts)));
+
+program
+  .command('shadow')
+  .description("the shadow reads of a syncing migration: keys compared on both sides, proven differences, latencies, each query's results")
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--json', 'machine-readable output (the shadow status)')
+  .action(async (opts) => finish(await (await import('./cli/shadow')).shadowCommand(opts)));
+
+program
   .command('plan')
   .description('check a spec and print the plan and schema report; starts nothing')
   .requiredOption('--spec <file>', 'migration spec, YAML or JSON')

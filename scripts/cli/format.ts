@@ -1,6 +1,8 @@
 // Readable reports: one table per run, every step named and counted (pgcopydb-style).
 import { positionText } from '../../contracts/offsets';
+import { failingGates, type CutoverStatus, type CutoverStep, type GateResult, type RoutingState } from '../../contracts/cutover';
 import type { MigrationStatus } from '../../contracts/migration';
+import type { LatencySummary, ShadowStatus } from '../../contracts/shadow';
 import type { SyncProgress } from '../../contracts/sync';
 import type { RepairResult, TableVerdict, VerificationResult } from '../../contracts/verify';
 import type { RetryingActivity } from './client';
@@ -41,6 +43,9 @@ export function renderStatus(s: MigrationStatus): string {
   out.push(`lag: ${s.lag ? `${s.lag.seconds.toFixed(1)} s, ${s.lag.events} events` : 'n/a (no sync phase)'}`);
   if (s.capture) out.push(`capture: connector/slot ${s.capture.name}, start marker at ${positionText(s.capture.marker.position)} (LSN ${s.capture.marker.lsn ?? '?'}, ${s.capture.marker.seenAt})`);
   if (s.sync) out.push(...renderSync(s.sync));
+  if (s.shadow) out.push(shadowLine(s.shadow));
+  if (s.routing) out.push(routingLine(s.routing));
+  if (s.cutover) out.push(...renderCutoverSection(s.cutover, s.migrationId));
   if (s.tables.length) {
     out.push('');
     out.push(table(
@@ -54,6 +59,65 @@ export function renderStatus(s: MigrationStatus): string {
   if ((s.runs ?? 1) > 1) out.push(`workflow runs: ${s.runs} (continued-as-new to keep its history small)`);
   if (s.error) out.push('', `error: ${s.error}`);
   return out.join('\n');
+}
+
+/** Seconds as an operator reads a short wait: tenths under a minute (a freeze window of 2.3 s matters), else 4m05s. */
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '-';
+  return seconds < 60 ? `${Math.max(0, seconds).toFixed(1)} s` : formatDuration(seconds);
+}
+
+/** The time of day of an ISO timestamp (UTC), or the text as given when it does not parse. */
+export function timeOfDay(iso: string | null): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : new Date(t).toISOString().slice(11, 19);
+}
+
+/** One gate a line: name, PASS/FAIL, what was measured, what it must be. */
+export function renderGates(gates: readonly GateResult[]): string {
+  return table(['gate', 'result', 'value', 'limit'], gates.map((g) => [g.name, g.pass ? 'pass' : 'FAIL', g.value, g.limit]));
+}
+
+/** A step's time: its duration once ended, the time so far while it runs. */
+export function stepDuration(step: CutoverStep, now = Date.now()): string {
+  if (step.durationSeconds !== null) return formatSeconds(step.durationSeconds);
+  if (step.state !== 'running') return '-';
+  const started = Date.parse(step.startedAt);
+  return Number.isNaN(started) ? 'running' : `${formatSeconds((now - started) / 1000)} so far`;
+}
+
+export function renderSteps(steps: readonly CutoverStep[], now = Date.now()): string {
+  return table(
+    ['step', 'state', 'started', 'duration', 'detail'],
+    steps.map((st) => [st.name, st.state === 'failed' ? 'FAILED' : st.state, timeOfDay(st.startedAt), stepDuration(st, now), st.detail ?? '']),
+  );
+}
+
+export function routingLine(r: RoutingState): string {
+  return `routing: writes → ${r.writes}, reads → ${r.reads}, ${r.readShare}% of reads may go to the target (phase ${r.phase}, changed ${r.changedAt})`;
+}
+
+const latency = (l: LatencySummary) => (l.samples ? `${l.p50}/${l.p95}/${l.p99} ms` : '-');
+
+/** The shadow reads in one line (`ferry shadow` has the rest). */
+export function shadowLine(s: ShadowStatus): string {
+  const last = s.lastRoundAt ? `, last round ${s.lastRoundAt}` : ', no round yet';
+  const err = s.lastError ? ` — last error: ${s.lastError}` : '';
+  return `shadow: ${s.rounds} round${s.rounds === 1 ? '' : 's'}, ${s.keysCompared} keys compared, ${s.mismatches} mismatch${s.mismatches === 1 ? '' : 'es'} (${s.lagResolved} lag-resolved, ${s.inFlight} in flight)${last}; p50/p95/p99 source ${latency(s.source)}, target ${latency(s.target)}${err}`;
+}
+
+/** The cutover part of `ferry status`: state, failing gates, the steps, the freeze window, the error. */
+export function renderCutoverSection(c: CutoverStatus, migrationId: string, now = Date.now()): string[] {
+  const failing = failingGates(c.gates);
+  const gates = c.gates.length ? `gates ${c.gates.length - failing.length}/${c.gates.length} pass${c.gatesAt ? ` (${c.gatesAt})` : ''}` : 'gates not evaluated yet';
+  const out = [`cutover: ${c.state}, attempt${c.attempts === 1 ? '' : 's'} ${c.attempts}, ${gates}${c.approvedAt ? `, approved ${c.approvedAt}` : ''}`];
+  for (const g of failing) out.push(`  gate ${g.name} FAILS: ${g.value} (limit ${g.limit})`);
+  if (c.steps.length) out.push(renderSteps(c.steps, now).split('\n').map((l) => `  ${l}`).join('\n'));
+  if (c.freezeSeconds !== null) out.push(`  freeze window: ${formatSeconds(c.freezeSeconds)} (the application could not write)`);
+  if (c.error) out.push(`  last attempt failed and was undone: ${c.error}`);
+  if (c.state === 'waiting' && c.gates.length) out.push(`  ${failing.length ? 'see every gate' : 'every gate holds'}: ferry cutover --id ${migrationId} --check`);
+  return out;
 }
 
 export function renderSync(p: SyncProgress): string[] {

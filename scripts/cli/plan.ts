@@ -2,7 +2,7 @@
 // table order, keys, sizes, chunking, the column mapping, what is created after the load (or,
 // online, deferred to cutover) and every lossy conversion — without starting anything.
 import { checkSpec } from './spec-check';
-import { renderPlan } from './plan-format';
+import { onlineSettingsJson, renderOnlineSettings, renderPlan } from './plan-format';
 import { targetEngine } from '../../engines';
 import { pgPool, closeAll } from '../../engines/connections';
 import { planChunkPage } from '../../engines/postgres/chunk-plan';
@@ -15,10 +15,11 @@ export async function planCommand(opts: { spec: string; chunks?: boolean; json?:
   const kind = engine.name;
   const chunkCounts = opts.chunks ? await countChunks(spec, plans) : undefined;
   if (opts.json) {
-    console.log(JSON.stringify({ name: spec.name, mode: spec.mode, targetKind: kind, verify: spec.verify, tables: plans.map((p) => ({ ...p, ...engine.planView(p, spec.mode).json })), chunks: chunkCounts ? Object.fromEntries(chunkCounts) : null }, null, 2));
+    console.log(JSON.stringify({ name: spec.name, mode: spec.mode, targetKind: kind, verify: spec.verify, ...(spec.mode === 'online' ? onlineSettingsJson(spec) : {}), tables: plans.map((p) => ({ ...p, ...engine.planView(p, spec.mode).json })), chunks: chunkCounts ? Object.fromEntries(chunkCounts) : null }, null, 2));
   } else {
     console.log(`plan for ${spec.name}: ${plans.length} table${plans.length === 1 ? '' : 's'} → ${kind}, mode ${spec.mode}, verify ${spec.verify}; nothing was started\n`);
     console.log(renderPlan(kind, plans, chunkCounts, spec.mode));
+    if (spec.mode === 'online') console.log(`\n${renderOnlineSettings(spec)}`);
   }
   return 0;
 }
