@@ -1,6 +1,6 @@
 // Every activity a worker registers. Workflows import this module as types only.
 export { prepareMigration, planTables } from './plan/prepare';
-export { finishLoad, finishTable, buildDeferredConstraints } from './copy/finish';
+export { finishLoad, finishTable, buildDeferredConstraints, validateForeignKeys } from './copy/finish';
 export { planChunks, copyChunk } from './copy/copy-chunk';
 export { countTable } from './verify/counts';
 export { verifyChunk, sweepExtras, repairTable, readMismatches } from './verify';

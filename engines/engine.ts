@@ -146,7 +146,9 @@ export interface Target {
    * What online mode defers until the sync has stopped (a cutover step calls it): UNIQUE and
    * EXCLUDE constraints, unique indexes and foreign keys (PostgreSQL). Safe to run again.
    */
-  buildDeferredConstraints(plan: TablePlan, progress?: (step: string) => void): Promise<void>;
+  buildDeferredConstraints(plan: TablePlan, progress?: (step: string) => void, opts?: { validateForeignKeys?: boolean }): Promise<void>;
+  /** Validates foreign keys added NOT VALID (buildDeferredConstraints with validateForeignKeys: false), after the switch. */
+  validateForeignKeys(plan: TablePlan, progress?: (step: string) => void): Promise<void>;
   /**
    * Right before the target takes the application's writes (a cutover step, the source fenced
    * and drained): every sequence the table draws from moves past every value the source has

@@ -40,11 +40,17 @@ export async function finishTable(input: { spec: Spec; plan: TablePlan }): Promi
 }
 
 /**
- * Activity, for the cutover (not called by the workflows yet): the UNIQUE/EXCLUDE
- * constraints, unique indexes and foreign keys an online migration leaves out while syncing.
+ * Activity, for the cutover (inside the freeze): the UNIQUE/EXCLUDE constraints, unique
+ * indexes and foreign keys an online migration leaves out while syncing. `validateForeignKeys:
+ * false` adds the foreign keys NOT VALID; validateForeignKeys reads the old rows after the switch.
  */
-export async function buildDeferredConstraints(input: { spec: Spec; plan: TablePlan }): Promise<void> {
+export async function buildDeferredConstraints(input: { spec: Spec; plan: TablePlan; validateForeignKeys?: boolean }): Promise<void> {
   await heartbeatingSteps(`building the deferred constraints of ${input.plan.display}`, (progress) =>
-    openTarget(input.spec).buildDeferredConstraints(input.plan, progress),
+    openTarget(input.spec).buildDeferredConstraints(input.plan, progress, { validateForeignKeys: input.validateForeignKeys }),
   );
+}
+
+/** Activity, after the switch (outside the freeze): VALIDATE CONSTRAINT for the foreign keys the cutover added NOT VALID. */
+export async function validateForeignKeys(input: { spec: Spec; plan: TablePlan }): Promise<void> {
+  await heartbeatingSteps(`validating the foreign keys of ${input.plan.display}`, (progress) => openTarget(input.spec).validateForeignKeys(input.plan, progress));
 }

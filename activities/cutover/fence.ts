@@ -9,7 +9,7 @@ import { pgPool, resolveUrl } from '../../engines/connections';
 import { rethrowClassified } from '../../engines/errors';
 import { ensureFenceTable, forgetFence, recordedFences, recordFence } from '../../engines/postgres/fence-ledger';
 import { fencedWriters, fenceRoles, unfenceRoles } from '../../engines/postgres/fence-roles';
-import { pauseDatabase, resumeDatabase } from '../../engines/postgres/pgbouncer';
+import { pauseDatabase, readRoutes, reload, removeRoute, resumeDatabase, writeRoute, type ConnInfo } from '../../engines/postgres/pgbouncer';
 
 /** How long the fence waits for in-flight transactions (PgBouncer PAUSE, fenced sessions ending). */
 const PROOF_TIMEOUT_MS = 60_000;
@@ -33,10 +33,13 @@ export async function fenceSource(input: { spec: Spec; migrationId: string; plan
   const ctx = Context.current();
   try {
     if ('pgbouncer' in fence) {
-      const { admin, database } = fence.pgbouncer;
-      // Recorded before the PAUSE: a crash right after it leaves the row that says to RESUME.
+      const { admin, database, includeFile } = fence.pgbouncer;
+      // Recorded before the PAUSE: a crash right after it leaves the row that says to RESUME,
+      // and what the entry was, for an un-fence after a switch that failed half way.
+      const found = (await readRoutes(includeFile)).find((r) => r.db === database);
+      const previous: ConnInfo | null = found ? { host: found.host, port: found.port, dbname: found.dbname } : null;
       await ensureFenceTable(source);
-      await recordFence(source, { migration: migrationId, kind: 'pgbouncer', subject: database, detail: { admin, database } });
+      await recordFence(source, { migration: migrationId, kind: 'pgbouncer', subject: database, detail: { admin, database, includeFile, previous } });
       const alive = setInterval(() => ctx.heartbeat(), 5_000);
       try {
         // PAUSE returns once every server connection of the database is released: the open transactions have finished.
@@ -70,8 +73,18 @@ export async function unfenceSource(input: { spec: Spec; migrationId: string }):
   const source = pgPool(spec.source.url);
   const details: string[] = [];
   for (const r of await recordedFences(source, migrationId, 'pgbouncer')) {
-    const { admin, database } = r.detail as { admin: string; database: string };
-    await resumeDatabase(resolveUrl(admin, 'cutover.fence.pgbouncer.admin'), database);
+    const { admin, database, includeFile, previous } = r.detail as { admin: string; database: string; includeFile: string; previous: ConnInfo | null };
+    const adminUrl = resolveUrl(admin, 'cutover.fence.pgbouncer.admin');
+    // A switch that failed after repointing the entry: the application must come back to the source, not go on to the target.
+    const now = (await readRoutes(includeFile)).find((x) => x.db === database);
+    const same = (a: ConnInfo | null | undefined, b: ConnInfo | null) => (!a && !b) || (!!a && !!b && a.host === b.host && a.port === b.port && a.dbname === b.dbname);
+    if (!same(now, previous)) {
+      if (previous) await writeRoute(includeFile, database, previous);
+      else await removeRoute(includeFile, database);
+      await reload(adminUrl);
+      details.push(`PgBouncer entry ${database} put back`);
+    }
+    await resumeDatabase(adminUrl, database);
     await forgetFence(source, migrationId, 'pgbouncer', r.subject);
     details.push(`PgBouncer resumed database ${database}`);
   }

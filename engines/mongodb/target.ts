@@ -114,6 +114,10 @@ export class MongoTarget implements Target {
     // Ferry builds no unique index or reference on a collection: nothing was deferred.
   }
 
+  async validateForeignKeys(): Promise<void> {
+    // No references on a collection.
+  }
+
   async advanceSequences(): Promise<void> {
     // A collection hands out no values (ObjectIds need no sequence): nothing to move.
   }

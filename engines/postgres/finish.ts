@@ -125,8 +125,12 @@ async function createUniqueKeysOf(target: Pool, source: Pool, table: QualifiedNa
   for (const index of ddl.indexes) if (isUniqueIndex(index)) await createIndex(target, table.schema, index);
 }
 
-/** NOT VALID, then validated (the check reads the table once instead of row by row). */
-export async function addForeignKey(target: Pool, source: Pool, plan: TablePlan, fk: ForeignKey): Promise<void> {
+/**
+ * NOT VALID, then validated (the check reads the table once instead of row by row). With
+ * `validate: false` (the cutover, inside the freeze) only the NOT VALID constraint is added:
+ * it holds every new write at once, and validateForeignKey reads the old rows after the switch.
+ */
+export async function addForeignKey(target: Pool, source: Pool, plan: TablePlan, fk: ForeignKey, opts: { validate?: boolean } = {}): Promise<void> {
   const table = quoteQualified(plan.table);
   const ref = await target.query('SELECT (to_regclass($1) IS NOT NULL)::text AS found', [quoteQualified(fk.references)]);
   if (ref.rows[0].found !== 'true') {
@@ -151,7 +155,15 @@ export async function addForeignKey(target: Pool, source: Pool, plan: TablePlan,
       await target.query(add);
     }
   }
-  if (sourceValid && existing.rows[0]?.valid !== 'true') {
+  if (opts.validate !== false && sourceValid && existing.rows[0]?.valid !== 'true') {
     await target.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
   }
+}
+
+/** VALIDATE CONSTRAINT for a foreign key added NOT VALID, unless the source's own is NOT VALID or it is validated already. */
+export async function validateForeignKey(target: Pool, plan: TablePlan, fk: ForeignKey): Promise<void> {
+  if (/\sNOT VALID$/.test(fk.definition)) return;
+  const table = quoteQualified(plan.table);
+  const existing = await target.query(`SELECT convalidated::text AS valid FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2`, [table, fk.name]);
+  if (existing.rows[0] && existing.rows[0].valid !== 'true') await target.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
 }

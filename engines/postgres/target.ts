@@ -30,7 +30,7 @@ import { copyChunkWhole } from './copy-chunk';
 import { addPendingKey, loadState, recordLoading, restartLoad } from './load-ledger';
 import { keyCollations } from './key-ranges';
 import { planShape } from '../plan-shape';
-import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName } from './finish';
+import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName, validateForeignKey } from './finish';
 
 const configuration = (message: string) => ApplicationFailure.nonRetryable(message, 'ConfigurationError');
 
@@ -279,7 +279,7 @@ export class PostgresTarget implements Target {
    * constraints, unique indexes, then foreign keys. Offline they exist already, and this
    * changes nothing. Safe to run again, like finishTable.
    */
-  async buildDeferredConstraints(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
+  async buildDeferredConstraints(plan: TablePlan, progress: (step: string) => void = () => undefined, opts: { validateForeignKeys?: boolean } = {}): Promise<void> {
     try {
       for (const clause of plan.ddl.constraints) {
         const name = uniqueConstraintName(clause);
@@ -291,17 +291,24 @@ export class PostgresTarget implements Target {
         progress(`index ${index.name}`);
         await createIndex(this.pool, plan.table.schema, index);
       }
-      await this.addForeignKeys(plan, progress);
+      for (const fk of plan.ddl.foreignKeys) {
+        progress(`foreign key ${fk.name}`);
+        await addForeignKey(this.pool, this.source, plan, fk, { validate: opts.validateForeignKeys !== false });
+      }
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
       rethrowClassified(err, `building the constraints of ${plan.display} on the target`);
     }
   }
 
-  private async addForeignKeys(plan: TablePlan, progress: (step: string) => void): Promise<void> {
-    for (const fk of plan.ddl.foreignKeys) {
-      progress(`foreign key ${fk.name}`);
-      await addForeignKey(this.pool, this.source, plan, fk);
+  async validateForeignKeys(plan: TablePlan, progress: (step: string) => void = () => undefined): Promise<void> {
+    try {
+      for (const fk of plan.ddl.foreignKeys) {
+        progress(`validating foreign key ${fk.name}`);
+        await validateForeignKey(this.pool, plan, fk);
+      }
+    } catch (err) {
+      rethrowClassified(err, `validating the foreign keys of ${plan.display} on the target`);
     }
   }
 

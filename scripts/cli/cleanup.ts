@@ -1,6 +1,6 @@
 // `ferry cleanup --id ID [--spec FILE]`: removes what a migration's change capture left on
 // the source and in Kafka Connect (connector and its offsets, replication slot, publication,
-// marker rows, Ferry's shared source tables once unused) — for when the workflow is gone,
+// marker rows, Ferry's shared source tables once unused, a cutover's fence) — for when the workflow is gone,
 // terminated, or its release could not finish. Names come from the id exactly as capture
 // derives them; the spec from the workflow's input when Temporal still has it, else --spec.
 // Idempotent: a second run removes nothing and says so. Exit 0 when nothing is left, 1 when
@@ -10,6 +10,7 @@ import { SpecError, loadSpecFile, validateSpec } from '../../activities/plan/spe
 import { formatProblem, type Spec } from '../../contracts/spec';
 import { captureName, legacyCaptureName } from '../../activities/cdc/capture';
 import { removeCapture } from '../../activities/cdc/release';
+import { unfenceSource } from '../../activities/cutover/fence';
 import { renderRelease } from '../../contracts/capture-release';
 import { closeAll } from '../../engines/connections';
 import { temporalNamespace } from '../../workers/temporal-env';
@@ -30,6 +31,15 @@ export async function cleanupCommand(opts: { id: string; spec?: string }): Promi
       if (old.removed.length || old.left.length || old.notOurs.length) for (const line of renderRelease({ ...old, alreadyGone: [] })) console.log(line);
       report.removed.push(...old.removed);
       report.left.push(...old.left);
+    }
+    // A fence whose workflow is gone (terminated mid-cutover): its ledger says what to lift.
+    const fence = await unfenceSource({ spec, migrationId: opts.id }).catch((err) => {
+      report.left.push({ what: 'the source fence', reason: (err as Error).message, command: `ferry cleanup --id ${opts.id}` });
+      return null;
+    });
+    if (fence && fence.detail !== 'nothing was fenced') {
+      console.log(`lifted the source fence: ${fence.detail}`);
+      report.removed.push(`the source fence (${fence.detail})`);
     }
     if (!report.removed.length && !report.left.length) console.log(`nothing left of migration ${opts.id} (capture name ${name})`);
     if (report.left.length) {

@@ -5,7 +5,6 @@ import {
   WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage,
   type Client, type WorkflowHandle, type WorkflowUpdateHandle,
 } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
 import { cutoverUpdate, finalizeUpdate, gatesQuery, routeUpdate, statusQuery } from '../../contracts/messages';
 import type { CutoverAnswer, CutoverStep } from '../../contracts/cutover';
 import { CliError, connectClient } from './client';
@@ -14,10 +13,6 @@ import { routingLine } from './format';
 
 const QUERY_TIMEOUT_MS = 10_000;
 
-// The contract's argument is optional (`[request?]`), which neither overload of the client's
-// startUpdate accepts (one wants a required first argument, the other none): sent always, so
-// typed as required here. The same name and payload; the workflow sees `{}` when no reason.
-const cutoverWithRequest = cutoverUpdate as unknown as UpdateDefinition<CutoverAnswer, [{ reason?: string }]>;
 const POLL_MS = 1_500;
 
 export interface CutoverOptions {
@@ -44,7 +39,7 @@ export async function cutoverCommand(opts: CutoverOptions): Promise<number> {
     const updateId = `cutover-${new Date().toISOString()}`;
     let update: WorkflowUpdateHandle<CutoverAnswer>;
     try {
-      update = await handle.startUpdate(cutoverWithRequest, {
+      update = await handle.startUpdate(cutoverUpdate, {
         args: [opts.reason !== undefined ? { reason: opts.reason } : {}],
         updateId,
         waitForStage: WorkflowUpdateStage.ACCEPTED,

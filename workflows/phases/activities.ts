@@ -86,7 +86,7 @@ export const { runAfterFlipHook } = proxyActivities<typeof activities>({
 });
 
 // Deferred constraints run on the copy queue like finishTable (one statement may take a while).
-export const { buildDeferredConstraints } = proxyActivities<typeof activities>({
+export const { buildDeferredConstraints, validateForeignKeys } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.copy,
   startToCloseTimeout: '24 hours',
   heartbeatTimeout: '2 minutes',

@@ -4,7 +4,7 @@
 // back) before the migration returns to sync, and says why in status and in the cutover
 // Update's answer. An abort during the steps un-fences the same way before the migration ends.
 //   gates (fresh) → fence → drain to a marker → final check → prepare the target →
-//   (reverse capture: the rollback issue) → switch → hooks.afterFlip
+//   (reverse capture: the rollback issue) → switch → foreign keys validated → hooks.afterFlip
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { CutoverStatus, CutoverStep, CutoverStepName, RoutingState } from '../../contracts/cutover';
 import { describeGates, failingGates } from '../../contracts/cutover';
@@ -20,6 +20,7 @@ import {
   runAfterFlipHook,
   switchWrites,
   unfenceSource,
+  validateForeignKeys,
   watchGates,
   writeRouting,
 } from './activities';
@@ -82,7 +83,7 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
     await step('drain', () => drainToMarker({ spec, migrationId: id, capture: ctx.capture!, deadline, timeoutSeconds: spec.cutover.drainTimeoutSeconds }), (r) => `${r.eventsDrained} event(s) drained to the marker at ${r.markerLsn}`);
     await step('final-check', () => finalCheck(ctx), (r) => r);
     await step('prepare-target', async () => {
-      for (const plan of ctx.plans) await buildDeferredConstraints({ spec, plan });
+      for (const plan of ctx.plans) await buildDeferredConstraints({ spec, plan, validateForeignKeys: false });
       await advanceTargetSequences({ spec, plans: ctx.plans });
       return ctx.plans.length;
     }, (n) => `deferred constraints and sequences of ${n} table(s)`);
@@ -110,7 +111,12 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
   }
   c.freezeSeconds = (freezeEndMs! - fencedAtMs!) / 1000;
   c.state = 'done';
-  // After the switch a failing hook is reported, not undone: the target may already hold new writes.
+  // After the switch, failures are reported, not undone: the target may already hold new writes.
+  // Foreign keys added NOT VALID in the freeze are validated now, reading the old rows.
+  await step('validate-foreign-keys', async () => {
+    for (const plan of ctx.plans) await validateForeignKeys({ spec, plan });
+    return ctx.plans.reduce((n, p) => n + p.ddl.foreignKeys.length, 0);
+  }, (n) => `${n} foreign key(s) validated`).catch(() => undefined);
   if (spec.cutover.hooks.afterFlip) {
     await step('after-flip', () => runAfterFlipHook({ spec, state: status.routing! }), (r) => r.output.trim().slice(-200) || 'ran').catch(() => undefined);
   }
