@@ -16,6 +16,8 @@
 //    close_needed ("connect string changed"): without a PAUSE, a transaction in flight ends
 //    on the old server, which is then closed, never reused. Either way no RECONNECT or KILL is
 //    needed after a repoint.
+//  - RELOAD answers OK even when the include file does not parse (PgBouncer logs the error
+//    and keeps what it read before it): reload() checks the routes it is told to expect.
 //  - Removing an entry (removeRoute + RELOAD) is different: PgBouncer kills the database,
 //    disconnecting its clients ("database removed"); they reconnect onto the `*` fallback.
 //    To move an application back without errors, writeRoute it back instead.
@@ -126,6 +128,10 @@ export function addressOf(url: string): string {
 }
 
 // ---- admin console --------------------------------------------------------------------------
+
+// SHOW results arrive as numbers or strings depending on the column; read them either way.
+const num = (v: unknown): number => (v === null || v === undefined || v === '' ? 0 : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
 
 /** A database name as the console's parser reads it back: always double-quoted. */
 function consoleName(db: string): string {
@@ -243,13 +249,26 @@ export async function resumeDatabase(adminUrl: string, db: string): Promise<bool
  * RELOAD: PgBouncer rereads its config and the include file. A database whose host, port or
  * dbname changed has its server connections closed as they are released (see the header);
  * a database whose entry was removed is killed with its clients.
+ *
+ * RELOAD answers "RELOAD" even when the files do not parse: PgBouncer logs the syntax error
+ * and keeps whatever it had read up to there. Resuming on that would put the application
+ * back on its OLD route, so each name in `expect` is checked in SHOW DATABASES afterwards,
+ * and a mismatch throws.
  */
-export async function reload(adminUrl: string): Promise<void> {
-  await withAdmin(adminUrl, (client) => command(client, adminUrl, 'RELOAD'));
+export async function reload(adminUrl: string, expect: Record<string, ConnInfo> = {}): Promise<void> {
+  await withAdmin(adminUrl, async (client) => {
+    await command(client, adminUrl, 'RELOAD');
+    if (!Object.keys(expect).length) return;
+    const loaded = await command(client, adminUrl, 'SHOW DATABASES');
+    for (const [db, to] of Object.entries(expect)) {
+      const row = loaded.find((r) => r.name === db);
+      const now = row ? `${str(row.host)}:${num(row.port)}/${String(row.database)}` : 'no entry';
+      if (now !== `${to.host}:${to.port}/${to.dbname}`) {
+        throw new Error(`PgBouncer ${addressOf(adminUrl)}: after RELOAD ${db} routes to ${now}, not ${to.host}:${to.port}/${to.dbname} (a config PgBouncer could not parse? see its log)`);
+      }
+    }
+  });
 }
-
-const num = (v: unknown): number => (v === null || v === undefined || v === '' ? 0 : Number(v));
-const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
 
 /**
  * The database as PgBouncer sees it, or null when PgBouncer has no entry for it yet (a name
@@ -293,8 +312,17 @@ export async function databaseState(adminUrl: string, db: string): Promise<Datab
 
 const HEADER = "; Ferry's PgBouncer routes (engines/postgres/pgbouncer.ts): host, port and dbname only; clients' own credentials pass through";
 
-/** Key of an ini line: bare when PgBouncer takes it bare, else double-quoted. */
-const iniKey = (db: string): string => (/^[A-Za-z0-9_]+$/.test(db) ? db : `"${db.replace(/"/g, '""')}"`);
+/**
+ * A name PgBouncer 1.18's ini parser reads as a key. Checked on 1.18: letters, digits, _ . -
+ * load; a space, a $ or a double-quoted key (which later versions' docs describe) is a syntax
+ * error that stops the load, and RELOAD does not report it (see reload()).
+ */
+function checkIniKey(db: string): void {
+  checkName(db);
+  if (!/^[A-Za-z0-9_.-]+$/.test(db)) {
+    throw new Error(`${JSON.stringify(db)}: PgBouncer 1.18 takes only letters, digits, _ . and - in a [databases] name`);
+  }
+}
 /** Value in a connection string: bare when it has no space or quote, else single-quoted. */
 const cstrValue = (v: string): string => (/^[A-Za-z0-9_.:\-/]+$/.test(v) ? v : `'${v.replace(/'/g, "''")}'`);
 
@@ -399,11 +427,11 @@ async function replaceFile(file: string, lines: string[]): Promise<void> {
  * target, which must accept them. Takes effect on the next reload().
  */
 export async function writeRoute(includeFile: string, db: string, to: ConnInfo): Promise<void> {
-  checkName(db);
+  checkIniKey(db);
   checkName(to.dbname);
   if (!to.host || hasControl(to.host) || /[\s'"]/.test(to.host)) throw new Error(`route ${db}: ${JSON.stringify(to.host)} is not a host`);
   if (!Number.isInteger(to.port) || to.port < 1 || to.port > 65535) throw new Error(`route ${db}: ${to.port} is not a port`);
-  const line = `${iniKey(db)} = host=${cstrValue(to.host)} port=${to.port} dbname=${cstrValue(to.dbname)}`;
+  const line = `${db} = host=${cstrValue(to.host)} port=${to.port} dbname=${cstrValue(to.dbname)}`;
   await serialized(includeFile, async () => {
     const lines = await readLines(includeFile);
     const at = lines.findIndex((l) => lineKey(l)?.db === db);

@@ -79,7 +79,7 @@ describe('PgBouncer fence: PAUSE, repoint, RESUME (real PgBouncer and PostgreSQL
   const route = async (name: string, url: string) => {
     routed.push(name);
     await writeRoute(include, name, connInfoOf(url));
-    await reload(admin);
+    await reload(admin, { [name]: connInfoOf(url) });
   };
   const state = async (name: string): Promise<DatabaseState> => {
     const s = await databaseState(admin, name);
@@ -175,7 +175,7 @@ describe('PgBouncer fence: PAUSE, repoint, RESUME (real PgBouncer and PostgreSQL
 
     // Repoint while paused, RELOAD, RESUME.
     await writeRoute(include, N, connInfoOf(urlB));
-    await reload(admin);
+    await reload(admin, { [N]: connInfoOf(urlB) });
     assert.equal((await state(N)).database, dbOf(urlB), 'N forwards to B after RELOAD');
     assert.equal((await state(N)).paused, true, 'RELOAD keeps N paused');
     assert.equal(await resumeDatabase(admin, N), true);
@@ -247,6 +247,16 @@ describe('PgBouncer fence: PAUSE, repoint, RESUME (real PgBouncer and PostgreSQL
     assert.equal(await rows(urlA, 'writer = -2'), 1);
   });
 
+  it('reload checks the routes it is told to expect (RELOAD itself reports no parse error)', async () => {
+    const N = uniqueName('pgb_app');
+    await route(N, urlA);
+    await assert.rejects(reload(admin, { [N]: connInfoOf(urlB) }), (err: Error) => {
+      assert.match(err.message, new RegExp(`after RELOAD ${N} routes to 127\\.0\\.0\\.1:\\d+/${dbOf(urlA)}, not 127\\.0\\.0\\.1:\\d+/${dbOf(urlB)}`));
+      return true;
+    });
+    await assert.rejects(reload(admin, { [uniqueName('pgb_none')]: connInfoOf(urlB) }), /routes to no entry/);
+  });
+
   it('admin connection failures name the address, never the password', async () => {
     const bad = 'postgres://ferry:s3cret@127.0.0.1:1/pgbouncer';
     for (const call of [() => pauseDatabase(bad, 'x'), () => resumeDatabase(bad, 'x'), () => reload(bad), () => databaseState(bad, 'x')]) {
@@ -276,7 +286,7 @@ describe('PgBouncer fence: PAUSE, repoint, RESUME (real PgBouncer and PostgreSQL
       assert.match(text, /^; kept comment$/m);
       assert.match(text, /^other = host=10\.0\.0\.1 port=5433 dbname=elsewhere pool_size=5$/m);
       assert.match(text, /^app = host=127\.0\.0\.1 port=55432 dbname=b$/m);
-      assert.match(text, /^"odd-name" = host=h port=1 dbname='it''s'$/m);
+      assert.match(text, /^odd-name = host=h port=1 dbname='it''s'$/m);
       assert.equal(text.match(/^app =/gm)?.length, 1);
       assert.doesNotMatch(text, /user=|password=/);
       assert.deepEqual(
@@ -287,6 +297,11 @@ describe('PgBouncer fence: PAUSE, repoint, RESUME (real PgBouncer and PostgreSQL
       assert.equal(await removeRoute(file, 'app'), false);
       assert.deepEqual((await readRoutes(file)).map((r) => r.db), ['other', 'odd-name']);
       assert.deepEqual(await readRoutes(join(dir, 'missing.ini')), []);
+      // PgBouncer 1.18 stops loading at a key it cannot parse: such names are refused.
+      for (const bad of ['sp ace', 'a"b', 'd$x', '*', 'pgbouncer', '']) {
+        await assert.rejects(writeRoute(file, bad, { host: 'h', port: 1, dbname: 'x' }), /cannot be a PgBouncer database name|PgBouncer 1\.18 takes only/);
+      }
+      await assert.rejects(writeRoute(file, 'ok', { host: 'h', port: 0, dbname: 'x' }), /is not a port/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
