@@ -22,7 +22,11 @@
 //    disconnecting its clients ("database removed"); they reconnect onto the `*` fallback.
 //    To move an application back without errors, writeRoute it back instead.
 //  - Waiting clients get an error after query_wait_timeout (120 s by default): the window
-//    between PAUSE and RESUME must stay well inside it.
+//    between PAUSE and RESUME must stay well inside it. A database stays paused until
+//    someone RESUMEs it (or PgBouncer restarts): a cutover that fails between the two must
+//    resume on its way out.
+//  - PgBouncer answers a PAUSE db when no paused database has an active server connection,
+//    not only db: two databases paused at once wait for each other's transactions.
 //  - Only connections through PgBouncer are fenced; a client connected to the source
 //    directly is not.
 //
