@@ -15,8 +15,9 @@
 #   bash scripts/stack/stack.sh pg MAJOR up|down|status|url   an extra PostgreSQL major (13-17) on its own
 #                                             port, for compatibility tests; not started by `up`,
 #                                             stopped by `down` (see pg-majors.sh)
-#   NAME is one of postgres, temporal, kafka, connect, mongo. mongo runs in memory: stopping it
-#   empties it. Kafka Connect reconnects to a restarted broker on its own (its REST API stays up).
+#   NAME is one of postgres, temporal, kafka, connect, mongo, pgbouncer. mongo runs in memory:
+#   stopping it empties it. Kafka Connect reconnects to a restarted broker on its own (its REST
+#   API stays up). PgBouncer keeps nothing: a restart forgets PAUSEd databases (not its routes).
 #
 # Services (all bound to 127.0.0.1 only):
 #   postgres  PostgreSQL 15 (Debian package), own cluster, wal_level=logical     FERRY_PG_PORT=55432
@@ -24,6 +25,9 @@
 #   kafka     Kafka KRaft single node (Maven Central jars)                       FERRY_KAFKA_PORT=9092, FERRY_KAFKA_CONTROLLER_PORT=9093
 #   connect   Kafka Connect distributed + Debezium PostgreSQL connector          FERRY_CONNECT_PORT=8083
 #   mongo     MongoDB wire protocol: mongo-java-server, in-memory backend (Maven) FERRY_MONGO_PORT=27017
+#   pgbouncer PgBouncer 1.18 (Debian package) in front of postgres, pool_mode=transaction,
+#             admin console db "pgbouncer" (admin user ferry); every database name reaches
+#             postgres unless Ferry's include file routes it elsewhere (cutover)  FERRY_PGBOUNCER_PORT=6432
 #
 # Downloads/builds are cached in FERRY_CACHE_DIR (default ~/.cache/ferry) and never fetched twice;
 # runtime state (data, logs, pid files) lives in FERRY_STACK_DIR (default ~/.cache/ferry/stack).
@@ -45,6 +49,7 @@ KAFKA_PORT="${FERRY_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${FERRY_KAFKA_CONTROLLER_PORT:-9093}"
 CONNECT_PORT="${FERRY_CONNECT_PORT:-8083}"
 MONGO_PORT="${FERRY_MONGO_PORT:-27017}"
+PGBOUNCER_PORT="${FERRY_PGBOUNCER_PORT:-6432}"
 
 # ---- versions --------------------------------------------------------------------------
 # Debezium 2.7.x is built against Kafka 3.7 (version.kafka=3.7.0 in debezium-build-parent), Java 11+.
@@ -71,7 +76,7 @@ DEBEZIUM_HOME="$CACHE/debezium-$DEBEZIUM_VERSION"
 DEBEZIUM_PLUGINS="$DEBEZIUM_HOME/plugins"
 MONGO_HOME="$CACHE/mongo-java-server-$MONGO_JAVA_SERVER_VERSION"
 
-SERVICES=(postgres temporal kafka connect mongo)
+SERVICES=(postgres temporal kafka connect mongo pgbouncer)
 
 # ---- small helpers ---------------------------------------------------------------------
 say()  { printf '%s\n' "$*"; }
@@ -523,12 +528,126 @@ wait_mongo() { wait_until mongo 60 mongo_ready; }
 addr_mongo() { echo "mongodb://$HOST:$MONGO_PORT ($MONGO_BACKEND backend)"; }
 
 # ==========================================================================================
+# pgbouncer (Debian package pgbouncer; our own process and config, not the package's service)
+# ==========================================================================================
+# What the application connects to in an online migration's cutover: Ferry PAUSEs the
+# application's database on the admin console (in-flight transactions finish, new ones wait),
+# repoints it in the include file Ferry owns (engines/postgres/pgbouncer.ts), RELOADs, RESUMEs.
+PGB_BIN="${FERRY_PGBOUNCER_BIN:-/usr/sbin/pgbouncer}"
+PGB_DIR="$STATE/pgbouncer"
+PGB_INI="$PGB_DIR/pgbouncer.ini"
+PGB_USERLIST="$PGB_DIR/userlist.txt"
+PGB_INCLUDE="$PGB_DIR/ferry-databases.ini"
+# Roles besides ferry that may log in through PgBouncer (whitespace-separated), e.g.
+# FERRY_PGBOUNCER_USERS="app reporting"; written into userlist.txt on every start.
+PGB_USERS="${FERRY_PGBOUNCER_USERS:-}"
+
+install_pgbouncer() {
+  [[ -x "$PGB_BIN" ]] && return 0
+  [[ $EUID -eq 0 ]] || die "pgbouncer not found; need root to apt-get install pgbouncer"
+  say "pgbouncer: installing pgbouncer (apt)"
+  # The package ships a system service (its own /etc/pgbouncer/pgbouncer.ini on 127.0.0.1:6432)
+  # and starts it from its postinst. That one would hold our port: policy-rc.d exiting 101
+  # ("action forbidden") keeps invoke-rc.d and deb-systemd-invoke from starting it during the
+  # install, and it is disabled afterwards so a reboot does not start it either. A policy-rc.d
+  # that is already there (Docker images have one) is left alone.
+  local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\n# temporary, scripts/stack/stack.sh: no service starts during apt-get install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"; ours=1
+  fi
+  ( apt_install pgbouncer ) || rc=$?
+  ((ours)) && rm -f "$policy"
+  ((rc == 0)) || exit "$rc"
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    # (pgbouncer.socket is not enabled by the package; disabled too, should that change)
+    systemctl disable --now pgbouncer.service pgbouncer.socket >/dev/null 2>&1 || true
+  else
+    # Someone else's policy-rc.d may have let it start: stop it, then keep it from boot.
+    invoke-rc.d pgbouncer stop >/dev/null 2>&1 || true
+    update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+  fi
+  [[ -x "$PGB_BIN" ]] || die "pgbouncer: $PGB_BIN missing after apt-get install pgbouncer"
+}
+
+start_pgbouncer() {
+  mkdir -p "$PGB_DIR"
+  # Ferry's routes (engines/postgres/pgbouncer.ts writes them): created empty once, never
+  # overwritten here, so a restart keeps a database that a cutover repointed on its target.
+  [[ -f "$PGB_INCLUDE" ]] || : >"$PGB_INCLUDE"
+  # auth_type trust still needs the user in auth_file, with any password (trust never checks
+  # it). PostgreSQL trusts loopback too (pg_initdb), so nobody types a password.
+  local u
+  {
+    echo "; written by scripts/stack/stack.sh on every start: ferry + FERRY_PGBOUNCER_USERS"
+    for u in "$PG_SUPERUSER" $PGB_USERS; do printf '"%s" ""\n' "$u"; done
+  } >"$PGB_USERLIST"
+  # As root: PgBouncer refuses to run as root; `user` makes it switch, right after it starts,
+  # to the OS user postgres runs as (it keeps the log on the stderr we opened). That user can
+  # read these files: pg_setup_user granted search permission down to the state dir.
+  local as_user=""
+  [[ $EUID -eq 0 ]] && as_user="user = $PG_OS_USER"
+  cat >"$PGB_INI" <<EOF
+; written by scripts/stack/stack.sh on every start
+[databases]
+; Explicit entries win over the * fallback, so a name Ferry routes in its include file goes
+; where that says; every other name reaches the stack's PostgreSQL under the same name.
+%include $PGB_INCLUDE
+* = host=$HOST port=$PG_PORT
+
+[pgbouncer]
+listen_addr = $HOST
+listen_port = $PGBOUNCER_PORT
+; TCP only (no socket in /tmp shared with other PgBouncers)
+unix_socket_dir =
+$as_user
+pool_mode = transaction
+auth_type = trust
+auth_file = $PGB_USERLIST
+admin_users = $PG_SUPERUSER
+stats_users = $PG_SUPERUSER
+; pg drivers and JDBC send these at startup; PgBouncer refuses unknown startup parameters
+ignore_startup_parameters = extra_float_digits,options
+; tests run pgbench -c 8 and several suites at once: each (database, user) pool gets up to 20
+; server connections (PostgreSQL has max_connections = 200)
+max_client_conn = 500
+default_pool_size = 20
+; a client waits this long for a server (e.g. while its database is PAUSEd), then gets an error
+query_wait_timeout = 120
+; retry a failed server login after 1 s, not 15 (a restarted postgres is back quickly)
+server_login_retry = 1
+logfile =
+syslog = 0
+log_connections = 0
+log_disconnections = 1
+stats_period = 60
+EOF
+  launch pgbouncer "$PGB_BIN" "$PGB_INI"
+}
+
+# pgb_psql DB SQL: one simple-protocol query through PgBouncer (TCP, no password).
+pgb_psql() {
+  "$PG_BIN/psql" -X -q -tA -v ON_ERROR_STOP=1 -h "$HOST" -p "$PGBOUNCER_PORT" -U "$PG_SUPERUSER" -d "$1" -c "$2"
+}
+
+# The admin console answers, and a query reaches PostgreSQL through the * fallback.
+pgbouncer_ready() {
+  pgb_psql pgbouncer 'SHOW VERSION' | grep -q PgBouncer &&
+    [[ "$(pgb_psql ferry_source 'select 1')" == 1 ]]
+}
+
+wait_pgbouncer() { wait_until pgbouncer 30 pgbouncer_ready; }
+
+addr_pgbouncer() { echo "$HOST:$PGBOUNCER_PORT (admin db pgbouncer; routes $PGB_INCLUDE)"; }
+
+# ==========================================================================================
 # generic per-service plumbing
 # ==========================================================================================
 port_of() {
   case "$1" in
     postgres) echo "$PG_PORT" ;; temporal) echo "$TEMPORAL_PORT $TEMPORAL_UI_PORT" ;;
     kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;; connect) echo "$CONNECT_PORT" ;; mongo) echo "$MONGO_PORT" ;;
+    pgbouncer) echo "$PGBOUNCER_PORT" ;;
   esac
 }
 
@@ -598,6 +717,13 @@ cmd_up() {
     begin_service connect
     finish_service connect || rc=1
   fi
+  # PgBouncer's readiness probe queries PostgreSQL through it.
+  if [[ "${RESULT[postgres]}" == failed* ]]; then
+    printf '%-9s %s\n' pgbouncer "failed: not started because postgres failed"; rc=1
+  else
+    begin_service pgbouncer
+    finish_service pgbouncer || rc=1
+  fi
   if ((rc)); then say "elapsed $(( $(now) - t0 ))s -- some services FAILED"; else say "elapsed $(( $(now) - t0 ))s"; fi
   return "$rc"
 }
@@ -629,8 +755,8 @@ stop_service() {
 cmd_down() {
   prepare_dirs
   local s
-  # Reverse dependency order: Connect before its broker.
-  for s in connect kafka mongo temporal postgres; do stop_service "$s"; done
+  # Reverse dependency order: Connect before its broker, PgBouncer before PostgreSQL.
+  for s in pgbouncer connect kafka mongo temporal postgres; do stop_service "$s"; done
   pgm_down_all
 }
 
@@ -689,6 +815,9 @@ cmd_start() {
   if [[ "$s" == connect ]] && ! pid_alive "$(service_pid kafka)"; then
     printf '%-9s %s\n' connect "failed: kafka is not running (start kafka first)"; return 1
   fi
+  if [[ "$s" == pgbouncer ]] && ! pid_alive "$(service_pid postgres)"; then
+    printf '%-9s %s\n' pgbouncer "failed: postgres is not running (start postgres first)"; return 1
+  fi
   begin_service "$s"
   finish_service "$s" || return 1
   if [[ "$s" == kafka || "$s" == connect ]]; then wait_connectors || return 1; fi
@@ -745,6 +874,9 @@ export FERRY_KAFKA_BROKERS=$HOST:$KAFKA_PORT
 export FERRY_CONNECT_URL=http://$HOST:$CONNECT_PORT
 export TEMPORAL_ADDRESS=$HOST:$TEMPORAL_PORT
 export FERRY_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
+export FERRY_PGBOUNCER_URL=postgres://$PG_SUPERUSER@$HOST:$PGBOUNCER_PORT/ferry_source
+export FERRY_PGBOUNCER_ADMIN_URL=postgres://$PG_SUPERUSER@$HOST:$PGBOUNCER_PORT/pgbouncer
+export FERRY_PGBOUNCER_INCLUDE=$PGB_INCLUDE
 EOF
 }
 

@@ -9,7 +9,7 @@ describe('ferry stack (CLI on the running local stack)', function () {
   it('status reports every service running and exits 0', () => {
     const r = ferry(['stack', 'status']);
     assert.equal(r.code, 0, r.out + r.err);
-    for (const svc of ['postgres', 'temporal', 'kafka', 'connect', 'mongo']) {
+    for (const svc of ['postgres', 'temporal', 'kafka', 'connect', 'mongo', 'pgbouncer']) {
       assert.match(r.out, new RegExp(`^${svc}\\s+running`, 'm'));
     }
   });
@@ -17,7 +17,7 @@ describe('ferry stack (CLI on the running local stack)', function () {
   it('env prints the export lines the README documents', () => {
     const r = ferry(['stack', 'env']);
     assert.equal(r.code, 0);
-    for (const v of ['FERRY_SOURCE_URL', 'FERRY_TARGET_PG_URL', 'FERRY_MONGO_URL', 'FERRY_KAFKA_BROKERS', 'FERRY_CONNECT_URL', 'TEMPORAL_ADDRESS', 'FERRY_UI_URL']) {
+    for (const v of ['FERRY_SOURCE_URL', 'FERRY_TARGET_PG_URL', 'FERRY_MONGO_URL', 'FERRY_KAFKA_BROKERS', 'FERRY_CONNECT_URL', 'TEMPORAL_ADDRESS', 'FERRY_UI_URL', 'FERRY_PGBOUNCER_URL', 'FERRY_PGBOUNCER_ADMIN_URL', 'FERRY_PGBOUNCER_INCLUDE']) {
       assert.match(r.out, new RegExp(`^export ${v}=\\S+$`, 'm'));
     }
   });
