@@ -9,7 +9,7 @@ import { pgPool, resolveUrl } from '../../engines/connections';
 import { rethrowClassified } from '../../engines/errors';
 import { ensureFenceTable, forgetFence, recordedFences, recordFence } from '../../engines/postgres/fence-ledger';
 import { fencedWriters, fenceRoles, unfenceRoles } from '../../engines/postgres/fence-roles';
-import { pauseDatabase, readRoutes, reload, removeRoute, resumeDatabase, writeRoute, type ConnInfo } from '../../engines/postgres/pgbouncer';
+import { connInfoOf, pauseDatabase, readRoutes, reload, resumeDatabase, writeRoute, type ConnInfo } from '../../engines/postgres/pgbouncer';
 
 /** How long the fence waits for in-flight transactions (PgBouncer PAUSE, fenced sessions ending). */
 const PROOF_TIMEOUT_MS = 60_000;
@@ -78,11 +78,14 @@ export async function unfenceSource(input: { spec: Spec; migrationId: string }):
     // A switch that failed after repointing the entry: the application must come back to the source, not go on to the target.
     const now = (await readRoutes(includeFile)).find((x) => x.db === database);
     const same = (a: ConnInfo | null | undefined, b: ConnInfo | null) => (!a && !b) || (!!a && !!b && a.host === b.host && a.port === b.port && a.dbname === b.dbname);
-    if (!same(now, previous)) {
-      if (previous) await writeRoute(includeFile, database, previous);
-      else await removeRoute(includeFile, database);
-      await reload(adminUrl);
-      details.push(`PgBouncer entry ${database} put back`);
+    if (now && !same(now, previous)) {
+      // Written back rather than removed: removing an entry makes PgBouncer drop its clients
+      // ("database removed"), and the application would see errors. With no entry before (the
+      // `*` fallback), the source as Ferry reaches it.
+      const back = previous ?? connInfoOf(resolveUrl(spec.source.url, 'source.url'));
+      await writeRoute(includeFile, database, back);
+      await reload(adminUrl, { [database]: back });
+      details.push(`PgBouncer entry ${database} put back to ${back.host}:${back.port}/${back.dbname}`);
     }
     await resumeDatabase(adminUrl, database);
     await forgetFence(source, migrationId, 'pgbouncer', r.subject);

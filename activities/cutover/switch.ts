@@ -23,7 +23,8 @@ export async function switchWrites(input: { spec: Spec; migrationId: string; sta
     const adminUrl = resolveUrl(admin, 'cutover.fence.pgbouncer.admin');
     const target = connInfoOf(resolveUrl(spec.target.url, 'target.url'));
     await writeRoute(includeFile, database, target);
-    await reload(adminUrl);
+    // Checked: PgBouncer answers RELOAD with OK even when it could not read the file.
+    await reload(adminUrl, { [database]: target });
     await resumeDatabase(adminUrl, database);
     // Resumed onto the target: the fence is lifted, and the ledger forgets it.
     const source = pgPool(spec.source.url);
