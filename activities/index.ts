@@ -9,3 +9,5 @@ export { prepareCapture, releaseCapture } from './cdc/capture';
 export { applyChanges } from './cdc/apply';
 export { migrationExecutionStatus, cancellationRequester, awaitWorkflowsClosed } from './migration-state';
 export { awaitSyncHeld } from './cdc/hold';
+export { shadowRound } from './shadow/round';
+export { compareChangedKeys } from './shadow/changed-keys';
