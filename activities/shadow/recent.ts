@@ -30,7 +30,8 @@ export async function keysInRanges(spec: Spec, capture: CaptureInfo, plans: Tabl
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  const seen = new Map<string, Array<{ offset: bigint; key: string }>>();
+  // Per table, each key once with the offset of its newest event (many events of one hot key cost one entry).
+  const seen = new Map<string, Map<string, bigint>>();
   await readRanges(
     kafka,
     todo,
@@ -40,16 +41,19 @@ export async function keysInRanges(spec: Spec, capture: CaptureInfo, plans: Tabl
       if (!plan) return;
       const key = messageKey(plan, message);
       if (!key) return;
-      let list = seen.get(plan.display);
-      if (!list) seen.set(plan.display, (list = []));
-      list.push({ offset: BigInt(message.offset), key: JSON.stringify(key) });
+      let keys = seen.get(plan.display);
+      if (!keys) seen.set(plan.display, (keys = new Map()));
+      const id = JSON.stringify(key);
+      const at = BigInt(message.offset);
+      const had = keys.get(id);
+      if (had === undefined || at > had) keys.set(id, at);
     },
     alive,
   );
   const out = new Map<string, string[][]>();
-  for (const [table, list] of seen) {
-    list.sort((a, b) => (a.offset > b.offset ? -1 : a.offset < b.offset ? 1 : 0));
-    out.set(table, [...new Set(list.map((e) => e.key))].map((k) => JSON.parse(k) as string[]));
+  for (const [table, keys] of seen) {
+    const newestFirst = [...keys].sort((a, b) => (a[1] > b[1] ? -1 : a[1] < b[1] ? 1 : 0));
+    out.set(table, newestFirst.map(([id]) => JSON.parse(id) as string[]));
   }
   return out;
 }

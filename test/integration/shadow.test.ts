@@ -6,6 +6,7 @@
 // certain by pausing the sync while the source changes, under a steady write load.
 import { strict as assert } from 'node:assert';
 import { Pool } from 'pg';
+import { MongoClient, type Db } from 'mongodb';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDatabase, uniqueName } from '../helpers/stack';
 import { startMigration, testSpec, waitForStatus } from '../helpers/temporal';
@@ -228,6 +229,115 @@ describe('shadow reads and the changed-keys check (real PostgreSQL, Debezium, Ka
       } finally {
         await target.query(`UPDATE ${live.load} SET note = 'final' WHERE id = $1`, [planted]);
         await target.query(`UPDATE public.small SET v = 'v3' WHERE id = 3`);
+      }
+    });
+  });
+  describe('into MongoDB', () => {
+    let live: Live;
+    let mongo: MongoClient;
+    let db: Db;
+    let loadName: string;
+
+    before(async () => {
+      const sourceUrl = await createDatabase('ferry_t_shadow_m');
+      suite.databases.push(sourceUrl);
+      process.env.FERRY_SHADOW_MSRC = sourceUrl;
+      const pool = new Pool({ connectionString: sourceUrl });
+      const [load] = await createLoadTables(pool, 'public', 1, 2_000);
+      loadName = load.split('.')[1];
+      await pool.query(`CREATE TABLE public.small (id int PRIMARY KEY, v text NOT NULL)`);
+      await pool.query(`INSERT INTO public.small SELECT g, 'v' || g FROM generate_series(1, 20) g`);
+      const database = uniqueName('shadow');
+      const base = onlineSpec('shadow-mongo', '${FERRY_SHADOW_MSRC}', { url: '${FERRY_MONGO_URL}', database }, [load, 'public.small']);
+      const spec = testSpec({
+        ...base,
+        shadow: {
+          sampleKeys: 50,
+          recentKeys: 100,
+          maxReadsPerSecond: 5_000,
+          queries: [
+            // Planned columns through the mapping (bigint → Long, numeric → Decimal128, text), the key's value converted for the filter.
+            { name: 'doc', table: load, source: `SELECT id, account, amount, note FROM ${load} WHERE id = $1`, target: { collection: loadName, filter: { _id: '$1' } } },
+            // An aggregate: count(*) (text "20") against $count (an Int32).
+            { name: 'small-count', table: 'public.small', source: 'SELECT count(*) AS n FROM public.small', target: { collection: 'small', pipeline: [{ $count: 'n' }] } },
+            { name: 'broken', table: 'public.small', source: 'SELECT v FROM public.small WHERE id = $1', target: { collection: 'small', pipeline: [{ $match: { _id: '$1' } }, { $nosuchstage: 1 }] } },
+          ],
+        },
+      });
+      const id = uniqueName('shadow-mongo');
+      suite.migrations.push(id);
+      mongo = await MongoClient.connect(process.env.FERRY_MONGO_URL!);
+      db = mongo.db(database);
+      live = await migrate(suite.harness.client, spec, id, pool, load);
+      await caughtUp(suite.harness.client, live);
+    });
+
+    after(async () => {
+      await db?.dropDatabase().catch(() => undefined);
+      await mongo?.close();
+      await live?.pool.end();
+    });
+
+    it('a quiet round is clean; a find and an aggregate match through the mapping; a broken pipeline counts errors', async () => {
+      await live.pool.query(`UPDATE ${live.load} SET amount = amount + 1 WHERE id <= 30`);
+      await caughtUp(suite.harness.client, live);
+      const r = await round(suite.harness.client, live);
+      assert.equal(r.mismatches, 0, JSON.stringify(r.differences));
+      assert.equal(r.lagResolved + r.inFlight, 0);
+      assert.ok(r.keysCompared >= 20 + 50, `compared ${r.keysCompared}`);
+      const q = Object.fromEntries(r.queries.map((x) => [x.name, x]));
+      assert.deepEqual({ runs: q.doc.runs, errors: q.doc.errors, mismatches: q.doc.mismatches, lastError: q.doc.lastError }, { runs: 5, errors: 0, mismatches: 0, lastError: null });
+      assert.equal(q.doc.sourceMs.length, 5);
+      assert.equal(q.doc.targetMs.length, 5);
+      assert.deepEqual({ runs: q['small-count'].runs, errors: q['small-count'].errors, mismatches: q['small-count'].mismatches }, { runs: 1, errors: 0, mismatches: 0 });
+      assert.ok(q.broken.runs > 0);
+      assert.equal(q.broken.errors, q.broken.runs);
+      assert.match(q.broken.lastError ?? '', /nosuchstage/i);
+    });
+
+    it('finds documents altered behind Ferry\'s back, and they survive the re-check', async () => {
+      await live.pool.query(`UPDATE ${live.load} SET note = 'changed' WHERE id = 1500`);
+      await caughtUp(suite.harness.client, live);
+      const small = db.collection('small');
+      const loadColl = db.collection(loadName);
+      const before7 = await small.findOne({ _id: 7 as never });
+      const before1500 = await loadColl.findOne({ _id: 1500n as never });
+      assert.ok(before7 && before1500, 'the documents exist under the mapped _id');
+      await loadColl.updateOne({ _id: 1500n as never }, { $set: { note: 'tampered' } });
+      await small.updateOne({ _id: 7 as never }, { $set: { v: 'tampered' } });
+      await small.deleteOne({ _id: 8 as never });
+      try {
+        const r = await round(suite.harness.client, live);
+        const found = r.differences.map((d) => `${d.table} ${d.key.join(',')} ${d.kind} ${d.source}`).sort();
+        assert.deepEqual(found, [`${live.load} 1500 different recent`, 'public.small 7 different sample', 'public.small 8 missing sample']);
+        assert.equal(r.mismatches, 3);
+        const q = Object.fromEntries(r.queries.map((x) => [x.name, x]));
+        assert.equal(q['small-count'].mismatches, 1, 'the count is 19 on the target');
+      } finally {
+        await loadColl.replaceOne({ _id: 1500n as never }, before1500!);
+        await small.replaceOne({ _id: 7 as never }, before7!);
+        await live.pool.query(`UPDATE public.small SET v = v WHERE id = 8`); // the sync writes it back
+        await caughtUp(suite.harness.client, live);
+      }
+    });
+
+    it('compareChangedKeys finds a planted difference among the changed keys, and is clean otherwise', async () => {
+      const since = Date.now();
+      const changed: string[] = (await live.pool.query(`UPDATE ${live.load} SET note = 'final' WHERE id BETWEEN 200 AND 229 RETURNING id::text`)).rows.map((r: { id: string }) => r.id);
+      await caughtUp(suite.harness.client, live);
+      const clean = await changedKeys(suite.harness.client, live, since);
+      assert.equal(clean.clean, true, JSON.stringify(clean.tables));
+      assert.equal(clean.tables.find((t) => t.table === live.load)!.keysChecked, changed.length);
+      await db.collection(loadName).updateOne({ _id: 210n as never }, { $set: { amount: 'not a number' } });
+      try {
+        const dirty = await changedKeys(suite.harness.client, live, since);
+        const t = dirty.tables.find((x) => x.table === live.load)!;
+        assert.equal(dirty.clean, false);
+        assert.deepEqual(t.sample, [{ kind: 'different', key: ['210'] }]);
+        assert.equal(t.sourceRows, t.targetRows);
+      } finally {
+        await live.pool.query(`UPDATE ${live.load} SET note = 'final again' WHERE id = 210`);
+        await caughtUp(suite.harness.client, live);
       }
     });
   });
