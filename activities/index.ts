@@ -15,3 +15,5 @@ export { drainToMarker } from './cutover/drain';
 export { advanceTargetSequences } from './cutover/prepare-target';
 export { switchWrites, runAfterFlipHook } from './cutover/switch';
 export { writeRouting } from './cutover/routing';
+export { shadowRound } from './shadow/round';
+export { compareChangedKeys } from './shadow/changed-keys';

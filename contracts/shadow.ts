@@ -92,3 +92,31 @@ export function summarize(ms: readonly number[]): LatencySummary {
   const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : 0);
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), samples: sorted.length };
 }
+
+/** The cutover's final check (finalVerify: changed): every key with a change event at or after `sinceMs`, plus counts. */
+export interface ChangedKeysInput {
+  spec: Spec;
+  plans: TablePlan[];
+  capture: CaptureInfo;
+  /** Kafka timestamp (ms): events from here to the topics' ends as the check starts. */
+  sinceMs: number;
+  syncWorkflowId: string;
+}
+
+export interface ChangedKeysTable {
+  table: string;
+  keysChecked: number;
+  missing: number;
+  extra: number;
+  different: number;
+  sourceRows: number;
+  targetRows: number;
+  /** At most 20 differences. */
+  sample: Array<{ kind: ShadowDifference['kind']; key: string[] }>;
+}
+
+export interface ChangedKeysResult {
+  /** No difference in any changed key and equal counts in every table. */
+  clean: boolean;
+  tables: ChangedKeysTable[];
+}

@@ -6,7 +6,7 @@
 // Adding an engine is adding a folder that exports an Engine and one line in the registry.
 import type { Pool } from 'pg';
 import type { ChunkCursor, ChunkRange } from '../contracts/backfill';
-import type { Spec, SpecProblem, TargetKind } from '../contracts/spec';
+import type { ShadowQuery, Spec, SpecProblem, TargetKind } from '../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../contracts/tables';
 import type { DeadLetterStore } from './dead-letters';
 import type { Mismatch, MismatchStore } from './mismatches';
@@ -212,5 +212,33 @@ export interface Verifier {
    * Digests of these keys' rows on both sides, by key JSON (absent: no row). `rows` are the
    * source rows of the keys when the caller has read them already.
    */
-  keyDigests(plan: TablePlan, keys: string[][], rows?: SourceRow[]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }>;
+  keyDigests(plan: TablePlan, keys: string[][], rows?: SourceRow[], timing?: KeyReadTiming): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }>;
+  /**
+   * Runs an operator's shadow query (spec shadow.queries[].target) on the target, `key` (text
+   * form, a key of `plan`) filling its parameters as this engine's mapping converts key columns.
+   */
+  runQuery(plan: TablePlan, query: ShadowQuery['target'], key: string[]): Promise<TargetQueryRows>;
+  /**
+   * The source's and the target's result rows of one query as canonical row texts (one per
+   * row, equal texts for equal rows as this engine maps values), for an order-free comparison.
+   */
+  canonicalRows(plan: TablePlan, source: SourceQueryRows, target: TargetQueryRows): { source: string[]; target: string[] };
+}
+
+/** Filled by keyDigests when asked: milliseconds each side's reads took. */
+export interface KeyReadTiming {
+  sourceMs: number;
+  targetMs: number;
+}
+
+/** A source query's result: column names and rows of PostgreSQL text values, in column order. */
+export interface SourceQueryRows {
+  fields: string[];
+  rows: Array<Array<string | null>>;
+}
+
+/** A target query's result as the engine read it (column names where the engine has them). */
+export interface TargetQueryRows {
+  fields: string[] | null;
+  rows: unknown[];
 }

@@ -5,7 +5,7 @@
 // byte-ordered text); otherwise the table-level sweep streams every _id and asks the source.
 import type { Document } from 'mongodb';
 import type { Pool } from 'pg';
-import type { Spec } from '../../contracts/spec';
+import type { ShadowQuery, Spec } from '../../contracts/spec';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { ColumnInfo, TablePlan } from '../../contracts/tables';
 import { documentId, buildDocuments } from './mapping/document';
@@ -14,7 +14,8 @@ import { quoteIdent, quoteQualified } from '../postgres/identifiers';
 import { keyOf, keyTypes, readBatch, readKeys } from '../postgres/source';
 import { MongoTarget } from './target';
 import { ChunkHash, canonicalText, documentDigests } from '../checksum';
-import type { ChunkComparison, Verifier } from '../engine';
+import type { ChunkComparison, KeyReadTiming, SourceQueryRows, TargetQueryRows, Verifier } from '../engine';
+import { canonicalRowsMongo, runQueryMongo } from './shadow-query';
 import type { SourceRow } from '../rows';
 import { databaseCollation } from '../postgres/key-ranges';
 import { SWEEP_CHUNK, type Mismatch, type MismatchStore } from '../mismatches';
@@ -259,14 +260,20 @@ export async function sweepExtrasMongo(spec: Spec, plan: TablePlan, verifyId: st
 }
 
 /** Digests of these keys' documents on the source (as built) and on the target (as stored), by key JSON. */
-export async function keyDigestsMongo(spec: Spec, plan: TablePlan, rows: Record<string, string | null>[], keys: string[][]): Promise<{ source: Map<string, bigint>; target: Map<string, bigint> }> {
+export async function keyDigestsMongo(spec: Spec, plan: TablePlan, rows: Record<string, string | null>[], keys: string[][], timing?: KeyReadTiming): Promise<{ source: Map<string, bigint>; target: Map<string, bigint> }> {
   const pool = pgPool(spec.source.url);
   const coll = await new MongoTarget(spec).collection(plan);
+  const t0 = performance.now();
   const docs = await buildDocuments(plan, pool, rows);
   const source = new Map<string, bigint>();
   (await documentDigests(docs)).forEach((d, i) => source.set(JSON.stringify(keyOf(plan, rows[i])), d));
   const byId = new Map(keys.map((k) => [canonicalText(idForKey(plan, k)), JSON.stringify(k)]));
+  const t1 = performance.now();
   const found = await coll.find({ _id: { $in: keys.map((k) => idForKey(plan, k)) } } as Document, rawBson).toArray();
+  if (timing) {
+    timing.sourceMs += t1 - t0;
+    timing.targetMs = performance.now() - t1;
+  }
   const target = new Map<string, bigint>();
   (await documentDigests(found)).forEach((d, i) => {
     const k = byId.get(canonicalText(found[i]._id));
@@ -287,7 +294,18 @@ export class MongoVerifier implements Verifier {
     return sweepExtrasMongo(this.spec, plan, verifyId, store);
   }
 
-  async keyDigests(plan: TablePlan, keys: string[][], rows?: SourceRow[]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> {
-    return keyDigestsMongo(this.spec, plan, rows ?? (await readKeys(pgPool(this.spec.source.url), plan, keys)), keys);
+  async keyDigests(plan: TablePlan, keys: string[][], rows?: SourceRow[], timing?: KeyReadTiming): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> {
+    const t0 = performance.now();
+    const read = rows ?? (await readKeys(pgPool(this.spec.source.url), plan, keys));
+    if (timing) timing.sourceMs = performance.now() - t0;
+    return keyDigestsMongo(this.spec, plan, read, keys, timing);
+  }
+
+  runQuery(plan: TablePlan, query: ShadowQuery['target'], key: string[]): Promise<TargetQueryRows> {
+    return runQueryMongo(this.spec, plan, query, key);
+  }
+
+  canonicalRows(plan: TablePlan, source: SourceQueryRows, target: TargetQueryRows): { source: string[]; target: string[] } {
+    return canonicalRowsMongo(plan, source, target);
   }
 }

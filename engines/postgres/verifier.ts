@@ -10,8 +10,9 @@
 // comparisons carry an explicit COLLATE wherever the two databases could order text
 // differently, so a chunk holds the same rows on both sides.
 import type { Pool } from 'pg';
-import type { Spec } from '../../contracts/spec';
-import type { ChunkComparison, Verifier } from '../engine';
+import type { ShadowQuery, Spec } from '../../contracts/spec';
+import type { ChunkComparison, KeyReadTiming, SourceQueryRows, TargetQueryRows, Verifier } from '../engine';
+import { canonicalRowsPostgres, runSqlQuery } from './shadow-query';
 import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { pgPool } from '../connections';
@@ -158,11 +159,27 @@ export class PostgresVerifier implements Verifier {
     return { extra: 0, sample: [] };
   }
 
-  async keyDigests(plan: TablePlan, keys: string[][]): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> {
+  async keyDigests(plan: TablePlan, keys: string[][], _rows?: unknown, timing?: KeyReadTiming): Promise<{ source: Map<string, unknown>; target: Map<string, unknown> }> {
+    const timed = async <T>(side: keyof KeyReadTiming, p: Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      const out = await p;
+      if (timing) timing[side] = performance.now() - t0;
+      return out;
+    };
     const [source, target] = await Promise.all([
-      keyDigestsPostgres(pgPool(this.spec.source.url), plan, keys),
-      keyDigestsPostgres(pgPool(this.spec.target.url, 'target.url'), plan, keys),
+      timed('sourceMs', keyDigestsPostgres(pgPool(this.spec.source.url), plan, keys)),
+      timed('targetMs', keyDigestsPostgres(pgPool(this.spec.target.url, 'target.url'), plan, keys)),
     ]);
     return { source, target };
+  }
+
+  /** A PostgreSQL target answers the query's SQL, as the source does. */
+  runQuery(_plan: TablePlan, query: ShadowQuery['target'], key: string[]): Promise<TargetQueryRows> {
+    if (typeof query !== 'string') throw new Error('a PostgreSQL target runs SQL: give shadow.queries[].target as a SQL string');
+    return runSqlQuery(pgPool(this.spec.target.url, 'target.url'), query, key);
+  }
+
+  canonicalRows(_plan: TablePlan, source: SourceQueryRows, target: TargetQueryRows): { source: string[]; target: string[] } {
+    return canonicalRowsPostgres(source, target);
   }
 }
