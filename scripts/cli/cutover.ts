@@ -47,6 +47,11 @@ export async function cutoverCommand(opts: CutoverOptions): Promise<number> {
     } catch (err) {
       throw refused('cutover', err);
     }
+    // A rejected Update comes back from startUpdate with its outcome already known (the
+    // validator's failure), not as a thrown error: its result settles at once, an accepted
+    // one's only when the attempt ends. Give it a moment to tell which.
+    const early = await Promise.race([update.result().then(() => null, (err: unknown) => err), new Promise<'pending'>((r) => setTimeout(() => r('pending'), 300))]);
+    if (early !== 'pending' && early !== null) throw refused('cutover', early);
     if (!opts.wait) {
       if (opts.json) console.log(JSON.stringify({ accepted: true, migrationId: opts.id, updateId }, null, 2));
       else {
