@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { Pool } from 'pg';
 import { MongoClient, type Db } from 'mongodb';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { Kafka, logLevel } from 'kafkajs';
 import { createDatabase, uniqueName } from '../helpers/stack';
 import { startMigration, testSpec, waitForStatus } from '../helpers/temporal';
 import { onlineSpec, onlineSuite, syncedPast } from '../helpers/sync';
@@ -15,6 +16,8 @@ import { createLoadTables, startLoad } from '../../scripts/bench/cdc-load';
 import { shadowRound } from '../../activities/shadow/round';
 import { compareChangedKeys } from '../../activities/shadow/changed-keys';
 import { inspectSource } from '../../activities/plan/prepare';
+import { introspectTable, readKeys } from '../../engines/postgres/source';
+import { SMALL_TABLE_ROWS, sampleKeys } from '../../engines/postgres/sample';
 import { captureName } from '../../activities/cdc/capture';
 import { markerTopicFor, planTopics } from '../../activities/cdc/topics';
 import { holdSignal, syncProgressQuery } from '../../contracts/messages';
@@ -136,6 +139,15 @@ describe('shadow reads and the changed-keys check (real PostgreSQL, Debezium, Ka
       assert.equal(q.broken.mismatches, 0);
       assert.match(q.broken.lastError ?? '', /no_such_column/);
       assert.doesNotMatch(q.broken.lastError ?? '', /:\/\/[^@]*:[^@]*@/);
+      // The topic tails were read by throwaway groups, gone again; the sync's own group is the only one of this capture.
+      const admin = new Kafka({ clientId: 'ferry-test', brokers: process.env.FERRY_KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(live.capture.name));
+        assert.deepEqual(groups, [live.capture.name]);
+      } finally {
+        await admin.disconnect();
+      }
     });
 
     it('finds differences planted on the target behind Ferry\'s back, and they survive the re-check', async () => {
@@ -197,6 +209,25 @@ describe('shadow reads and the changed-keys check (real PostgreSQL, Debezium, Ka
         await release();
         const stats = await load.stop();
         assert.ok(stats.updates > 0 && stats.transactions > 0);
+      }
+    });
+
+    it('samples large tables by pages (TABLESAMPLE SYSTEM), partitioned ones too, and returns distinct keys that exist', async () => {
+      await live.pool.query(`CREATE TABLE public.big (id int PRIMARY KEY, pad text)`);
+      await live.pool.query(`INSERT INTO public.big SELECT g, repeat('x', 50) FROM generate_series(1, 60000) g`);
+      await live.pool.query(`CREATE TABLE public.parted (id int, r text, PRIMARY KEY (id, r)) PARTITION BY LIST (r)`);
+      await live.pool.query(`CREATE TABLE public.parted_a PARTITION OF public.parted FOR VALUES IN ('a')`);
+      await live.pool.query(`CREATE TABLE public.parted_b PARTITION OF public.parted FOR VALUES IN ('b')`);
+      await live.pool.query(`INSERT INTO public.parted SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END FROM generate_series(1, 40000) g`);
+      await live.pool.query(`ANALYZE public.big; ANALYZE public.parted`);
+      for (const name of ['big', 'parted']) {
+        const plan = await introspectTable(live.pool, { name: { schema: 'public', name } });
+        assert.ok(typeof plan !== 'string', String(plan));
+        assert.ok(plan.estimatedRows >= SMALL_TABLE_ROWS, `${name}: estimated ${plan.estimatedRows}, large enough to be sampled by pages`);
+        const keys = await sampleKeys(live.pool, plan, 50);
+        assert.equal(keys.length, 50, name);
+        assert.equal(new Set(keys.map((k) => JSON.stringify(k))).size, 50, `${name}: distinct`);
+        assert.equal((await readKeys(live.pool, plan, keys)).length, 50, `${name}: every sampled key is a row`);
       }
     });
 
