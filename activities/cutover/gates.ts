@@ -13,6 +13,11 @@ import { connectorHealth } from '../cdc/connect';
 
 const POLL_MS = 1_000;
 const CONNECTOR_EVERY_MS = 5_000;
+/**
+ * A running apply activity reports every 3 s: figures older than this say nothing is applying
+ * (a dead cdc worker), and the lag is taken to grow from the last report on.
+ */
+const STALE_AFTER_MS = 10_000;
 
 
 export interface WatchGatesInput {
@@ -55,11 +60,13 @@ export async function watchGates(input: WatchGatesInput): Promise<GateReading> {
       connectorAt = now;
       connector = await connectorHealth(input.spec, input.captureName).catch((err) => `connector ${input.captureName} cannot be read: ${(err as Error).message}`);
     }
-    const lagOk = !!p && p.state === 'caught-up' && p.lagSeconds <= input.maxLagSeconds;
+    const staleMs = p ? now - Date.parse(p.updatedAt) : 0;
+    const lagSeconds = p ? p.lagSeconds + (staleMs > STALE_AFTER_MS ? staleMs / 1000 : 0) : (input.known?.lagSeconds ?? 0);
+    const lagOk = !!p && p.state === 'caught-up' && lagSeconds <= input.maxLagSeconds;
     if (!lagOk) lagOkSince = null;
     else lagOkSince ??= now;
     reading = {
-      lagSeconds: p?.lagSeconds ?? (input.known?.lagSeconds ?? 0),
+      lagSeconds,
       lagOkSince: lagOkSince === null ? null : new Date(lagOkSince).toISOString(),
       syncState: p?.state ?? 'unknown',
       deadLetters: p?.deadLetters ?? input.known?.deadLetters ?? 0,

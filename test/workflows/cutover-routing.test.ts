@@ -108,6 +108,9 @@ describe('cutover to MongoDB with a role fence and an application that follows t
       await until('the application writing to the source again', async () => acked.some((a) => a.side === 'source' && a.at > resumedAt), 30_000);
 
       workers.push(spawnWorker('cdc', log));
+      const restartedAt = Date.now();
+      // The sync applies again (its figures are fresh), and the gates have seen it.
+      await waitForStatus(harness.client, id, (s) => !!s.cutover?.reading && Date.parse(s.cutover.reading.checkedAt) > restartedAt && !!s.sync && Date.parse(s.sync.updatedAt) > restartedAt, 'the sync applying again', 3 * 60_000);
       await until('gates passing again', async () => (await ferryAsync(['cutover', '--id', id, '--check'])).code === 0, 3 * 60_000, 1_000);
       const done = await ferryAsync(['cutover', '--id', id, '--wait']);
       assert.equal(done.code, 0, done.out + done.err + log.join('').slice(-3_000));

@@ -66,8 +66,8 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
   });
 
   try {
-    // The gates once more, read fresh: the approval may be minutes old.
-    c.reading = await watchGates({ spec, captureName: ctx.capture!.name, syncWorkflowId: syncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: null, returnAfterMs: 0 });
+    // The gates once more, read fresh (one poll; a lag that has held goes on counting from the last reading): the approval may be minutes old.
+    c.reading = await watchGates({ spec, captureName: ctx.capture!.name, syncWorkflowId: syncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: c.reading ?? null, returnAfterMs: 0 });
     c.gates = evaluateGates(spec, status, c.reading, Date.now());
     c.gatesAt = nowIso();
     const failing = failingGates(c.gates);

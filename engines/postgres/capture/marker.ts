@@ -9,6 +9,7 @@
 //                    advancing while nothing else that is captured changes (during a backfill)
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { inTransaction } from '../../connections';
 
 export const MARKER_SCHEMA = '_ferry';
 export const MARKER_TABLE = 'cdc_marker';
@@ -60,9 +61,14 @@ export async function writeHeartbeat(pool: Pool, migrationId: string): Promise<{
  * commit, which the replication slot must confirm before the drain can end.
  */
 export async function writeDrainMarker(pool: Pool, migrationId: string): Promise<{ seq: string; lsn: string }> {
-  const { rows } = await pool.query<{ seq: string }>(upsertSql(migrationId, 'drain', randomUUID()));
-  const lsn = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-  return { seq: rows[0].seq, lsn: lsn.rows[0].lsn };
+  // The position right after the marker's row, read inside its transaction: its commit comes
+  // after it, so a slot that confirmed this position has processed the marker's commit. (The
+  // WAL position after the commit would wait for some later transaction to be confirmed.)
+  return inTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ seq: string }>(upsertSql(migrationId, 'drain', randomUUID()));
+    const lsn = await db.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    return { seq: rows[0].seq, lsn: lsn.rows[0].lsn };
+  });
 }
 
 /** Forgets a migration's rows (the table itself is shared, so it stays). */
