@@ -101,6 +101,8 @@ export interface ChangedKeysInput {
   /** Kafka timestamp (ms): events from here to the topics' ends as the check starts. */
   sinceMs: number;
   syncWorkflowId: string;
+  /** The cutover's drain has already proven every change up to the fence applied: the check does not wait for the sync again. */
+  drained?: boolean;
 }
 
 export interface ChangedKeysTable {

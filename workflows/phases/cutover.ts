@@ -134,7 +134,7 @@ async function finalCheck(ctx: MigrationContext): Promise<string> {
     return `full verification clean (${v.tables.reduce((n, t) => n + t.sourceRows, 0)} rows)`;
   }
   const since = Date.parse(status.verificationStartedAt ?? status.verification!.checkedAt) - CHANGED_MARGIN_MS;
-  const r = await compareChangedKeys({ spec, plans: ctx.plans, capture: ctx.capture!, sinceMs: since, syncWorkflowId: syncWorkflowId(id) });
+  const r = await compareChangedKeys({ spec, plans: ctx.plans, capture: ctx.capture!, sinceMs: since, syncWorkflowId: syncWorkflowId(id), drained: true });
   const keys = r.tables.reduce((n, t) => n + t.keysChecked, 0);
   if (!r.clean) {
     throw new StepFailed(
