@@ -13,7 +13,7 @@ export { watchGates } from './cutover/gates';
 export { fenceSource, unfenceSource } from './cutover/fence';
 export { drainToMarker } from './cutover/drain';
 export { advanceTargetSequences } from './cutover/prepare-target';
-export { switchWrites, runAfterFlipHook } from './cutover/switch';
+export { prepareSwitch, commitSwitch, runAfterFlipHook } from './cutover/switch';
 export { writeRouting } from './cutover/routing';
 export { shadowRound } from './shadow/round';
 export { compareChangedKeys } from './shadow/changed-keys';

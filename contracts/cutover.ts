@@ -12,7 +12,7 @@ export interface GateResult {
   limit: string;
 }
 
-export type CutoverStepName = 'fence' | 'drain' | 'final-check' | 'prepare-target' | 'reverse-capture' | 'switch' | 'after-flip' | 'unfence' | 'validate-foreign-keys';
+export type CutoverStepName = 'fence' | 'drain' | 'final-check' | 'prepare-target' | 'reverse-capture' | 'repoint' | 'switch' | 'after-flip' | 'unfence' | 'validate-foreign-keys';
 
 export interface CutoverStep {
   name: CutoverStepName;

@@ -112,8 +112,8 @@ const cutoverSection = z
     fence: fenceSection.optional(),
     /** changed: the keys changed since the last clean verification, plus counts; full: the whole comparison again. */
     finalVerify: z.enum(['changed', 'full'], { error: 'must be changed (keys changed since the last verification, plus counts) or full (the whole comparison)' }).default('changed'),
-    /** The drain to the marker written after the fence gives up (and un-fences) after this long. */
-    drainTimeoutSeconds: z.number().min(1).max(3_600).default(120),
+    /** The drain to the marker written after the fence gives up (and un-fences) after this long. Keep the whole freeze under PgBouncer's query_wait_timeout (120 s by default), or waiting clients get an error. */
+    drainTimeoutSeconds: z.number().min(1).max(3_600).default(60),
     hooks: z
       .strictObject({
         /** A command run on the worker after the switch, with the routing state in FERRY_ROUTING_* variables. */

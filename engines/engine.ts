@@ -22,6 +22,8 @@ export interface Engine {
   readonly urlForm: string;
   /** Ferry can read a migration's tables from it (today only PostgreSQL is a source). */
   readonly readsTables: boolean;
+  /** Applications reach it over PostgreSQL's protocol, so PgBouncer can front it (a cutover can repoint PgBouncer at it). */
+  readonly postgresWire: boolean;
   /** What one source table becomes here, for plan warnings ("collection", "plain table"). */
   readonly landsAs: string;
   /** The spec's rules for a target of this engine that need no connection, one problem per path. */

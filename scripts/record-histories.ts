@@ -3,8 +3,10 @@
 // running migrations (a different command order without patched()) fails the replay.
 // Runs on the local stack (`ferry stack up`): an offline migration into PostgreSQL, and an
 // online migration that continues-as-new in its sync phase (and whose sync does too), then
-// is aborted. The offline one continues-as-new in its backfill. Every run of every workflow involved is written, one JSON file each.
-//   npx ts-node --transpile-only scripts/record-histories.ts
+// is aborted. The offline one continues-as-new in its backfill. With `cutover`, only an online
+// migration with a role fence that cuts over (the Update), then is finalized. Every run of
+// every workflow involved is written, one JSON file each.
+//   npx ts-node --transpile-only scripts/record-histories.ts [cutover]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -16,7 +18,7 @@ import { startWorkers, testSpec, waitForStatus } from '../test/helpers/temporal'
 import { cleanUpMigration, onlineSpec } from '../test/helpers/sync';
 import { closeAll } from '../engines/connections';
 import { startWorkflow } from '../contracts/workflow-types';
-import { abortSignal, throttleSignal } from '../contracts/messages';
+import { abortSignal, cutoverUpdate, finalizeUpdate, throttleSignal } from '../contracts/messages';
 import { taskQueues } from '../contracts/queues';
 
 const out = join(__dirname, '..', 'test', 'workflows', 'histories');
@@ -48,6 +50,32 @@ async function save(client: Client, label: string, prefix: string): Promise<void
   console.log(`${label}: ${n} runs recorded`);
 }
 
+/** An online migration cut over by its Update (gates passing, a role fence), then finalized. */
+async function recordCutover(harness: Awaited<ReturnType<typeof startWorkers>>, pool: Pool): Promise<void> {
+  const role = `rec_app_${Date.now().toString(36)}`;
+  await pool.query(`CREATE ROLE ${role}`);
+  await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.items TO ${role}`);
+  try {
+    const spec = onlineSpec('rec-cutover', '${FERRY_REC_SRC}', { url: '${FERRY_REC_TGT}' }, ['public.items'], {});
+    Object.assign(spec, {
+      shadow: { ...spec.shadow, everySeconds: 2 },
+      cutover: { ...spec.cutover, fence: { roles: [role] }, gates: { ...spec.cutover.gates, maxLagSeconds: 10, holdSeconds: 2 } },
+    });
+    const id = `rec-cutover-${Date.now().toString(36)}`;
+    const handle = await startWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [{ spec }] });
+    await waitForStatus(harness.client, id, (s) => s.phase === 'sync' && !!s.cutover?.gates.length && s.cutover.gates.every((g) => g.pass), 'gates passing', 5 * 60_000);
+    await pool.query(`UPDATE public.items SET qty = qty + 1 WHERE id <= 10`);
+    const answer = await handle.executeUpdate(cutoverUpdate, { args: [{}] });
+    if (!answer.cutOver) throw new Error(`the recorded cutover failed: ${answer.error}`);
+    await handle.executeUpdate(finalizeUpdate, { args: [] });
+    await handle.result();
+    await save(harness.client, 'cutover', id);
+    await cleanUpMigration(harness.client, id);
+  } finally {
+    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   loadStackEnv();
   const harness = await startWorkers(['control', 'copy', 'cdc']);
@@ -61,6 +89,10 @@ async function main(): Promise<void> {
     await pool.query(`INSERT INTO public.items SELECT g, g FROM generate_series(1, 2000) g`);
     await pool.query(`CREATE TABLE public.more (id int PRIMARY KEY, qty int NOT NULL)`);
     await pool.query(`INSERT INTO public.more SELECT g, g FROM generate_series(1, 2000) g`);
+    if (process.argv[2] === 'cutover') {
+      await recordCutover(harness, pool);
+      return;
+    }
 
     // A small history threshold: the offline migration continues-as-new in its backfill.
     const offline = testSpec({ name: 'rec-offline', source: { url: '${FERRY_REC_SRC}' }, target: { url: '${FERRY_REC_TGT}' }, tables: ['public.items', 'public.more'], backfill: { chunkRows: 500, batchRows: 250, tableParallelism: 1 } });

@@ -5,8 +5,10 @@
 // begins (the input checked, the state made or carried) and how it ends: completed,
 // failed, aborted, or handed over to a new run (continue-as-new).
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  condition,
   continueAsNew,
   isCancellation,
   patched,
@@ -16,7 +18,7 @@ import { MigrationInput, MigrationStatus } from '../contracts/migration';
 import { formatProblem, parseSpecShape } from '../contracts/spec';
 import { innermostMessage } from './failures';
 import { stopBackfills } from './phases/backfill-children';
-import { cancellationRequester } from './phases/activities';
+import { cancellationRequester, unfenceSource } from './phases/activities';
 import { createContext } from './phases/context';
 import { registerHandlers } from './phases/handlers';
 import { drive, end, type Outcome, startPhase } from './phases/machine';
@@ -55,6 +57,8 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     // Backfill children are abandoned on close (so they survive continue-as-new): stop them here.
     await CancellationScope.nonCancellable(() => stopBackfills({ migrationId: id, plans: ctx.plans, status, started: ctx.backfillStarted })).catch(() => undefined);
     if (ctx.captureStarted) await release(ctx);
+    // Ended after the switch: nobody would own the source's role fence any more (finalize lifts it too).
+    if (status.phase === 'cut-over') await CancellationScope.nonCancellable(() => unfenceSource({ spec: ctx.spec, migrationId: id })).catch(() => undefined);
     if (ctx.abortReason !== null && isCancellation(err)) {
       status.error = ctx.abortReason;
       end(ctx, 'aborted');
@@ -68,6 +72,8 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     // The phase goes on in a new run with everything this one knew (no row data), once the
     // children have heard every operator message this run took.
     await forwardsSent();
+    // An Update still answering would be dropped by the new run.
+    await condition(allHandlersFinished);
     return await continueAsNew<typeof migration>({
       ...input,
       carried: { status, plans: ctx.plans, capture: ctx.capture, phase: outcome.handOver, backfillStarted: [...ctx.backfillStarted], runs: (status.runs ?? 1) + 1 },

@@ -26,9 +26,20 @@ function timedOut(what: string, timeoutSeconds: number): ApplicationFailure {
 }
 
 export async function drainToMarker(input: { spec: Spec; migrationId: string; capture: CaptureInfo; deadline: string; timeoutSeconds: number }): Promise<DrainResult> {
+  const deadline = Date.parse(input.deadline);
+  if (Date.now() > deadline) throw timedOut('the deadline passed before this attempt began', input.timeoutSeconds);
+  try {
+    return await drain(input, deadline);
+  } catch (err) {
+    // Whatever went wrong (the source or Kafka unreachable), past the deadline the answer is the timeout: the application is waiting.
+    if (err instanceof ApplicationFailure || Date.now() <= deadline) throw err;
+    throw timedOut((err as Error).message, input.timeoutSeconds);
+  }
+}
+
+async function drain(input: { spec: Spec; migrationId: string; capture: CaptureInfo; timeoutSeconds: number }, deadline: number): Promise<DrainResult> {
   const { spec, capture } = input;
   const ctx = Context.current();
-  const deadline = Date.parse(input.deadline);
   const source = pgPool(spec.source.url);
   const marker = await writeDrainMarker(source, input.migrationId);
   // (1) The slot past the marker: Debezium has read it, and Connect has written everything before it to Kafka.

@@ -9,7 +9,7 @@ import { pgPool, resolveUrl } from '../../engines/connections';
 import { rethrowClassified } from '../../engines/errors';
 import { ensureFenceTable, forgetFence, recordedFences, recordFence } from '../../engines/postgres/fence-ledger';
 import { fencedWriters, fenceRoles, unfenceRoles } from '../../engines/postgres/fence-roles';
-import { connInfoOf, pauseDatabase, readRoutes, reload, resumeDatabase, writeRoute, type ConnInfo } from '../../engines/postgres/pgbouncer';
+import { connInfoOf, databaseState, pauseDatabase, readRoutes, reload, resumeDatabase, writeRoute, type ConnInfo } from '../../engines/postgres/pgbouncer';
 
 /** How long the fence waits for in-flight transactions (PgBouncer PAUSE, fenced sessions ending). */
 const PROOF_TIMEOUT_MS = 60_000;
@@ -34,16 +34,26 @@ export async function fenceSource(input: { spec: Spec; migrationId: string; plan
   try {
     if ('pgbouncer' in fence) {
       const { admin, database, includeFile } = fence.pgbouncer;
+      const adminUrl = resolveUrl(admin, 'cutover.fence.pgbouncer.admin');
       // Recorded before the PAUSE: a crash right after it leaves the row that says to RESUME,
-      // and what the entry was, for an un-fence after a switch that failed half way.
+      // and where the entry led (its line in the include file, else PgBouncer's own view of
+      // the `*` fallback), for an un-fence after a switch that failed half way.
       const found = (await readRoutes(includeFile)).find((r) => r.db === database);
-      const previous: ConnInfo | null = found ? { host: found.host, port: found.port, dbname: found.dbname } : null;
+      const seen = found ? null : await databaseState(adminUrl, database);
+      const previous: ConnInfo | null = found
+        ? { host: found.host, port: found.port, dbname: found.dbname }
+        : seen?.host
+          ? { host: seen.host, port: seen.port, dbname: seen.database }
+          : null;
       await ensureFenceTable(source);
       await recordFence(source, { migration: migrationId, kind: 'pgbouncer', subject: database, detail: { admin, database, includeFile, previous } });
       const alive = setInterval(() => ctx.heartbeat(), 5_000);
       try {
         // PAUSE returns once every server connection of the database is released: the open transactions have finished.
-        await pauseDatabase(resolveUrl(admin, 'cutover.fence.pgbouncer.admin'), database, { timeoutMs: PROOF_TIMEOUT_MS });
+        await pauseDatabase(adminUrl, database, { timeoutMs: PROOF_TIMEOUT_MS });
+      } catch (err) {
+        // Timed out (pauseDatabase has resumed it): another try would freeze the application again for as long.
+        throw ApplicationFailure.nonRetryable(`the PgBouncer fence is not proven: ${(err as Error).message}`, 'FenceFailed');
       } finally {
         clearInterval(alive);
       }
@@ -67,29 +77,43 @@ export async function fenceSource(input: { spec: Spec; migrationId: string; plan
   }
 }
 
+/** The activity context when running as one (ferry cleanup calls the un-fence directly). */
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
+  }
+}
+
 /** Lifts whatever the ledger says this migration fenced (RESUME, grants back). */
 export async function unfenceSource(input: { spec: Spec; migrationId: string }): Promise<{ unfencedAt: string; detail: string }> {
   const { spec, migrationId } = input;
   const source = pgPool(spec.source.url);
   const details: string[] = [];
-  for (const r of await recordedFences(source, migrationId, 'pgbouncer')) {
-    const { admin, database, includeFile, previous } = r.detail as { admin: string; database: string; includeFile: string; previous: ConnInfo | null };
-    const adminUrl = resolveUrl(admin, 'cutover.fence.pgbouncer.admin');
-    // A switch that failed after repointing the entry: the application must come back to the source, not go on to the target.
-    const now = (await readRoutes(includeFile)).find((x) => x.db === database);
-    const same = (a: ConnInfo | null | undefined, b: ConnInfo | null) => (!a && !b) || (!!a && !!b && a.host === b.host && a.port === b.port && a.dbname === b.dbname);
-    if (now && !same(now, previous)) {
-      // Written back rather than removed: removing an entry makes PgBouncer drop its clients
-      // ("database removed"), and the application would see errors. With no entry before (the
-      // `*` fallback), the source as Ferry reaches it.
-      const back = previous ?? connInfoOf(resolveUrl(spec.source.url, 'source.url'));
-      await writeRoute(includeFile, database, back);
-      await reload(adminUrl, { [database]: back });
-      details.push(`PgBouncer entry ${database} put back to ${back.host}:${back.port}/${back.dbname}`);
+  const ctx = activityContext();
+  const alive = ctx ? setInterval(() => ctx.heartbeat(), 3_000) : null;
+  try {
+    for (const r of await recordedFences(source, migrationId, 'pgbouncer')) {
+      const { admin, database, includeFile, previous } = r.detail as { admin: string; database: string; includeFile: string; previous: ConnInfo | null };
+      const adminUrl = resolveUrl(admin, 'cutover.fence.pgbouncer.admin');
+      // A switch that failed after repointing the entry: the application must come back to the source, not go on to the target.
+      const now = (await readRoutes(includeFile)).find((x) => x.db === database);
+      const same = (a: ConnInfo | null | undefined, b: ConnInfo | null) => (!a && !b) || (!!a && !!b && a.host === b.host && a.port === b.port && a.dbname === b.dbname);
+      if (now && !same(now, previous)) {
+        // Written back rather than removed: removing an entry makes PgBouncer drop its clients
+        // ("database removed"), and the application would see errors.
+        const back = previous ?? connInfoOf(resolveUrl(spec.source.url, 'source.url'));
+        await writeRoute(includeFile, database, back);
+        await reload(adminUrl, { [database]: back });
+        details.push(`PgBouncer entry ${database} put back to ${back.host}:${back.port}/${back.dbname}`);
+      }
+      await resumeDatabase(adminUrl, database);
+      await forgetFence(source, migrationId, 'pgbouncer', r.subject);
+      details.push(`PgBouncer resumed database ${database}`);
     }
-    await resumeDatabase(adminUrl, database);
-    await forgetFence(source, migrationId, 'pgbouncer', r.subject);
-    details.push(`PgBouncer resumed database ${database}`);
+  } finally {
+    if (alive) clearInterval(alive);
   }
   const { restored } = await unfenceRoles(source, migrationId);
   if (restored) details.push(`restored ${restored} grant(s)`);

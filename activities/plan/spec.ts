@@ -57,6 +57,7 @@ export function validateSpec(input: unknown, env: NodeJS.ProcessEnv): Spec {
   // What only the target's engine knows (which keys and table options apply to it).
   if (kind) problems.push(...engineNamed(kind).specProblems(spec));
   if (spec.mode === 'online') checkSync(spec, env, problems);
+  if (spec.mode === 'online') checkCutover(spec, kind, env, problems);
   const seen = new Map<string, number>();
   spec.tables.forEach((entry, i) => {
     const t = tableName(entry);
@@ -94,6 +95,22 @@ function checkSync(spec: Spec, env: NodeJS.ProcessEnv, problems: SpecProblem[]):
       problems.push({ path: `tables[${i}].embed`, message: 'embedding cannot follow changes yet (mode online): migrate the tables as separate collections, or use mode: offline' });
     }
   });
+}
+
+/** The cutover section's rules that need the environment or the target's engine. */
+function checkCutover(spec: Spec, kind: TargetKind | undefined, env: NodeJS.ProcessEnv, problems: SpecProblem[]): void {
+  const c = spec.cutover;
+  if (c.verifyEverySeconds > c.gates.verifyMaxAgeSeconds) {
+    problems.push({ path: 'cutover.verifyEverySeconds', message: `(${c.verifyEverySeconds} s) is longer than cutover.gates.verifyMaxAgeSeconds (${c.gates.verifyMaxAgeSeconds} s): the verification gate would keep failing between verifications; verify more often or allow older ones` });
+  }
+  const fence = c.fence;
+  if (fence && 'pgbouncer' in fence) {
+    // Its password must stay out of the spec, like every URL's (it is recorded with the fence).
+    checkUrl(fence.pgbouncer.admin, 'cutover.fence.pgbouncer.admin', sourceEngines, env, problems);
+    if (kind && !engineNamed(kind).postgresWire) {
+      problems.push({ path: 'cutover.fence.pgbouncer', message: `PgBouncer can switch the application only to a PostgreSQL target, not ${kind}: fence with roles and let the application follow the routing record` });
+    }
+  }
 }
 
 /** Engines a migration can read from, and engines it can write into. */

@@ -18,6 +18,7 @@ export const mongodb: Engine = {
   name: 'mongodb',
   handles: (url) => /^mongodb(\+srv)?:\/\//i.test(url),
   urlForm: 'mongodb://',
+  postgresWire: false,
   readsTables: false,
   landsAs: 'collection',
   specProblems: mongoSpecProblems,

@@ -24,9 +24,16 @@ export class MongoRoutingStore implements RoutingStore {
     return client.db(this.spec.target.database).collection<RoutingDoc>(ROUTING_COLLECTION);
   }
 
+  /** Never backwards: a late retry of an older state (a route Update's) leaves a newer one alone. */
   async write(s: RoutingState): Promise<void> {
     const coll = await this.collection();
-    await coll.replaceOne({ _id: s.migration }, { writes: s.writes, reads: s.reads, readShare: s.readShare, phase: s.phase, changedAt: new Date(s.changedAt) }, { upsert: true });
+    const changedAt = new Date(s.changedAt);
+    try {
+      await coll.replaceOne({ _id: s.migration, changedAt: { $lte: changedAt } }, { writes: s.writes, reads: s.reads, readShare: s.readShare, phase: s.phase, changedAt }, { upsert: true });
+    } catch (err) {
+      // The record exists with a newer changedAt: the filter missed, and the upsert's insert collided with it.
+      if ((err as { code?: number }).code !== 11000) throw err;
+    }
   }
 
   async read(migrationId: string): Promise<RoutingState | null> {

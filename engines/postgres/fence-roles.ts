@@ -16,8 +16,13 @@ const WRITES = ['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'] as const;
 
 const subjectOf = (role: string, table: QualifiedTable) => `${role} ${quoteQualified(table)}`;
 
-/** Roles that must not be fenced: Ferry's own (its sync heartbeats and markers write the source), and roles that do not exist. */
-async function checkRoles(pool: Pool, roles: string[]): Promise<void> {
+/**
+ * Roles that cannot be fenced by REVOKE, refused before anything changes: Ferry's own (its
+ * markers drain the sync), a superuser, a role that owns (or belongs to the owner of) a
+ * migrated table (an owner can grant itself the privileges back), and tables Ferry's role
+ * does not own (its REVOKE would silently do nothing, and its GRANT back would be lost).
+ */
+async function checkRoles(pool: Pool, roles: string[], tables: QualifiedTable[]): Promise<void> {
   const { rows } = await pool.query<{ role: string; found: string; me: string; superuser: string }>(
     `SELECT r AS role, (x.oid IS NOT NULL)::text AS found, (r = current_user)::text AS me, coalesce(x.rolsuper, false)::text AS superuser
        FROM unnest($1::text[]) AS r LEFT JOIN pg_roles x ON x.rolname = r`,
@@ -28,19 +33,29 @@ async function checkRoles(pool: Pool, roles: string[]): Promise<void> {
     if (r.me === 'true') throw ApplicationFailure.nonRetryable(`cutover.fence.roles: ${r.role} is the role Ferry connects as; it must stay outside the fence (its markers drain the sync): connect Ferry as another role, or remove ${r.role} from the list`, 'ConfigurationError');
     if (r.superuser === 'true') throw ApplicationFailure.nonRetryable(`cutover.fence.roles: ${r.role} is a superuser, which no REVOKE can fence: connect the application as an ordinary role, or fence with PgBouncer`, 'ConfigurationError');
   }
+  const { rows: owners } = await pool.query<{ role: string; tbl: string; owner: string; mine: string; owns: string }>(
+    `SELECT r AS role, t AS tbl, pg_get_userbyid(c.relowner) AS owner, pg_has_role(current_user, c.relowner, 'USAGE')::text AS mine,
+            pg_has_role(r, c.relowner, 'MEMBER')::text AS owns
+       FROM unnest($1::text[]) AS r, unnest($2::text[]) AS t JOIN pg_class c ON c.oid = t::regclass`,
+    [roles, tables.map(quoteQualified)],
+  );
+  for (const o of owners) {
+    if (o.owns === 'true') throw ApplicationFailure.nonRetryable(`cutover.fence.roles: ${o.role} owns ${o.tbl} (its owner is ${o.owner}) and could grant itself its writes back: make another role own the table, or fence with PgBouncer`, 'ConfigurationError');
+    if (o.mine !== 'true') throw ApplicationFailure.nonRetryable(`cutover.fence.roles: Ferry's role cannot revoke on ${o.tbl} (owned by ${o.owner}): connect Ferry as the owner or a member of it, or fence with PgBouncer`, 'ConfigurationError');
+  }
 }
 
 /** Revokes the application roles' writes (recording what they held), ends their sessions, and proves nothing of theirs still writes. */
 export async function fenceRoles(pool: Pool, migrationId: string, roles: string[], tables: QualifiedTable[]): Promise<{ revoked: number; terminated: number }> {
-  await checkRoles(pool, roles);
+  await checkRoles(pool, roles, tables);
   await ensureFenceTable(pool);
   let revoked = 0;
   await inTransaction(pool, async (db) => {
     for (const role of roles) {
       for (const table of tables) {
-        // Only grants made to the role itself: those are what a REVOKE takes and a GRANT gives back.
+        // Only grants made to the role itself (a table never granted on holds its owner's defaults): those are what a REVOKE takes and a GRANT gives back.
         const { rows } = await db.query<{ privilege: string }>(
-          `SELECT DISTINCT a.privilege_type AS privilege FROM pg_class c, aclexplode(c.relacl) a
+          `SELECT DISTINCT a.privilege_type AS privilege FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
             WHERE c.oid = $1::regclass AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = $2) AND a.privilege_type = ANY($3)`,
           [quoteQualified(table), role, WRITES],
         );
@@ -65,17 +80,20 @@ export async function fenceRoles(pool: Pool, migrationId: string, roles: string[
     );
   }
   const { rows: ended } = await pool.query<{ n: string }>(
-    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::text AS n FROM pg_stat_activity WHERE usename = ANY($1) AND datname = current_database() AND pid <> pg_backend_pid()`,
+    `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::text AS n FROM pg_stat_activity a
+      WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.usesysid IS NOT NULL
+        AND EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE pg_has_role(a.usesysid, r, 'MEMBER'))`,
     [roles],
   );
   return { revoked, terminated: Number(ended[0].n) };
 }
 
-/** Backends of the fenced roles still holding a write lock on a migrated table (0 once their sessions are gone). */
+/** Backends of the fenced roles (or of roles that belong to them) still holding a write lock on a migrated table (0 once their sessions are gone). */
 export async function fencedWriters(pool: Pool, roles: string[], tables: QualifiedTable[]): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(
     `SELECT count(DISTINCT l.pid)::text AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE a.usename = ANY($1) AND l.relation = ANY($2::regclass[]) AND l.granted
+      WHERE a.usesysid IS NOT NULL AND EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE pg_has_role(a.usesysid, r, 'MEMBER'))
+        AND l.relation = ANY($2::regclass[]) AND l.granted
         AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')`,
     [roles, tables.map(quoteQualified)],
   );

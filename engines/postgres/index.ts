@@ -19,6 +19,7 @@ export const postgres: Engine = {
   name: 'postgres',
   handles: (url) => /^postgres(ql)?:\/\//i.test(url),
   urlForm: 'postgres://',
+  postgresWire: true,
   readsTables: true,
   landsAs: 'plain table',
   specProblems: postgresSpecProblems,

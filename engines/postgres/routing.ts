@@ -24,11 +24,13 @@ export class PgRoutingStore implements RoutingStore {
     }
   }
 
+  /** Never backwards: a late retry of an older state (a route Update's) leaves a newer one alone. */
   async write(s: RoutingState): Promise<void> {
     await this.ensure();
     await this.pool.query(
       `INSERT INTO ${ROUTING_TABLE} (migration, writes, reads, read_share, phase, changed_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (migration) DO UPDATE SET writes = excluded.writes, reads = excluded.reads, read_share = excluded.read_share, phase = excluded.phase, changed_at = excluded.changed_at`,
+       ON CONFLICT (migration) DO UPDATE SET writes = excluded.writes, reads = excluded.reads, read_share = excluded.read_share, phase = excluded.phase, changed_at = excluded.changed_at
+       WHERE ${ROUTING_TABLE}.changed_at <= excluded.changed_at`,
       [s.migration, s.writes, s.reads, s.readShare, s.phase, s.changedAt],
     );
   }

@@ -117,7 +117,7 @@ describe('cutover to MongoDB with a role fence and an application that follows t
       assert.match(done.out, /freeze/i);
       const cut = await waitForStatus(harness.client, id, (s) => s.phase === 'cut-over', 'cut-over');
       assert.equal(cut.routing?.writes, 'target');
-      console.log(`      freeze window (role fence, MongoDB): ${cut.cutover!.freezeSeconds!.toFixed(2)} s`);
+      console.log(`      freeze window (role fence, MongoDB): ${cut.cutover!.freezeSeconds!.toFixed(2)} s; steps ${cut.cutover!.steps.map((x) => `${x.name} ${x.durationSeconds?.toFixed(2)} s`).join(', ')}`);
       await until('the application writing to the target', async () => acked.some((a) => a.side === 'target'), 30_000);
       await new Promise((res) => setTimeout(res, 2_000));
     } finally {

@@ -22,6 +22,8 @@ describe('replay of recorded workflow histories (determinism)', function () {
     assert.ok(files.filter((f) => f.startsWith('offline-migration')).length >= 2, 'an offline migration that continued-as-new in its backfill');
     assert.ok(files.filter((f) => f.startsWith('online-migration')).length >= 2, 'an online migration that continued-as-new in its sync');
     assert.ok(files.filter((f) => f.startsWith('online-sync')).length >= 2, 'its sync, through its own continue-as-new');
+    // The cutover: gates watched, shadow rounds, the cutover Update, the steps, finalize.
+    assert.ok(files.some((f) => f.startsWith('cutover-migration')), 'an online migration that cut over and was finalized');
   });
 
   it('replays every one of them without a nondeterminism error', async () => {

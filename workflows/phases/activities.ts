@@ -55,28 +55,33 @@ export const { shadowRound } = proxyActivities<typeof activities>({
 // The cutover's steps. Each is idempotent: a killed worker's attempt is retried on another,
 // and the fence's own ledger says what is already done. Bounded so a step that cannot succeed
 // fails the attempt (which un-fences) instead of holding the application frozen.
-export const { fenceSource, advanceTargetSequences, switchWrites, compareChangedKeys } = proxyActivities<typeof activities>({
+export const { fenceSource, advanceTargetSequences, prepareSwitch, compareChangedKeys } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'FenceFailed', 'DataError'] },
 });
 
-// The drain gives up at its own deadline (cutover.drainTimeoutSeconds), whichever attempt runs.
-export const { drainToMarker } = proxyActivities<typeof activities>({
-  taskQueue: taskQueues.control,
-  startToCloseTimeout: '65 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DrainTimedOut', 'DrainFailed'] },
-});
+/**
+ * The drain gives up at its own deadline (cutover.drainTimeoutSeconds) whichever attempt runs,
+ * and its retries stop there too: the schedule-to-close bound is the deadline plus a margin.
+ */
+export function drainActivity(timeoutSeconds: number) {
+  return proxyActivities<typeof activities>({
+    taskQueue: taskQueues.control,
+    scheduleToCloseTimeout: `${timeoutSeconds + 30} seconds`,
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '5 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DrainTimedOut', 'DrainFailed'] },
+  }).drainToMarker;
+}
 
-// Compensations and records that must happen: retried until they do (an operator sees the
-// attempts in the UI), never given up on while the source may be fenced.
-export const { unfenceSource, writeRouting } = proxyActivities<typeof activities>({
+// Compensations, records that must happen, and the switch once the target may take writes:
+// retried until they do (an operator sees the attempts in the UI), never given up on.
+export const { unfenceSource, writeRouting, commitSwitch } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', nonRetryableErrorTypes: ['SpecError'] },
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
 
 export const { runAfterFlipHook } = proxyActivities<typeof activities>({

@@ -4,7 +4,8 @@
 // back) before the migration returns to sync, and says why in status and in the cutover
 // Update's answer. An abort during the steps un-fences the same way before the migration ends.
 //   gates (fresh) → fence → drain to a marker → final check → prepare the target →
-//   (reverse capture: the rollback issue) → switch → foreign keys validated → hooks.afterFlip
+//   (reverse capture: the rollback issue) → repoint PgBouncer (still paused) → switch (routing
+//   record, RESUME: never undone once begun) → foreign keys validated → hooks.afterFlip
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { CutoverStatus, CutoverStep, CutoverStepName, RoutingState } from '../../contracts/cutover';
 import { describeGates, failingGates } from '../../contracts/cutover';
@@ -14,11 +15,12 @@ import { verifyTables } from '../verify';
 import {
   advanceTargetSequences,
   buildDeferredConstraints,
+  commitSwitch,
   compareChangedKeys,
-  drainToMarker,
+  drainActivity,
   fenceSource,
+  prepareSwitch,
   runAfterFlipHook,
-  switchWrites,
   unfenceSource,
   validateForeignKeys,
   watchGates,
@@ -65,9 +67,12 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
     changedAt: nowIso(),
   });
 
+  const reading = () => watchGates({ spec, captureName: ctx.capture!.name, syncWorkflowId: syncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: c.reading ?? null, returnAfterMs: 0 });
+  /** Set once the target may take writes: from then on nothing is undone. */
+  let switched = false;
   try {
     // The gates once more, read fresh (one poll; a lag that has held goes on counting from the last reading): the approval may be minutes old.
-    c.reading = await watchGates({ spec, captureName: ctx.capture!.name, syncWorkflowId: syncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: c.reading ?? null, returnAfterMs: 0 });
+    c.reading = await reading();
     c.gates = evaluateGates(spec, status, c.reading, Date.now());
     c.gatesAt = nowIso();
     const failing = failingGates(c.gates);
@@ -77,10 +82,16 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
     await writeRouting({ spec, state: status.routing });
     // From here on the source may be fenced (even a fence that failed half way): every exit un-fences.
     fencedAtMs = Date.now();
-    const fenced = await step('fence', () => fenceSource({ spec, migrationId: id, plans: ctx.plans }), (r) => r.detail);
+    // Not cancellable: an abort waits for the fence to be up (or to have failed), then lifts it;
+    // cancelling it mid-way could land a REVOKE or a PAUSE after the un-fence.
+    const fenced = await CancellationScope.nonCancellable(() => step('fence', () => fenceSource({ spec, migrationId: id, plans: ctx.plans }), (r) => r.detail));
     fencedAtMs = Date.parse(fenced.fencedAt);
     const deadline = new Date(Date.now() + spec.cutover.drainTimeoutSeconds * 1000).toISOString();
-    await step('drain', () => drainToMarker({ spec, migrationId: id, capture: ctx.capture!, deadline, timeoutSeconds: spec.cutover.drainTimeoutSeconds }), (r) => `${r.eventsDrained} event(s) drained to the marker at ${r.markerLsn}`);
+    const drain = drainActivity(spec.cutover.drainTimeoutSeconds);
+    await step('drain', () => drain({ spec, migrationId: id, capture: ctx.capture!, deadline, timeoutSeconds: spec.cutover.drainTimeoutSeconds }), (r) => `${r.eventsDrained} event(s) drained to the marker at ${r.markerLsn}`);
+    // Committed offsets count dead-lettered events too: one that came during the drain is a write the target lacks.
+    c.reading = await reading();
+    if (c.reading.deadLetters > spec.cutover.gates.maxDeadLetters) throw new StepFailed(`${c.reading.deadLetters} dead-lettered event(s) after the drain (limit ${spec.cutover.gates.maxDeadLetters}): see ferry status`);
     await step('final-check', () => finalCheck(ctx), (r) => r);
     await step('prepare-target', async () => {
       for (const plan of ctx.plans) await buildDeferredConstraints({ spec, plan, validateForeignKeys: false });
@@ -89,10 +100,19 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
     }, (n) => `deferred constraints and sequences of ${n} table(s)`);
     const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: 'no reverse sync yet (the rollback issue builds it): after the switch, going back loses the writes made on the target' };
     c.steps.push(reverse);
-    const switched = await step('switch', () => switchWrites({ spec, migrationId: id, state: route('target', 'cut-over') }), (r) => r.detail);
-    freezeEndMs = Date.parse(switched.switchedAt);
+    await CancellationScope.nonCancellable(() => step('repoint', () => prepareSwitch({ spec }), (r) => r.detail));
+    // The target may take writes from the first write of commitSwitch on: retried until it is done, never undone.
+    switched = true;
+    const committed = await CancellationScope.nonCancellable(() => step('switch', () => commitSwitch({ spec, migrationId: id, state: route('target', 'cut-over') }), (r) => r.detail));
+    freezeEndMs = Date.parse(committed.switchedAt);
     status.routing = route('target', 'cut-over');
   } catch (err) {
+    if (switched) {
+      // Only an abort gets here (the switch is retried until done): the target is primary, nothing to undo.
+      status.routing = route('target', 'cut-over');
+      ctx.cutover.requested = false;
+      throw err;
+    }
     const reason = err instanceof StepFailed ? err.message : innermostMessage(err);
     await CancellationScope.nonCancellable(async () => {
       if (fencedAtMs !== null) {
@@ -104,6 +124,8 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
     });
     if (fencedAtMs !== null && freezeEndMs !== null) c.freezeSeconds = (freezeEndMs - fencedAtMs) / 1000;
     Object.assign(c, { state: 'failed', error: `the cutover did not happen: ${reason}${fencedAtMs !== null ? ' (the source is un-fenced; the migration syncs again)' : ' (nothing was fenced)'}` });
+    // The lag's hold starts again: the freeze and the drain are not a quiet period.
+    if (c.reading) c.reading = { ...c.reading, lagOkSince: null };
     ctx.cutover.requested = false;
     ctx.cutover.answer = { phase: 'sync', cutOver: false, freezeSeconds: c.freezeSeconds, error: c.error, steps: c.steps };
     if (isCancellation(err)) throw err;

@@ -3,7 +3,7 @@
 // approved (the cutover Update, or approval: auto). Every sync report adds history, so the
 // phase hands over to a new run before it grows large; the sync child runs on (it is
 // abandoned, not cancelled, when a run closes) and reports to the new run, which adopts it.
-import { ApplicationFailure, CancellationScope, condition, patched } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, patched } from '@temporalio/workflow';
 import { migrationExecutionStatus, writeRouting } from './activities';
 import type { MigrationContext } from './context';
 import { gateLoop, refreshGates, shadowLoop, verifyLoop } from './watchers';
@@ -15,8 +15,9 @@ const CUTOVER_PATCH = 'cutover';
 
 /** 'sync' again: go on in a new run (continue-as-new). */
 export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover'> {
-  if (patched(CUTOVER_PATCH)) return follow(ctx);
   const { sync } = ctx;
+  // A sync started before syncs could hand over must not be handed over (it would be cancelled).
+  if ((!sync.run || sync.handOverAllowed) && patched(CUTOVER_PATCH)) return follow(ctx);
   if (!sync.run) return followAdoptedSync(ctx);
   // Migrations started before the sync could hand over wait for their sync to end.
   if (!sync.handOverAllowed) {
@@ -42,7 +43,8 @@ async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cu
   watching.catch(() => undefined);
   try {
     for (;;) {
-      const settled = () => sync.stopped || sync.failed || sync.ended || ctx.cutover.requested || ctx.historyFull();
+      // A hand-over waits for Update handlers to answer (a continue-as-new would drop them).
+      const settled = () => sync.stopped || sync.failed || sync.ended || ctx.cutover.requested || (ctx.historyFull() && allHandlersFinished());
       // A run that adopted its sync hears of it only by report: check it still runs now and then.
       if (await condition(settled, SYNC_LIVENESS_MS)) break;
       if (!sync.run) await checkAdoptedSync(ctx);

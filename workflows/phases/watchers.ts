@@ -29,7 +29,9 @@ export function refreshGates(ctx: MigrationContext): void {
   const c = (ctx.status.cutover ??= emptyCutover());
   c.gates = evaluateGates(ctx.spec, ctx.status, c.reading ?? null, Date.now());
   c.gatesAt = new Date(Date.now()).toISOString();
-  if (ctx.spec.cutover.approval === 'auto' && c.state !== 'running' && c.gates.every((g) => g.pass) && !ctx.cutover.requested) {
+  // Only before any attempt: after a failed one an operator decides (an automatic retry could
+  // freeze the application again and again for a cause that persists).
+  if (ctx.spec.cutover.approval === 'auto' && c.state === 'waiting' && c.gates.every((g) => g.pass) && !ctx.cutover.requested) {
     ctx.cutover.requested = true;
     c.approvedAt = c.gatesAt;
   }
