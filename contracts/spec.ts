@@ -81,7 +81,7 @@ const fenceSection = z.union([
       admin: urlString,
       /** The database name the application connects to through PgBouncer. */
       database: z.string().min(1),
-      /** The file PgBouncer's [databases] section %includes; Ferry owns it and writes the entry for `database` there at the switch. */
+      /** The file PgBouncer's [databases] section %includes (a path, or a ${VAR} reference); Ferry owns it and writes the entry for `database` there at the switch. */
       includeFile: z.string().min(1, 'is empty: give the path of the file pgbouncer.ini %includes'),
     }),
   }),

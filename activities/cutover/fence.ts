@@ -38,7 +38,7 @@ export async function fenceSource(input: { spec: Spec; migrationId: string; plan
       // Recorded before the PAUSE: a crash right after it leaves the row that says to RESUME,
       // and where the entry led (its line in the include file, else PgBouncer's own view of
       // the `*` fallback), for an un-fence after a switch that failed half way.
-      const found = (await readRoutes(includeFile)).find((r) => r.db === database);
+      const found = (await readRoutes(resolveUrl(includeFile, 'cutover.fence.pgbouncer.includeFile'))).find((r) => r.db === database);
       const seen = found ? null : await databaseState(adminUrl, database);
       const previous: ConnInfo | null = found
         ? { host: found.host, port: found.port, dbname: found.dbname }
@@ -95,7 +95,9 @@ export async function unfenceSource(input: { spec: Spec; migrationId: string }):
   const alive = ctx ? setInterval(() => ctx.heartbeat(), 3_000) : null;
   try {
     for (const r of await recordedFences(source, migrationId, 'pgbouncer')) {
-      const { admin, database, includeFile, previous } = r.detail as { admin: string; database: string; includeFile: string; previous: ConnInfo | null };
+      const { admin, database, previous } = r.detail as { admin: string; database: string; includeFile: string; previous: ConnInfo | null };
+      // Recorded as written (a ${VAR} reference stays one), resolved here like every reference.
+      const includeFile = resolveUrl((r.detail as { includeFile: string }).includeFile, 'cutover.fence.pgbouncer.includeFile');
       const adminUrl = resolveUrl(admin, 'cutover.fence.pgbouncer.admin');
       // A switch that failed after repointing the entry: the application must come back to the source, not go on to the target.
       const now = (await readRoutes(includeFile)).find((x) => x.db === database);

@@ -39,7 +39,8 @@ async function heartbeating<T>(run: () => Promise<T>): Promise<T> {
 export async function prepareSwitch(input: { spec: Spec }): Promise<{ detail: string }> {
   const fence = input.spec.cutover.fence;
   if (!fence || !('pgbouncer' in fence)) return { detail: 'nothing to prepare (the routing record is the switch)' };
-  const { admin, database, includeFile } = fence.pgbouncer;
+  const { admin, database } = fence.pgbouncer;
+  const includeFile = resolveUrl(fence.pgbouncer.includeFile, 'cutover.fence.pgbouncer.includeFile');
   const target = connInfoOf(resolveUrl(input.spec.target.url, 'target.url'));
   return heartbeating(async () => {
     await writeRoute(includeFile, database, target);

@@ -107,6 +107,9 @@ function checkCutover(spec: Spec, kind: TargetKind | undefined, env: NodeJS.Proc
   if (fence && 'pgbouncer' in fence) {
     // Its password must stay out of the spec, like every URL's (it is recorded with the fence).
     checkUrl(fence.pgbouncer.admin, 'cutover.fence.pgbouncer.admin', sourceEngines, env, problems);
+    for (const name of interpolate(fence.pgbouncer.includeFile, env).missing) {
+      problems.push({ path: 'cutover.fence.pgbouncer.includeFile', message: `environment variable ${name} is not set: export it before running ferry (or on the worker)` });
+    }
     if (kind && !engineNamed(kind).postgresWire) {
       problems.push({ path: 'cutover.fence.pgbouncer', message: `PgBouncer can switch the application only to a PostgreSQL target, not ${kind}: fence with roles and let the application follow the routing record` });
     }

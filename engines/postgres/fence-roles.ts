@@ -14,6 +14,15 @@ import { quoteIdent, quoteQualified } from './identifiers';
 
 const WRITES = ['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'] as const;
 
+/**
+ * The roles whose sessions the fence ends and watches: the fenced roles and every role that
+ * belongs to one (an application logging in as a member of a fenced group). Superusers are
+ * members of every role as pg_has_role sees it, and are left out (no REVOKE fences them, and
+ * Ferry's own role may be one); so is Ferry's own role. $1 is the fenced roles.
+ */
+const FENCED_LOGINS = `SELECT m.oid FROM pg_roles m WHERE NOT m.rolsuper AND m.rolname <> current_user
+    AND EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE pg_has_role(m.oid, r, 'MEMBER'))`;
+
 const subjectOf = (role: string, table: QualifiedTable) => `${role} ${quoteQualified(table)}`;
 
 /**
@@ -81,8 +90,7 @@ export async function fenceRoles(pool: Pool, migrationId: string, roles: string[
   }
   const { rows: ended } = await pool.query<{ n: string }>(
     `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::text AS n FROM pg_stat_activity a
-      WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.usesysid IS NOT NULL
-        AND EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE pg_has_role(a.usesysid, r, 'MEMBER'))`,
+      WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.usesysid IN (${FENCED_LOGINS})`,
     [roles],
   );
   return { revoked, terminated: Number(ended[0].n) };
@@ -92,7 +100,7 @@ export async function fenceRoles(pool: Pool, migrationId: string, roles: string[
 export async function fencedWriters(pool: Pool, roles: string[], tables: QualifiedTable[]): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(
     `SELECT count(DISTINCT l.pid)::text AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE a.usesysid IS NOT NULL AND EXISTS (SELECT 1 FROM unnest($1::text[]) r WHERE pg_has_role(a.usesysid, r, 'MEMBER'))
+      WHERE a.usesysid IN (${FENCED_LOGINS})
         AND l.relation = ANY($2::regclass[]) AND l.granted
         AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')`,
     [roles, tables.map(quoteQualified)],

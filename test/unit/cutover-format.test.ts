@@ -197,7 +197,7 @@ describe('ferry plan: the cutover and shadow settings of an online spec', () => 
       /dead letters ≤ 0/,
       /fence: none/,
       /final verify: changed/,
-      /drain timeout: 120 s/,
+      /drain timeout: 60 s/,
       /after-flip hook: none/,
       /shadow reads: every 30 s, 50 random and 50 recently changed keys per table, at most 200 reads\/s each side/,
     ]) assert.match(text, want);

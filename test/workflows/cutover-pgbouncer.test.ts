@@ -66,7 +66,7 @@ describe('cutover through PgBouncer with pgbench writing throughout, workers kil
       shadow: { ...spec.shadow, everySeconds: 3 },
       cutover: {
         ...spec.cutover,
-        fence: { pgbouncer: { admin: '${FERRY_PGBOUNCER_ADMIN_URL}', database: appDb, includeFile: process.env.FERRY_PGBOUNCER_INCLUDE! } },
+        fence: { pgbouncer: { admin: '${FERRY_PGBOUNCER_ADMIN_URL}', database: appDb, includeFile: '${FERRY_PGBOUNCER_INCLUDE}' } },
         gates: { ...spec.cutover.gates, maxLagSeconds: 10, holdSeconds: 3 },
       },
     });
