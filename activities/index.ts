@@ -17,3 +17,4 @@ export { prepareSwitch, commitSwitch, runAfterFlipHook } from './cutover/switch'
 export { writeRouting } from './cutover/routing';
 export { shadowRound } from './shadow/round';
 export { compareChangedKeys } from './shadow/changed-keys';
+export { dropCreatedObjects } from './rollback/drop-target';

@@ -3,7 +3,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BackfillProgress, ChunkControl } from './backfill';
 import type { CutoverAnswer, GateResult, RouteRequest, RoutingState } from './cutover';
 import type { TopicOffset } from './capture';
-import type { MigrationStatus } from './migration';
+import type { MigrationStatus, RollbackRequest } from './migration';
 import type { SkipRequest, SyncProgress, SyncReport } from './sync';
 import type { TableVerdict } from './verify';
 
@@ -60,3 +60,11 @@ export const finalizeUpdate = defineUpdate<{ phase: string }, []>('finalize');
 
 /** Before the write switch: record a share of reads for the target (refused while shadow mismatches exceed the gate). */
 export const routeUpdate = defineUpdate<RoutingState, [RouteRequest]>('route');
+
+/**
+ * Rolls the migration back. Before the switch: stops the sync, releases capture and (with
+ * dropTarget) removes what Ferry created on the target; the workflow completes rolled-back.
+ * During a cutover: lifts the fence and goes on syncing (or, with to: rolled-back, the same
+ * as before the switch). Refused after the switch until the reverse sync exists.
+ */
+export const rollbackUpdate = defineUpdate<{ phase: string; accepted: string }, [RollbackRequest]>('rollback');

@@ -8,7 +8,7 @@ import type { SyncProgress } from './sync';
 import type { TablePlan } from './tables';
 import type { VerificationResult } from './verify';
 
-export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'cutover' | 'cut-over' | 'completed' | 'failed' | 'aborted';
+export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'cutover' | 'cut-over' | 'completed' | 'failed' | 'aborted' | 'rolled-back';
 
 /**
  * Workflow input: the spec as written, `${VAR}` references unresolved. The workflow validates
@@ -73,6 +73,29 @@ export interface MigrationStatus {
   cutover?: CutoverStatus | null;
   /** Where applications write and read, as the routing record says. */
   routing?: RoutingState | null;
+  /** An operator's rollback: asked when, why, and what it removed from the target. */
+  rollback?: RollbackStatus | null;
+}
+
+/** The rollback Update's request (the CLI's flags; the Temporal UI's dialog takes the same JSON). */
+export interface RollbackRequest {
+  /** Also remove exactly what Ferry created on the target (its ledger says what). */
+  dropTarget?: boolean;
+  /** During a cutover: `sync` (default) lifts the fence and goes on syncing; `rolled-back` ends the migration. */
+  to?: 'sync' | 'rolled-back';
+  reason?: string;
+}
+
+export interface RollbackStatus {
+  requestedAt: string;
+  reason: string;
+  dropTarget: boolean;
+  /** The phase it was asked in. */
+  from: Phase;
+  /** What --drop-target removed, and what it kept (with why). */
+  dropped: string[];
+  kept: string[];
+  finishedAt: string | null;
 }
 
 /** What prepare returns: the plans and, online, the change capture it set up. */

@@ -132,6 +132,16 @@ program
   .action(async (opts) => finish(await (await import('./cli/verify')).repairCommand(opts)));
 
 program
+  .command('rollback')
+  .description('roll a migration back: before the switch, stop and release capture (--drop-target also removes what Ferry created on the target; the workflow completes rolled-back); during a cutover, undo the attempt and sync on. Refused after the switch (the reverse sync is not built yet)')
+  .requiredOption('--id <id>', 'migration workflow id')
+  .option('--wait', 'follow it to its end; exit 0 once rolled back (or syncing again, during a cutover)')
+  .option('--drop-target', 'also remove exactly what Ferry created on the target (its ledger says what; what existed before stays)')
+  .option('--to <phase>', 'during a cutover: sync (default: undo the attempt, go on syncing) or rolled-back (end the migration)')
+  .option('--reason <text>', 'why (kept in status)')
+  .action(async (opts) => finish(await (await import('./cli/rollback')).rollbackCommand(opts)));
+
+program
   .command('cleanup')
   .description("remove what a migration's change capture left behind: connector and its offsets, replication slot, publication, marker rows")
   .requiredOption('--id <id>', 'migration workflow id (the names are derived from it)')

@@ -18,7 +18,7 @@ import { MigrationInput, MigrationStatus } from '../contracts/migration';
 import { formatProblem, parseSpecShape } from '../contracts/spec';
 import { innermostMessage } from './failures';
 import { stopBackfills } from './phases/backfill-children';
-import { cancellationRequester, unfenceSource } from './phases/activities';
+import { cancellationRequester, dropCreatedObjects, unfenceSource, writeRouting } from './phases/activities';
 import { createContext } from './phases/context';
 import { registerHandlers } from './phases/handlers';
 import { drive, end, type Outcome, startPhase } from './phases/machine';
@@ -59,6 +59,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     if (ctx.captureStarted) await release(ctx);
     // Ended after the switch: nobody would own the source's role fence any more (finalize lifts it too).
     if (status.phase === 'cut-over') await CancellationScope.nonCancellable(() => unfenceSource({ spec: ctx.spec, migrationId: id })).catch(() => undefined);
+    if (ctx.rollback && ctx.abortReason === null && isCancellation(err)) return await rolledBack(ctx);
     if (ctx.abortReason !== null && isCancellation(err)) {
       status.error = ctx.abortReason;
       end(ctx, 'aborted');
@@ -82,5 +83,27 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   status.finishedAt = new Date(Date.now()).toISOString();
   if (ctx.captureStarted) await release(ctx);
   end(ctx, outcome.end);
+  return status;
+}
+
+/** The end of an operator's rollback (capture already released): what Ferry made on the target removed if asked, routing back to the source. */
+async function rolledBack(ctx: ReturnType<typeof createContext>): Promise<MigrationStatus> {
+  const { status, spec, id } = ctx;
+  const r = status.rollback!;
+  await CancellationScope.nonCancellable(async () => {
+    if (ctx.rollback!.dropTarget) {
+      const done = await dropCreatedObjects({ spec, migrationId: id });
+      r.dropped = done.dropped;
+      r.kept = done.kept;
+    }
+    if (status.routing) {
+      status.routing = { ...status.routing, writes: 'source', reads: 'source', readShare: 0, phase: 'rolled-back', changedAt: new Date(Date.now()).toISOString() };
+      await writeRouting({ spec, state: status.routing }).catch(() => undefined);
+    }
+  }).catch((err) => {
+    status.error = `the rollback could not remove what Ferry created on the target: ${innermostMessage(err)} (run ferry rollback again, or remove it by hand)`;
+  });
+  r.finishedAt = status.finishedAt = new Date(Date.now()).toISOString();
+  end(ctx, 'rolled-back');
   return status;
 }

@@ -97,3 +97,11 @@ export const { buildDeferredConstraints, validateForeignKeys } = proxyActivities
   heartbeatTimeout: '2 minutes',
   retry: { maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DataError'] },
 });
+
+// A rollback's --drop-target: what the ledger says Ferry created on the target, children first.
+export const { dropCreatedObjects } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+});

@@ -5,7 +5,7 @@
 import { CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { CaptureInfo } from '../../contracts/capture';
 import type { CutoverAnswer } from '../../contracts/cutover';
-import type { MigrationInput, MigrationStatus, Phase } from '../../contracts/migration';
+import type { MigrationInput, MigrationStatus, Phase, RollbackRequest } from '../../contracts/migration';
 import { searchAttributes } from '../../contracts/search-attributes';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
@@ -40,6 +40,10 @@ export interface CutoverControl {
   answer: CutoverAnswer | null;
   /** The finalize Update: the cut-over phase ends the migration. */
   finalizeRequested: boolean;
+  /** The running attempt's own scope: a rollback during the cutover cancels it (un-fence, back to sync). */
+  attempt: CancellationScope | null;
+  /** The attempt's switch has begun: the target may take writes, nothing is undone any more. */
+  switched: boolean;
 }
 
 export interface MigrationContext {
@@ -61,6 +65,8 @@ export interface MigrationContext {
   readonly backfillStarted: Set<string>;
   readonly sync: SyncChild;
   readonly cutover: CutoverControl;
+  /** The operator's rollback, once accepted (null: none). */
+  rollback: (RollbackRequest & { from: Phase }) | null;
   /** Set by the operator's abort (null: not aborted, or cancelled through Temporal). */
   abortReason: string | null;
   /** Every phase runs in it; an abort cancels it. */
@@ -126,7 +132,8 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
     children: new Set<string>(carried && status.syncWorkflowId ? [status.syncWorkflowId] : []),
     backfillStarted: new Set<string>(carried?.backfillStarted ?? []),
     sync: { scope: null, run: null, ended: false, handOverAllowed: false, stopped: false, failed: false, error: null },
-    cutover: { requested: false, answer: null, finalizeRequested: false },
+    cutover: { requested: false, answer: null, finalizeRequested: false, attempt: null, switched: false },
+    rollback: null,
     abortReason: null,
     work: new CancellationScope(),
     publish,

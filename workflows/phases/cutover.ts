@@ -70,42 +70,47 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
   const reading = () => watchGates({ spec, captureName: ctx.capture!.name, syncWorkflowId: syncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: c.reading ?? null, returnAfterMs: 0 });
   /** Set once the target may take writes: from then on nothing is undone. */
   let switched = false;
+  // Its own scope: a rollback during the cutover cancels the attempt alone (the migration syncs on).
+  const attempt = (ctx.cutover.attempt = new CancellationScope());
+  ctx.cutover.switched = false;
   try {
-    // The gates once more, read fresh (one poll; a lag that has held goes on counting from the last reading): the approval may be minutes old.
-    c.reading = await reading();
-    c.gates = evaluateGates(spec, status, c.reading, Date.now());
-    c.gatesAt = nowIso();
-    const failing = failingGates(c.gates);
-    if (failing.length) throw new StepFailed(`the gates no longer hold: ${describeGates(failing)}`);
+    await attempt.run(async () => {
+      // The gates once more, read fresh (one poll; a lag that has held goes on counting from the last reading): the approval may be minutes old.
+      c.reading = await reading();
+      c.gates = evaluateGates(spec, status, c.reading, Date.now());
+      c.gatesAt = nowIso();
+      const failing = failingGates(c.gates);
+      if (failing.length) throw new StepFailed(`the gates no longer hold: ${describeGates(failing)}`);
 
-    status.routing = route('source', 'cutover');
-    await writeRouting({ spec, state: status.routing });
-    // From here on the source may be fenced (even a fence that failed half way): every exit un-fences.
-    fencedAtMs = Date.now();
-    // Not cancellable: an abort waits for the fence to be up (or to have failed), then lifts it;
-    // cancelling it mid-way could land a REVOKE or a PAUSE after the un-fence.
-    const fenced = await CancellationScope.nonCancellable(() => step('fence', () => fenceSource({ spec, migrationId: id, plans: ctx.plans }), (r) => r.detail));
-    fencedAtMs = Date.parse(fenced.fencedAt);
-    const deadline = new Date(Date.now() + spec.cutover.drainTimeoutSeconds * 1000).toISOString();
-    const drain = drainActivity(spec.cutover.drainTimeoutSeconds);
-    await step('drain', () => drain({ spec, migrationId: id, capture: ctx.capture!, deadline, timeoutSeconds: spec.cutover.drainTimeoutSeconds }), (r) => `${r.eventsDrained} event(s) drained to the marker at ${r.markerLsn}`);
-    // Committed offsets count dead-lettered events too: one that came during the drain is a write the target lacks.
-    c.reading = await reading();
-    if (c.reading.deadLetters > spec.cutover.gates.maxDeadLetters) throw new StepFailed(`${c.reading.deadLetters} dead-lettered event(s) after the drain (limit ${spec.cutover.gates.maxDeadLetters}): see ferry status`);
-    await step('final-check', () => finalCheck(ctx), (r) => r);
-    await step('prepare-target', async () => {
-      for (const plan of ctx.plans) await buildDeferredConstraints({ spec, plan, validateForeignKeys: false });
-      await advanceTargetSequences({ spec, plans: ctx.plans });
-      return ctx.plans.length;
-    }, (n) => `deferred constraints and sequences of ${n} table(s)`);
-    const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: 'no reverse sync yet (the rollback issue builds it): after the switch, going back loses the writes made on the target' };
-    c.steps.push(reverse);
-    await CancellationScope.nonCancellable(() => step('repoint', () => prepareSwitch({ spec }), (r) => r.detail));
-    // The target may take writes from the first write of commitSwitch on: retried until it is done, never undone.
-    switched = true;
-    const committed = await CancellationScope.nonCancellable(() => step('switch', () => commitSwitch({ spec, migrationId: id, state: route('target', 'cut-over') }), (r) => r.detail));
-    freezeEndMs = Date.parse(committed.switchedAt);
-    status.routing = route('target', 'cut-over');
+      status.routing = route('source', 'cutover');
+      await writeRouting({ spec, state: status.routing });
+      // From here on the source may be fenced (even a fence that failed half way): every exit un-fences.
+      fencedAtMs = Date.now();
+      // Not cancellable: an abort waits for the fence to be up (or to have failed), then lifts it;
+      // cancelling it mid-way could land a REVOKE or a PAUSE after the un-fence.
+      const fenced = await CancellationScope.nonCancellable(() => step('fence', () => fenceSource({ spec, migrationId: id, plans: ctx.plans }), (r) => r.detail));
+      fencedAtMs = Date.parse(fenced.fencedAt);
+      const deadline = new Date(Date.now() + spec.cutover.drainTimeoutSeconds * 1000).toISOString();
+      const drain = drainActivity(spec.cutover.drainTimeoutSeconds);
+      await step('drain', () => drain({ spec, migrationId: id, capture: ctx.capture!, deadline, timeoutSeconds: spec.cutover.drainTimeoutSeconds }), (r) => `${r.eventsDrained} event(s) drained to the marker at ${r.markerLsn}`);
+      // Committed offsets count dead-lettered events too: one that came during the drain is a write the target lacks.
+      c.reading = await reading();
+      if (c.reading.deadLetters > spec.cutover.gates.maxDeadLetters) throw new StepFailed(`${c.reading.deadLetters} dead-lettered event(s) after the drain (limit ${spec.cutover.gates.maxDeadLetters}): see ferry status`);
+      await step('final-check', () => finalCheck(ctx), (r) => r);
+      await step('prepare-target', async () => {
+        for (const plan of ctx.plans) await buildDeferredConstraints({ spec, plan, validateForeignKeys: false });
+        await advanceTargetSequences({ spec, plans: ctx.plans });
+        return ctx.plans.length;
+      }, (n) => `deferred constraints and sequences of ${n} table(s)`);
+      const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: 'no reverse sync yet (the rollback issue builds it): after the switch, going back loses the writes made on the target' };
+      c.steps.push(reverse);
+      await CancellationScope.nonCancellable(() => step('repoint', () => prepareSwitch({ spec }), (r) => r.detail));
+      // The target may take writes from the first write of commitSwitch on: retried until it is done, never undone.
+      switched = ctx.cutover.switched = true;
+      const committed = await CancellationScope.nonCancellable(() => step('switch', () => commitSwitch({ spec, migrationId: id, state: route('target', 'cut-over') }), (r) => r.detail));
+      freezeEndMs = Date.parse(committed.switchedAt);
+      status.routing = route('target', 'cut-over');
+    });
   } catch (err) {
     if (switched) {
       // Only an abort gets here (the switch is retried until done): the target is primary, nothing to undo.
@@ -113,7 +118,9 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
       ctx.cutover.requested = false;
       throw err;
     }
-    const reason = err instanceof StepFailed ? err.message : innermostMessage(err);
+    // A rollback asked during the cutover cancelled this attempt only: un-fence, then sync again.
+    const rolledBack = isCancellation(err) && ctx.rollback?.to !== 'rolled-back' && !!ctx.rollback && !ctx.work.consideredCancelled;
+    const reason = rolledBack ? `rolled back by the operator${ctx.rollback!.reason ? ` (${ctx.rollback!.reason})` : ''}` : err instanceof StepFailed ? err.message : innermostMessage(err);
     await CancellationScope.nonCancellable(async () => {
       if (fencedAtMs !== null) {
         const lifted = await step('unfence', () => unfenceSource({ spec, migrationId: id }), (r) => r.detail);
@@ -128,6 +135,11 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
     if (c.reading) c.reading = { ...c.reading, lagOkSince: null };
     ctx.cutover.requested = false;
     ctx.cutover.answer = { phase: 'sync', cutOver: false, freezeSeconds: c.freezeSeconds, error: c.error, steps: c.steps };
+    if (rolledBack) {
+      status.rollback = { ...status.rollback!, finishedAt: nowIso() };
+      ctx.rollback = null;
+      return 'sync';
+    }
     if (isCancellation(err)) throw err;
     return 'sync';
   }

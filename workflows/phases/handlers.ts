@@ -8,12 +8,14 @@
 // and a replay must deliver them (and send what they forward) in the same order.
 import { condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
 import { describeGates, failingGates, type RouteRequest } from '../../contracts/cutover';
+import type { Phase, RollbackRequest } from '../../contracts/migration';
 import {
   abortSignal,
   backfillProgressSignal,
   cutoverUpdate,
   finalizeUpdate,
   gatesQuery,
+  rollbackUpdate,
   routeUpdate,
   pauseSignal,
   resumeSignal,
@@ -126,6 +128,7 @@ export function registerHandlers(ctx: MigrationContext): () => Promise<void> {
   );
 
   registerCutoverHandlers(ctx);
+  registerRollbackHandler(ctx);
 
   // An abort cancels whatever phase runs; the workflow's failure path releases and reports.
   setHandler(abortSignal, (payload: unknown) => {
@@ -197,6 +200,53 @@ function registerCutoverHandlers(ctx: MigrationContext): void {
         const mismatches = status.shadow?.mismatches ?? 0;
         const limit = spec.cutover.gates.maxShadowMismatches;
         if (share > 0 && mismatches > limit) throw new Error(`shadow reads found ${mismatches} mismatch(es), over cutover.gates.maxShadowMismatches (${limit}): no reads go to the target until they are explained (ferry shadow --id ${ctx.id})`);
+      },
+    },
+  );
+}
+
+/** Phases a rollback ends the migration from (before the switch); `cutover` too, and its attempt alone by default. */
+const ROLLBACK_FROM: readonly Phase[] = ['prepare', 'backfill', 'indexes', 'catch-up', 'verify', 'sync', 'cutover'];
+
+/**
+ * The rollback Update. Before the switch the way back is cheap: stop, release capture, and
+ * (dropTarget) remove what Ferry created on the target; the workflow completes rolled-back.
+ * During a cutover the attempt is undone (un-fence, routing back) and the migration syncs on,
+ * or ends rolled-back when asked. After the switch it is refused: without the reverse sync
+ * (the rollback issue's next part) the writes the target took would be lost.
+ */
+function registerRollbackHandler(ctx: MigrationContext): void {
+  const { status } = ctx;
+  setHandler(
+    rollbackUpdate,
+    (req: RollbackRequest | undefined) => {
+      const from = status.phase;
+      const to = req?.to ?? (from === 'cutover' ? 'sync' : 'rolled-back');
+      ctx.rollback = { dropTarget: req?.dropTarget === true, to, reason: req?.reason, from };
+      status.rollback = { requestedAt: new Date(Date.now()).toISOString(), reason: req?.reason ?? 'rolled back by the operator', dropTarget: req?.dropTarget === true, from, dropped: [], kept: [], finishedAt: null };
+      if (to === 'sync') {
+        ctx.cutover.attempt?.cancel();
+        return { phase: 'sync', accepted: 'the cutover attempt is undone (fence lifted, routing back to the source); the migration syncs on' };
+      }
+      ctx.work.cancel();
+      return { phase: 'rolled-back', accepted: `stopping: the sync, change capture${req?.dropTarget ? ', and what Ferry created on the target' : ''}; the workflow then completes rolled-back` };
+    },
+    {
+      validator: (req: RollbackRequest | undefined) => {
+        const phase = status.phase;
+        if (req !== undefined && (typeof req !== 'object' || req === null)) throw new Error('the rollback request must be an object: {} or { "dropTarget": true, "to": "sync" | "rolled-back", "reason": "…" }');
+        if (req?.to !== undefined && req.to !== 'sync' && req.to !== 'rolled-back') throw new Error(`to must be "sync" or "rolled-back", not ${JSON.stringify(req.to)}`);
+        if (req?.dropTarget !== undefined && typeof req.dropTarget !== 'boolean') throw new Error('dropTarget must be true or false');
+        if (ctx.rollback) throw new Error('a rollback is already under way: follow it with ferry status');
+        if (phase === 'cut-over') {
+          throw new Error(
+            `the migration has cut over (${status.routing?.changedAt ?? 'the switch is done'}): the target has taken the application's writes since, and going back without them would lose them. ` +
+              'A rollback after the switch needs the reverse sync, which is not built yet; until then the source is kept as it was at the switch',
+          );
+        }
+        if (phase === 'cutover' && ctx.cutover.switched) throw new Error('the switch is under way (the target may already take writes): nothing can be undone now; once cut over, see ferry status');
+        if (!ROLLBACK_FROM.includes(phase)) throw new Error(`the migration has ended (${phase}): there is nothing to roll back`);
+        if (req?.to === 'sync' && phase !== 'cutover') throw new Error(`to: "sync" undoes a cutover attempt; the migration is in phase ${phase}`);
       },
     },
   );

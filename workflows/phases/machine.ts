@@ -16,12 +16,12 @@ import { sync } from './sync';
 import { verify } from './verify';
 
 /**
- * A phase ends in failure by throwing (or by the operator's abort, which cancels it): the
- * workflow then stops what runs, releases capture and records failed or aborted. Every
- * running phase may therefore go on to those, and none returns them.
+ * A phase ends in failure by throwing (or by the operator's abort or rollback, which cancel
+ * it): the workflow then stops what runs, releases capture and records failed, aborted or
+ * rolled-back. Every running phase may therefore go on to those, and none returns them.
  */
-type Stopped = 'failed' | 'aborted';
-const stopped = ['failed', 'aborted'] as const satisfies readonly Stopped[];
+type Stopped = 'failed' | 'aborted' | 'rolled-back';
+const stopped = ['failed', 'aborted', 'rolled-back'] as const satisfies readonly Stopped[];
 
 type PhaseFn<P extends Phase> = (ctx: MigrationContext) => Promise<P>;
 
@@ -50,6 +50,8 @@ export const phases = {
   completed: terminal,
   failed: terminal,
   aborted: terminal,
+  // An operator's rollback before the switch: the workflow completes (it is not a failure).
+  'rolled-back': terminal,
 } satisfies Record<Phase, { run?: PhaseFn<Phase>; next: readonly Phase[] }>;
 
 type Table = typeof phases;

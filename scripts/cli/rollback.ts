@@ -1,0 +1,67 @@
+// `ferry rollback --id ID [--wait] [--drop-target] [--to sync|rolled-back] [--reason TEXT]`:
+// the rollback Update, which the migration refuses with the reason when the phase does not
+// allow it (after the switch, until the reverse sync exists). Before the switch it stops the
+// sync, releases capture and, with --drop-target, removes exactly what Ferry created on the
+// target; during a cutover it undoes the attempt and the migration syncs on (--to
+// rolled-back ends it instead). --wait follows it to its end.
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { rollbackUpdate, statusQuery } from '../../contracts/messages';
+import type { MigrationStatus, RollbackRequest } from '../../contracts/migration';
+import { CliError, connectClient } from './client';
+
+export interface RollbackOptions {
+  id: string;
+  wait?: boolean;
+  dropTarget?: boolean;
+  to?: string;
+  reason?: string;
+}
+
+export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
+  if (opts.to !== undefined && opts.to !== 'sync' && opts.to !== 'rolled-back') throw new CliError(`--to must be sync or rolled-back, not ${JSON.stringify(opts.to)}`, 2);
+  const request: RollbackRequest = { ...(opts.dropTarget ? { dropTarget: true } : {}), ...(opts.to ? { to: opts.to as RollbackRequest['to'] } : {}), ...(opts.reason ? { reason: opts.reason } : {}) };
+  const client = await connectClient();
+  try {
+    const handle = client.workflow.getHandle(opts.id);
+    const desc = await handle.describe().catch((err) => {
+      if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${opts.id}`, 2);
+      throw err;
+    });
+    if (desc.status.name !== 'RUNNING') throw new CliError(`migration ${opts.id} is ${desc.status.name.toLowerCase()}: nothing to roll back`);
+    let answer: { phase: string; accepted: string };
+    try {
+      answer = await handle.executeUpdate(rollbackUpdate, { args: [request] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new CliError(`rollback refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      throw err;
+    }
+    console.log(`rollback of ${opts.id} accepted: ${answer.accepted}`);
+    if (!opts.wait) {
+      console.log(`follow it with: ferry status --id ${opts.id}`);
+      return 0;
+    }
+    if (answer.phase === 'rolled-back') {
+      const result = (await handle.result().catch((err: Error) => {
+        throw new CliError(`the migration did not end rolled back: ${err.message}`);
+      })) as MigrationStatus;
+      const r = result.rollback;
+      for (const d of r?.dropped ?? []) console.log(`  dropped ${d}`);
+      for (const k of r?.kept ?? []) console.log(`  kept ${k}`);
+      if (result.error) console.error(`ferry: ${result.error}`);
+      console.log(`${opts.id} is ${result.phase}${r?.finishedAt ? ` (${Math.round((Date.parse(r.finishedAt) - Date.parse(r.requestedAt)) / 100) / 10} s after the request)` : ''}`);
+      return result.phase === 'rolled-back' && !result.error ? 0 : 1;
+    }
+    // During a cutover: wait until the attempt is undone and the migration syncs again.
+    for (;;) {
+      const s = await handle.query(statusQuery);
+      if (s.phase === 'sync' && s.rollback?.finishedAt) {
+        console.log(`${opts.id} syncs again: ${s.cutover?.error ?? 'the cutover attempt was undone'}`);
+        return 0;
+      }
+      if (!['cutover', 'sync'].includes(s.phase)) throw new CliError(`the migration is ${s.phase}`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  } finally {
+    await client.connection.close();
+  }
+}
