@@ -16,12 +16,18 @@ import { closeAll, pgPool } from '../../engines/connections';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import { column, tablePlan } from '../helpers/plan';
+import { ensureFerryTable } from '../../engines/postgres/created-ledger';
 
 const sourceSchema = `
 CREATE SCHEMA "Shop";
 CREATE TYPE "Shop".mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN "Shop".posint AS integer CHECK (VALUE > 0);
+CREATE TYPE "Shop".price AS (amount numeric(12,2), currency text);
+CREATE SEQUENCE public.order_numbers;
 CREATE TABLE "Shop".customers (id serial PRIMARY KEY, email text NOT NULL);
-CREATE TABLE "Shop".orders (id bigserial PRIMARY KEY, customer_id int NOT NULL REFERENCES "Shop".customers (id), mood "Shop".mood);
+CREATE TABLE "Shop".orders (
+  id bigserial PRIMARY KEY, customer_id int NOT NULL REFERENCES "Shop".customers (id), mood "Shop".mood,
+  qty "Shop".posint, price "Shop".price, number bigint DEFAULT nextval('public.order_numbers'));
 CREATE SCHEMA legacy;
 CREATE TABLE legacy.kept (id int PRIMARY KEY, note text);
 CREATE TABLE legacy.viewed (id int PRIMARY KEY, note text);
@@ -71,7 +77,7 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
   const schemas = async (db: Pool): Promise<string[]> =>
     (await db.query(`SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`)).rows.map((r) => r.nspname);
   const ledgerRows = async (db: Pool): Promise<string[]> =>
-    (await db.query(`SELECT migration || ' ' || kind || ' ' || name AS r FROM _ferry.created ORDER BY 1`)).rows.map((r) => r.r);
+    (await db.query(`SELECT migration || ' ' || kind || ' ' || name AS r FROM _ferry.created`)).rows.map((r) => r.r as string).sort();
 
   /** Uses Ferry's target-side stores for `migration`, so each creates its `_ferry` table. */
   const useStores = async (spec: Spec, migration: string, engine = postgres) => {
@@ -110,7 +116,10 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
         `${id} table "Shop"."orders"`,
         `${id} table "legacy"."fresh"`,
         `${id} table "legacy"."viewed"`,
+        `${id} sequence "public"."order_numbers"`,
         `${id} type "Shop"."mood"`,
+        `${id} type "Shop"."posint"`,
+        `${id} type "Shop"."price"`,
         `* ferry-table "_ferry"."copied_chunks"`,
         `* ferry-table "_ferry"."created"`,
         `* ferry-table "_ferry"."dead_letters"`,
@@ -134,9 +143,12 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
         'table _ferry.loading_tables',
         'table _ferry.mismatches',
         'table _ferry.routing',
+        'sequence public.order_numbers',
         'table legacy.fresh',
         'type "Shop".mood',
-      ]);
+        'type "Shop".posint',
+        'type "Shop".price',
+      ].sort());
       assert.equal(first.kept.length, 2, first.kept.join('\n'));
       assert.match(first.kept.find((k) => k.startsWith('table legacy.viewed'))!, /view public\.user_view depends on it/);
       assert.match(first.kept.find((k) => k.startsWith('schema "Shop"'))!, /holds table "Shop"\.user_notes/);
@@ -144,7 +156,7 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
       assert.deepEqual(await relations(db), ['Shop.user_notes', 'legacy.kept', 'legacy.viewed', 'public.user_view']);
       assert.deepEqual(await schemas(db), ['Shop', 'legacy', 'public']);
       assert.deepEqual((await db.query(`SELECT id, note FROM legacy.kept`)).rows, [{ id: 1, note: 'was here before' }]);
-      assert.equal((await db.query(`SELECT count(*)::int AS n FROM pg_type WHERE typname = 'mood'`)).rows[0].n, 0);
+      assert.equal((await db.query(`SELECT count(*)::int AS n FROM pg_type WHERE typname IN ('mood', 'posint', 'price')`)).rows[0].n, 0);
 
       const second = await postgres.dropCreated(spec, id);
       assert.deepEqual(second, { dropped: [], kept: [] });
@@ -167,14 +179,17 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
       assert.deepEqual((await ledgerRows(db)).filter((r) => !r.startsWith('* ')), [
         `${a} schema "Shop"`,
         `${a} table "Shop"."customers"`,
+        `${a} sequence "public"."order_numbers"`,
         `${a} table "Shop"."orders"`,
         `${a} type "Shop"."mood"`,
+        `${a} type "Shop"."posint"`,
+        `${a} type "Shop"."price"`,
         `${b} table "legacy"."fresh"`,
-      ]);
+      ].sort());
       await db.query(`CREATE TABLE public.user_moods (m "Shop".mood)`);
 
       const first = await postgres.dropCreated(spec, a);
-      assert.deepEqual([...first.dropped].sort(), ['table "Shop".customers', 'table "Shop".orders']);
+      assert.deepEqual([...first.dropped].sort(), ['sequence public.order_numbers', 'table "Shop".customers', 'table "Shop".orders', 'type "Shop".posint', 'type "Shop".price']);
       assert.equal(first.kept.length, 2, first.kept.join('\n'));
       assert.match(first.kept.find((k) => k.startsWith('type "Shop".mood'))!, /column m of table public\.user_moods depends on it/);
       assert.match(first.kept.find((k) => k.startsWith('schema "Shop"'))!, /holds type "Shop"\.mood/);
@@ -193,6 +208,19 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
       assert.deepEqual(await postgres.dropCreated(spec, a), { dropped: [], kept: [] });
       assert.deepEqual(await postgres.dropCreated(spec, b), { dropped: [], kept: [] });
     } finally {
+      await db.end();
+    }
+  });
+
+  it('PostgreSQL: sessions racing to create one of Ferry\'s tables all succeed, and it is recorded once', async () => {
+    const { db } = await pgTarget('');
+    const url = targets[targets.length - 1];
+    const pools = Array.from({ length: 6 }, () => new Pool({ connectionString: url, max: 1 }));
+    try {
+      await Promise.all(pools.map((pool) => ensureFerryTable(pool, 'raced', [`CREATE TABLE _ferry.raced (id int PRIMARY KEY)`], [`CREATE INDEX IF NOT EXISTS raced_id ON _ferry.raced (id)`])));
+      assert.deepEqual(await ledgerRows(db), ['* ferry-table "_ferry"."created"', '* ferry-table "_ferry"."raced"', '* schema "_ferry"']);
+    } finally {
+      for (const pool of pools) await pool.end();
       await db.end();
     }
   });
