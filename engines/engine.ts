@@ -196,9 +196,10 @@ export interface ChangeSink {
    * before the ALTER hold on the source (pg_attribute.attmissingval; null when none, i.e. NULL
    * or a default that rewrote the table): target rows and documents get the same. When it is
    * not given, a PostgreSQL target evaluates the column default itself and MongoDB documents
-   * get null.
+   * get null. With `migrationId`, a schema or type it creates for them is recorded in the
+   * target's ledger under that migration (Engine.dropCreated drops it).
    */
-  addColumns(plan: TablePlan, added: ColumnInfo[], existingValues?: Record<string, string | null>): Promise<void>;
+  addColumns(plan: TablePlan, added: ColumnInfo[], existingValues?: Record<string, string | null>, migrationId?: string): Promise<void>;
 }
 
 /** What one chunk comparison found, before the activity turns it into a ChunkVerdict. */

@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { introspectTable } from '../../engines/postgres/source';
 import { PostgresTarget } from '../../engines/postgres/target';
+import { PostgresSink } from '../../engines/postgres/sink';
 import { MongoTarget } from '../../engines/mongodb/target';
 import { postgres } from '../../engines/postgres';
 import { mongodb } from '../../engines/mongodb';
@@ -207,6 +208,26 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
       assert.deepEqual(await ledgerRows(db), ['* ferry-table "_ferry"."created"', '* ferry-table "_ferry"."loading_tables"', '* schema "_ferry"']);
       assert.deepEqual(await postgres.dropCreated(spec, a), { dropped: [], kept: [] });
       assert.deepEqual(await postgres.dropCreated(spec, b), { dropped: [], kept: [] });
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('PostgreSQL: a schema and type the sync creates for a column added on the source are recorded and dropped with the migration', async () => {
+    await source.query(`CREATE SCHEMA "Extra"; CREATE TABLE "Extra".things (id int PRIMARY KEY)`);
+    const { spec, db } = await pgTarget('');
+    try {
+      const id = uniqueName('mig');
+      await new PostgresTarget(spec).prepareTable(await plan('Extra', 'things'), id);
+      await source.query(`CREATE SCHEMA "Tiers"; CREATE TYPE "Tiers".tier AS ENUM ('gold'); ALTER TABLE "Extra".things ADD COLUMN tier "Tiers".tier`);
+      const wider = await plan('Extra', 'things');
+      await new PostgresSink(spec).addColumns(wider, wider.columns.filter((c) => c.name === 'tier'), undefined, id);
+      const rows = await ledgerRows(db);
+      assert.ok(rows.includes(`${id} schema "Tiers"`) && rows.includes(`${id} type "Tiers"."tier"`), rows.join('\n'));
+      const r = await postgres.dropCreated(spec, id);
+      assert.deepEqual(r.kept, []);
+      assert.ok(['schema "Extra"', 'schema "Tiers"', 'table "Extra".things', 'type "Tiers".tier', 'schema _ferry'].every((d) => r.dropped.includes(d)), r.dropped.join('\n'));
+      assert.deepEqual(await schemas(db), ['public']);
     } finally {
       await db.end();
     }
