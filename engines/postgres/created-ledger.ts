@@ -285,7 +285,7 @@ async function dropSchemas(db: Db, rows: Row[], dropped: string[], kept: string[
   for (const r of rows) {
     const held = await contents(db, r.oid!);
     if (held.length) {
-      kept.push(`${label(r)}: holds ${held.slice(0, 5).join(', ')}${held.length > 5 ? ', …' : ''}, which Ferry did not create or could not drop`);
+      kept.push(`${label(r)}: holds ${held.slice(0, 5).join(', ')}${held.length > 5 ? ', …' : ''} (not recorded as this migration's, or kept), so it stays`);
       continue;
     }
     const ok = await attempt(db, `DROP SCHEMA ${r.name}`);

@@ -282,4 +282,34 @@ describe('created ledger: dropping exactly what Ferry created (real PostgreSQL a
       await client.close();
     }
   });
+
+  it('MongoDB: with two migrations, the first drop leaves the shared collections holding only the other one\'s documents; the last drop takes them', async () => {
+    const database = uniqueName('ledger2');
+    const spec = validateSpec({ name: 'ledger', source: { url: '${FERRY_T_LEDGER_SRC}' }, target: { url: '${FERRY_MONGO_URL}', database }, tables: ['public.other'] }, process.env);
+    const client = await MongoClient.connect(process.env.FERRY_MONGO_URL!);
+    try {
+      const db = client.db(database);
+      const [a, b] = [uniqueName('miga'), uniqueName('migb')];
+      const target = new MongoTarget(spec);
+      await target.prepareTable(tablePlan('one', [column('id', 'integer', 23)], ['id']), a);
+      await target.prepareTable(tablePlan('two', [column('id', 'integer', 23)], ['id']), b);
+      await useStores(spec, a, mongodb);
+      await useStores(spec, b, mongodb);
+      const names = async () => (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+
+      assert.deepEqual(await mongodb.dropCreated(spec, a), { dropped: ['collection one'], kept: [] });
+      assert.deepEqual(await names(), ['_ferry_created', '_ferry_dead_letters', '_ferry_mismatches', '_ferry_routing', 'two']);
+      assert.deepEqual((await db.collection('_ferry_routing').find().toArray()).map((d) => d._id), [b]);
+      assert.deepEqual((await db.collection<{ _id: { m: string } }>('_ferry_dead_letters').find().toArray()).map((d) => d._id.m), [b]);
+      assert.deepEqual((await db.collection<{ _id: { v: string } }>('_ferry_mismatches').find().toArray()).map((d) => d._id.v), [`${b}/verify`]);
+
+      const last = await mongodb.dropCreated(spec, b);
+      assert.deepEqual([...last.dropped].sort(), ['collection _ferry_created', 'collection _ferry_dead_letters', 'collection _ferry_mismatches', 'collection _ferry_routing', 'collection two']);
+      assert.deepEqual(await names(), []);
+      assert.deepEqual(await mongodb.dropCreated(spec, a), { dropped: [], kept: [] });
+    } finally {
+      await client.db(database).dropDatabase().catch(() => undefined);
+      await client.close();
+    }
+  });
 });
