@@ -45,6 +45,21 @@ export interface Engine {
   deadLetters(spec: Spec): DeadLetterStore;
   /** The routing record kept on this target (applications read it to know where to write). */
   routing(spec: Spec): RoutingStore;
+  /**
+   * Drops exactly what the target's ledger records Ferry created for this migration (tables,
+   * sequences and types, then schemas; collections), never what existed before and never with
+   * CASCADE: an object something else now needs is kept and named in `kept` with the reason.
+   * Then the migration's ledger rows and its rows in Ferry's shared stores go, and once no
+   * other migration is recorded, Ferry's own objects that hold nothing of another migration,
+   * the ledger last. Idempotent: a second call drops and keeps nothing.
+   */
+  dropCreated(spec: Spec, migrationId: string): Promise<DroppedCreated>;
+}
+
+/** What dropCreated did: each object as `kind name`; each kept one with why. */
+export interface DroppedCreated {
+  dropped: string[];
+  kept: string[];
 }
 
 /** One table in `ferry plan`: where it lands, two engine-specific columns per source column, and notes. */
@@ -112,9 +127,10 @@ export interface Target {
    * Creates what is missing (schemas, types, the table with its columns, defaults,
    * constraints and key; or the collection), or checks that an existing one can hold the
    * source's rows; never touches data. An incompatibility throws a ConfigurationError
-   * that names the table, the column and what to change.
+   * that names the table, the column and what to change. With `migrationId`, what it creates
+   * is recorded in the target's ledger under that migration (Engine.dropCreated drops it).
    */
-  prepareTable(plan: TablePlan): Promise<void>;
+  prepareTable(plan: TablePlan, migrationId?: string): Promise<void>;
   /**
    * Copies, in key order, at most `limit` source rows of `range` with key > `after` (or
    * >= range.lo when after is null), idempotently: replaying a batch changes nothing.
@@ -180,9 +196,10 @@ export interface ChangeSink {
    * before the ALTER hold on the source (pg_attribute.attmissingval; null when none, i.e. NULL
    * or a default that rewrote the table): target rows and documents get the same. When it is
    * not given, a PostgreSQL target evaluates the column default itself and MongoDB documents
-   * get null.
+   * get null. With `migrationId`, a schema or type it creates for them is recorded in the
+   * target's ledger under that migration (Engine.dropCreated drops it).
    */
-  addColumns(plan: TablePlan, added: ColumnInfo[], existingValues?: Record<string, string | null>): Promise<void>;
+  addColumns(plan: TablePlan, added: ColumnInfo[], existingValues?: Record<string, string | null>, migrationId?: string): Promise<void>;
 }
 
 /** What one chunk comparison found, before the activity turns it into a ChunkVerdict. */

@@ -13,7 +13,8 @@ import type { ChangeSink } from '../../engines/engine';
 
 const unfollowable = (message: string) => ApplicationFailure.nonRetryable(message, 'UnfollowableChange');
 
-export async function followAddedColumns(spec: Spec, pool: Pool, sink: ChangeSink, old: TablePlan, unknownFields: string[]): Promise<{ plan: TablePlan; added: string[] }> {
+/** `migrationId`: what the target gets for the new columns (a type, its schema) is recorded in its ledger under it. */
+export async function followAddedColumns(spec: Spec, pool: Pool, sink: ChangeSink, old: TablePlan, unknownFields: string[], migrationId?: string): Promise<{ plan: TablePlan; added: string[] }> {
   const { plans } = await inspectSource(spec);
   const plan = plans.find((p) => p.table.schema === old.table.schema && p.table.name === old.table.name);
   if (!plan) throw unfollowable(`${old.display}: the table can no longer be read on the source, after change events showing ${unknownFields.join(', ')}`);
@@ -28,6 +29,6 @@ export async function followAddedColumns(spec: Spec, pool: Pool, sink: ChangeSin
   if (plan.key.join() !== old.key.join()) throw unfollowable(`${old.display}: the key changed on the source (${old.key.join(', ')} → ${plan.key.join(', ')}): the sync cannot follow`);
   // Keep what the spec and the backfill decided for the old columns (policies, names, chunking).
   const merged: TablePlan = { ...old, columns: [...old.columns, ...added] };
-  await sink.addColumns(merged, added, await existingValues(pool, merged, added));
+  await sink.addColumns(merged, added, await existingValues(pool, merged, added), migrationId);
   return { plan: merged, added: added.map((c) => `${old.display}.${c.name}`) };
 }

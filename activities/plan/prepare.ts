@@ -167,12 +167,16 @@ async function planOrFail(input: { spec: Spec }): Promise<{ spec: Spec; plans: T
   return { spec, plans };
 }
 
-/** Activity: validate, introspect and create the target tables/collections. */
-export async function prepareMigration(input: { spec: Spec }): Promise<MigrationPlan> {
+/**
+ * Activity: validate, introspect and create the target tables/collections; with `migrationId`
+ * (migrations started before it was passed have none), what is created is recorded in the
+ * target's ledger under it, for a rollback to drop.
+ */
+export async function prepareMigration(input: { spec: Spec; migrationId?: string }): Promise<MigrationPlan> {
   const { spec, plans } = await planOrFail(input);
   const target = targetEngine(spec).target(spec);
   for (const plan of plans) {
-    await target.prepareTable(plan).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
+    await target.prepareTable(plan, input.migrationId).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
   }
   return { targetKind: target.kind, tables: plans, capture: null };
 }

@@ -5,6 +5,7 @@
 import type { Collection, Document } from 'mongodb';
 import type { Spec } from '../../contracts/spec';
 import { mongoClient } from '../connections';
+import { ensureFerryCollection } from './created-ledger';
 
 export class FerryCollection<T extends Document> {
   private ready?: Promise<void>;
@@ -17,8 +18,11 @@ export class FerryCollection<T extends Document> {
 
   async get(): Promise<Collection<T>> {
     const client = await mongoClient(this.spec.target.url);
-    const coll = client.db(this.spec.target.database).collection<T>(this.name);
-    this.ready ??= this.ensureIndexes(coll)
+    const db = client.db(this.spec.target.database);
+    const coll = db.collection<T>(this.name);
+    // Created explicitly (not by the first write), so the ledger knows Ferry made it.
+    this.ready ??= ensureFerryCollection(db, this.name)
+      .then(() => this.ensureIndexes(coll))
       .then(() => undefined)
       .catch((err) => {
         this.ready = undefined; // the next call tries again

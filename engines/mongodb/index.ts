@@ -13,6 +13,7 @@ import { mongoSpecProblems } from './spec-rules';
 import { mongoPlanView } from './plan-view';
 import { mongoFieldProblems } from './mapping/field-names';
 import { lossWarnings } from './mapping/loss';
+import { dropCreated } from './created-ledger';
 
 export const mongodb: Engine = {
   name: 'mongodb',
@@ -37,4 +38,8 @@ export const mongodb: Engine = {
   mismatches: (spec) => new MongoStore(spec),
   deadLetters: (spec) => new MongoDeadLetters(spec),
   routing: (spec) => new MongoRoutingStore(spec),
+  async dropCreated(spec, migrationId) {
+    const client = await mongoClient(spec.target.url);
+    return dropCreated(client.db(spec.target.database), migrationId);
+  },
 };

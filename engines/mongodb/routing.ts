@@ -4,6 +4,7 @@ import type { RoutingState } from '../../contracts/cutover';
 import type { Spec } from '../../contracts/spec';
 import { mongoClient } from '../connections';
 import type { RoutingStore } from '../routing';
+import { ensureFerryCollection } from './created-ledger';
 
 export const ROUTING_COLLECTION = '_ferry_routing';
 
@@ -17,11 +18,20 @@ interface RoutingDoc {
 }
 
 export class MongoRoutingStore implements RoutingStore {
+  private ready?: Promise<void>;
+
   constructor(private readonly spec: Spec) {}
 
   private async collection() {
     const client = await mongoClient(this.spec.target.url);
-    return client.db(this.spec.target.database).collection<RoutingDoc>(ROUTING_COLLECTION);
+    const db = client.db(this.spec.target.database);
+    // Created explicitly (not by the first write), so the ledger knows Ferry made it.
+    this.ready ??= ensureFerryCollection(db, ROUTING_COLLECTION).catch((err) => {
+      this.ready = undefined;
+      throw err;
+    });
+    await this.ready;
+    return db.collection<RoutingDoc>(ROUTING_COLLECTION);
   }
 
   /** Never backwards: a late retry of an older state (a route Update's) leaves a newer one alone. */

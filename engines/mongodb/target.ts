@@ -15,6 +15,7 @@ import type { BatchCopied, ChunkCopied, ChunkCopyControl, Target } from '../engi
 import { keyOfValues, keyPositions, readBatchValues } from './read';
 import { copyPipelined, type PreparedBatch } from './pipeline';
 import { insertOrReplace } from './insert';
+import { createRecorded } from './created-ledger';
 
 /**
  * Batches of a chunk being written while the next one is read and mapped (see pipeline.ts):
@@ -45,14 +46,13 @@ export class MongoTarget implements Target {
     return client.db(this.spec.target.database);
   }
 
-  async prepareTable(plan: TablePlan): Promise<void> {
+  /** With `migrationId`, a collection this creates is recorded under it in `_ferry_created` (created-ledger.ts). */
+  async prepareTable(plan: TablePlan, migrationId?: string): Promise<void> {
     const problems = mongoFieldProblems(plan);
     if (problems.length) throw ApplicationFailure.nonRetryable(problems.join('; '), 'SpecError');
     const client = await mongoClient(this.spec.target.url);
     const db = client.db(this.spec.target.database);
-    const name = MongoTarget.collectionName(plan);
-    const existing = await db.listCollections({ name }, { nameOnly: true }).toArray();
-    if (existing.length === 0) await db.createCollection(name);
+    await createRecorded(db, migrationId, 'collection', MongoTarget.collectionName(plan));
   }
 
   async copyBatch(plan: TablePlan, source: Pool, range: ChunkRange, after: string[] | null, limit: number): Promise<BatchCopied> {

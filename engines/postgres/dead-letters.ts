@@ -1,6 +1,7 @@
 // The dead-letter store on a PostgreSQL target: table _ferry.dead_letters (see engines/dead-letters.ts).
 import type { Pool } from 'pg';
 import { withCreated } from '../created';
+import { ensureFerryTable } from './created-ledger';
 import type { DeadLetterStore } from '../dead-letters';
 import type { DeadLetter } from '../rows';
 
@@ -20,22 +21,14 @@ export class PostgresDeadLetters implements DeadLetterStore {
     return withCreated(this.pool, '_ferry.dead_letters', () => this.create(), fn);
   }
 
+  /** Several consumers may race to create the table: losing the race is fine (created-ledger.ts records who made it). */
   private async create(): Promise<void> {
-    const ddl = [
-      `CREATE SCHEMA IF NOT EXISTS _ferry`,
-      `CREATE TABLE IF NOT EXISTS _ferry.dead_letters (
+    await ensureFerryTable(this.pool, 'dead_letters', [
+      `CREATE TABLE _ferry.dead_letters (
          migration_id text NOT NULL, topic text NOT NULL, "partition" int NOT NULL, "offset" bigint NOT NULL,
          key text, table_name text, reason text NOT NULL, value text, at timestamptz NOT NULL DEFAULT now(),
          PRIMARY KEY (migration_id, topic, "partition", "offset"))`,
-    ];
-    for (const sql of ddl) {
-      try {
-        await this.pool.query(sql);
-      } catch (err) {
-        // Several consumers may race to create the same objects: losing the race is fine.
-        if (!['23505', '42P07', '42P06'].includes((err as { code?: string }).code ?? '')) throw err;
-      }
-    }
+    ]);
   }
 
   async add(entries: DeadLetter[]): Promise<void> {

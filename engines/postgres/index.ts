@@ -12,6 +12,7 @@ import { PgRoutingStore } from './routing';
 import { postgresSpecProblems } from './spec-rules';
 import { postgresPlanView } from './plan-view';
 import { targetPrivilegeProblems } from './privileges';
+import { dropCreated } from './created-ledger';
 
 const targetPool = (spec: { target: { url: string } }) => pgPool(spec.target.url, 'target.url');
 
@@ -35,5 +36,6 @@ export const postgres: Engine = {
   verifier: (spec) => new PostgresVerifier(spec),
   mismatches: (spec) => new PostgresStore(targetPool(spec)),
   deadLetters: (spec) => new PostgresDeadLetters(targetPool(spec)),
-  routing: (spec) => new PgRoutingStore(targetPool(spec)),
+  routing: (spec) => new PgRoutingStore(targetPool(spec), { ledger: true }),
+  dropCreated: (spec, migrationId) => dropCreated(targetPool(spec), migrationId),
 };

@@ -19,17 +19,17 @@ import type { ChunkRange } from '../../contracts/backfill';
 import type { TablePlan } from '../../contracts/tables';
 import { inTransaction } from '../connections';
 import { quoteQualified } from './identifiers';
+import { SHARED, createRecorded, ensureFerrySchema, ferryTable } from './created-ledger';
 
 type Db = Pick<PoolClient, 'query'>;
 
-/** Created in the first CREATE TABLE's transaction that needs them (recordLoading). */
-const LEDGER_DDL = [
-  `CREATE SCHEMA IF NOT EXISTS _ferry`,
-  `CREATE TABLE IF NOT EXISTS _ferry.loading_tables (
-     table_oid oid PRIMARY KEY, table_name text NOT NULL, key_clause text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
-  `CREATE TABLE IF NOT EXISTS _ferry.copied_chunks (
+/** Created in the first CREATE TABLE's transaction that needs them (recordLoading), and recorded in Ferry's ledger (created-ledger.ts). */
+const LEDGER_DDL: Array<[string, string]> = [
+  ['loading_tables', `CREATE TABLE _ferry.loading_tables (
+     table_oid oid PRIMARY KEY, table_name text NOT NULL, key_clause text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`],
+  ['copied_chunks', `CREATE TABLE _ferry.copied_chunks (
      table_oid oid NOT NULL, chunk text NOT NULL, rows bigint NOT NULL, copied_at timestamptz NOT NULL DEFAULT now(),
-     PRIMARY KEY (table_oid, chunk))`,
+     PRIMARY KEY (table_oid, chunk))`],
 ];
 
 /**
@@ -37,7 +37,8 @@ const LEDGER_DDL = [
  * create the table hears about the table first), that `plan`'s table awaits `keyClause`.
  */
 export async function recordLoading(db: Db, plan: TablePlan, keyClause: string): Promise<void> {
-  for (const sql of LEDGER_DDL) await db.query(sql);
+  await ensureFerrySchema(db);
+  for (const [name, sql] of LEDGER_DDL) await createRecorded(db, SHARED, 'ferry-table', ferryTable(name), [sql]);
   await db.query(
     `INSERT INTO _ferry.loading_tables (table_oid, table_name, key_clause) VALUES (to_regclass($1)::oid, $2, $3)
      ON CONFLICT (table_oid) DO UPDATE SET key_clause = EXCLUDED.key_clause`,

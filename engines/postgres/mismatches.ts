@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { MismatchKind } from '../../contracts/verify';
 import { inTransaction } from '../connections';
 import { withCreated } from '../created';
+import { ensureFerryTable } from './created-ledger';
 import { WRITE_BATCH, cursorOf, emptyCounts, type Mismatch, type MismatchStore, type StoredMismatch } from '../mismatches';
 
 export class PostgresStore implements MismatchStore {
@@ -13,23 +14,19 @@ export class PostgresStore implements MismatchStore {
     return withCreated(this.pool, '_ferry.mismatches', () => this.create(), fn);
   }
 
+  /** Parallel chunks may race to create the table: losing the race is fine (created-ledger.ts records who made it). */
   private async create(): Promise<void> {
-    const ddl = [
-      `CREATE SCHEMA IF NOT EXISTS _ferry`,
-      `CREATE TABLE IF NOT EXISTS _ferry.mismatches (
-         verify_id text NOT NULL, table_name text NOT NULL, chunk int NOT NULL, kind text NOT NULL,
-         key jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), repaired_at timestamptz,
-         PRIMARY KEY (verify_id, table_name, key))`,
-      `CREATE INDEX IF NOT EXISTS mismatches_chunk ON _ferry.mismatches (verify_id, table_name, chunk)`,
-    ];
-    for (const sql of ddl) {
-      try {
-        await this.pool.query(sql);
-      } catch (err) {
-        // Parallel chunks may race to create the same objects: losing the race is fine.
-        if (!['23505', '42P07', '42P06'].includes((err as { code?: string }).code ?? '')) throw err;
-      }
-    }
+    await ensureFerryTable(
+      this.pool,
+      'mismatches',
+      [
+        `CREATE TABLE _ferry.mismatches (
+           verify_id text NOT NULL, table_name text NOT NULL, chunk int NOT NULL, kind text NOT NULL,
+           key jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), repaired_at timestamptz,
+           PRIMARY KEY (verify_id, table_name, key))`,
+      ],
+      [`CREATE INDEX IF NOT EXISTS mismatches_chunk ON _ferry.mismatches (verify_id, table_name, chunk)`],
+    );
   }
 
   async recordChunk(verifyId: string, table: string, chunk: number, entries: Mismatch[]): Promise<void> {

@@ -6,13 +6,26 @@ import type { Pool } from 'pg';
 import type { RoutingState } from '../../contracts/cutover';
 import { MARKER_SCHEMA } from './capture/marker';
 import type { RoutingStore } from '../routing';
+import { ensureFerryTable } from './created-ledger';
 
 export const ROUTING_TABLE = `${MARKER_SCHEMA}.routing`;
 
 export class PgRoutingStore implements RoutingStore {
-  constructor(private readonly pool: Pool) {}
+  /** `ledger`: on a target, the table is recorded in Ferry's ledger when this creates it (created-ledger.ts). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly opts: { ledger?: boolean } = {},
+  ) {}
 
   private async ensure(): Promise<void> {
+    if (this.opts.ledger) {
+      await ensureFerryTable(this.pool, 'routing', [
+        `CREATE TABLE ${ROUTING_TABLE} (
+          migration text PRIMARY KEY, writes text NOT NULL, reads text NOT NULL, read_share integer NOT NULL,
+          phase text NOT NULL, changed_at timestamptz NOT NULL)`,
+      ]);
+      return;
+    }
     const ddl = `CREATE SCHEMA IF NOT EXISTS ${MARKER_SCHEMA};
       CREATE TABLE IF NOT EXISTS ${ROUTING_TABLE} (
         migration text PRIMARY KEY, writes text NOT NULL, reads text NOT NULL, read_share integer NOT NULL,

@@ -10,6 +10,7 @@ import { inTransaction, pgPool } from '../connections';
 import { isUniqueViolation, rethrowClassified } from '../errors';
 import { quoteIdent, quoteQualified } from './identifiers';
 import { PostgresTarget } from './target';
+import { createRecorded } from './created-ledger';
 import { planShape } from '../plan-shape';
 import { coalesce } from '../coalesce';
 import { type ChangeSink } from '../engine';
@@ -134,11 +135,11 @@ export class PostgresSink implements ChangeSink {
     }
   }
 
-  async addColumns(plan: TablePlan, added: ColumnInfo[], existingValues?: Record<string, string | null>): Promise<void> {
+  async addColumns(plan: TablePlan, added: ColumnInfo[], existingValues?: Record<string, string | null>, migrationId?: string): Promise<void> {
     const table = quoteQualified(plan.table);
     try {
       for (const c of added) {
-        if (c.userType) await this.createType(c.userType);
+        if (c.userType) await this.createType(c.userType, migrationId);
         const fill = fillFor(c, existingValues);
         await inTransaction(this.pool, async (client) => {
           await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${columnDdl(c, fill)}`);
@@ -154,10 +155,12 @@ export class PostgresSink implements ChangeSink {
     }
   }
 
-  /** An enum or domain a new column uses, as PostgresTarget creates them: kept when it exists. */
-  private async createType(t: NonNullable<ColumnInfo['userType']>): Promise<void> {
-    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(t.schema)}`);
-    await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
+  /** An enum or domain a new column uses, as PostgresTarget creates them (and records them, with `migrationId`): kept when it exists. */
+  private async createType(t: NonNullable<ColumnInfo['userType']>, migrationId: string | undefined): Promise<void> {
+    const schema = quoteIdent(t.schema);
+    const found = await this.pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [t.schema]);
+    if (found.rowCount === 0) await inTransaction(this.pool, (client) => createRecorded(client, migrationId, 'schema', schema, [`CREATE SCHEMA ${schema}`]));
+    await inTransaction(this.pool, (client) => createRecorded(client, migrationId, 'type', quoteQualified(t), [t.ddl]));
   }
 }
 

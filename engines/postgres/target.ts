@@ -28,6 +28,7 @@ import { type BatchCopied, type ChunkCopied, type ChunkCopyControl, type Target,
 import { copyBatchStreaming } from './copy';
 import { copyChunkWhole } from './copy-chunk';
 import { addPendingKey, loadState, recordLoading, restartLoad } from './load-ledger';
+import { createRecorded } from './created-ledger';
 import { keyCollations } from './key-ranges';
 import { planShape } from '../plan-shape';
 import { addForeignKey, addUniqueConstraint, createIndex, ddlSchedule, isUniqueIndex, uniqueConstraintName, validateForeignKey } from './finish';
@@ -49,12 +50,17 @@ export class PostgresTarget implements Target {
     return pgPool(this.spec.source.url, 'source.url');
   }
 
-  async prepareTable(plan: TablePlan): Promise<void> {
+  /**
+   * With `migrationId`, each schema, type, sequence and table this creates is recorded under it
+   * in the target's ledger (created-ledger.ts), in the transaction that creates it, so a
+   * rollback can drop exactly those; without it nothing of the migration's is recorded.
+   */
+  async prepareTable(plan: TablePlan, migrationId?: string): Promise<void> {
     // Refused before anything is created: a target with no collation that orders text keys
     // like the source could neither replay a chunk nor verify one (key-ranges.ts).
     await keyCollations(this.source, this.pool, plan);
     try {
-      await this.ensureSchema(plan.table.schema);
+      await this.ensureSchema(plan.table.schema, migrationId);
       const existing = await loadState(this.pool, plan.table);
       if (existing?.pendingKey) {
         // Ferry created it, and a run that never finished loading it left rows in it.
@@ -64,26 +70,28 @@ export class PostgresTarget implements Target {
       if (existing) return await this.checkExisting(plan, existing.oid);
       const done = new Set<string>();
       for (const c of plan.columns) {
-        if (c.userType && !done.has(c.userType.ddl)) await this.createType(c.userType);
+        if (c.userType && !done.has(c.userType.ddl)) await this.createType(c.userType, migrationId);
         if (c.userType) done.add(c.userType.ddl);
       }
-      await this.createTable(plan, await readColumnSequences(this.source, plan.table));
+      await this.createTable(plan, await readColumnSequences(this.source, plan.table), migrationId);
     } catch (err) {
       throw explainMissing(err, `creating ${plan.display} on the target`);
     }
   }
 
   /** Creates a schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even then. */
-  private async ensureSchema(schema: string): Promise<void> {
+  private async ensureSchema(schema: string, migrationId: string | undefined): Promise<void> {
     const found = await this.pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (found.rowCount === 0) await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    if (found.rowCount !== 0) return;
+    const name = quoteIdent(schema);
+    await inTransaction(this.pool, (client) => createRecorded(client, migrationId, 'schema', name, [`CREATE SCHEMA ${name}`]));
   }
 
   /** Enum, domain and composite types, from the source's definition; one that exists is kept as it is. */
-  private async createType(t: NonNullable<ColumnInfo['userType']>): Promise<void> {
-    await this.ensureSchema(t.schema);
+  private async createType(t: NonNullable<ColumnInfo['userType']>, migrationId: string | undefined): Promise<void> {
+    await this.ensureSchema(t.schema, migrationId);
     try {
-      await this.pool.query(`DO $ferry$ BEGIN ${t.ddl}; EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$`);
+      await inTransaction(this.pool, (client) => createRecorded(client, migrationId, 'type', quoteQualified(t), [t.ddl]));
     } catch (err) {
       // A domain over another user type, a composite with an enum field: Ferry only creates
       // the types columns use directly.
@@ -101,21 +109,26 @@ export class PostgresTarget implements Target {
    * key is left out and recorded in the load ledger (load-ledger.ts), to be added once the
    * table is loaded (finishTable).
    */
-  private async createTable(plan: TablePlan, sequences: ColumnSequence[]): Promise<void> {
+  private async createTable(plan: TablePlan, sequences: ColumnSequence[], migrationId: string | undefined): Promise<void> {
     const key = keyClause(plan);
+    for (const s of sequences.filter((s) => !s.identity && s.sequence.schema !== plan.table.schema)) await this.ensureSchema(s.sequence.schema, migrationId);
     await inTransaction(this.pool, async (client) => {
-      // A nextval() default names its sequence, which must exist before the table does.
+      // A nextval() default names its sequence, which must exist before the table does. One
+      // the table will own goes with it (not recorded); one that existed is left as it is.
+      const made = new Set<ColumnSequence>();
       for (const s of sequences.filter((s) => !s.identity)) {
-        if (s.sequence.schema !== plan.table.schema) await this.ensureSchema(s.sequence.schema);
-        await client.query(`CREATE SEQUENCE IF NOT EXISTS ${quoteQualified(s.sequence)} AS ${s.type} ${s.options}`);
+        const sql = `CREATE SEQUENCE ${quoteQualified(s.sequence)} AS ${s.type} ${s.options}`;
+        if (await createRecorded(client, s.owned ? undefined : migrationId, 'sequence', quoteQualified(s.sequence), [sql])) made.add(s);
       }
       const defs = plan.columns.map((c) => columnDdl(c, sequences.find((s) => s.column === c.name && s.identity)));
       const withTable = ddlSchedule(plan, this.spec.mode).constraints.filter((c) => c.when === 'with the table');
       defs.push(...withTable.map((c) => c.clause));
-      await client.query(`CREATE TABLE IF NOT EXISTS ${quoteQualified(plan.table)} (\n  ${defs.join(',\n  ')}\n)`);
+      const created = await createRecorded(client, migrationId, 'table', quoteQualified(plan.table), [`CREATE TABLE ${quoteQualified(plan.table)} (\n  ${defs.join(',\n  ')}\n)`]);
+      // Another session made it since prepareTable looked: undo this attempt; the retry checks that table.
+      if (!created) throw new Error(`${plan.display} was created on the target by another session meanwhile: preparing it again`);
       if (key) await recordLoading(client, plan, key);
-      // serial: dropping the table drops its sequence, as on the source.
-      for (const s of sequences.filter((s) => s.owned && !s.identity)) {
+      // serial: dropping the table drops its sequence, as on the source (only one Ferry made here).
+      for (const s of sequences.filter((s) => s.owned && !s.identity && made.has(s))) {
         await client.query(`ALTER SEQUENCE ${quoteQualified(s.sequence)} OWNED BY ${quoteQualified(plan.table)}.${quoteIdent(s.column)}`);
       }
     });

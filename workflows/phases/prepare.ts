@@ -5,7 +5,7 @@ import type { MigrationContext } from './context';
 
 export async function prepare(ctx: MigrationContext): Promise<'backfill'> {
   const { id, spec, status } = ctx;
-  const plan = await prepareMigration({ spec });
+  const plan = await prepareMigration({ spec, migrationId: id });
   status.targetKind = plan.targetKind;
   status.tables = plan.tables.map((t) => ({
     table: t.display, workflowId: backfillWorkflowId(id, t.table), state: 'pending', estimatedRows: t.estimatedRows, rowsCopied: 0, chunksDone: 0, chunksTotal: 0, chunksResumed: 0, copyStartedAt: null,

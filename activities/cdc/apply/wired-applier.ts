@@ -39,7 +39,7 @@ export function syncApplier(w: ApplierWiring): ChangeApplier {
       deadLetters: w.deadLetters,
       skip: new Set(w.skip.map(positionId)),
       replan: async (plan, unknown) => {
-        const r = await followAddedColumns(spec, source, sink, plan, unknown);
+        const r = await followAddedColumns(spec, source, sink, plan, unknown, migrationId);
         run.columnsAdded.push(...r.added);
         return r.plan;
       },
