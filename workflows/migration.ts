@@ -91,14 +91,15 @@ async function rolledBack(ctx: ReturnType<typeof createContext>): Promise<Migrat
   const { status, spec, id } = ctx;
   const r = status.rollback!;
   await CancellationScope.nonCancellable(async () => {
+    // Routing first: dropping the target takes its copy of the record with it.
+    if (status.routing) {
+      status.routing = { ...status.routing, writes: 'source', reads: 'source', readShare: 0, phase: 'rolled-back', changedAt: new Date(Date.now()).toISOString() };
+      await writeRouting({ spec, state: status.routing }).catch(() => undefined);
+    }
     if (ctx.rollback!.dropTarget) {
       const done = await dropCreatedObjects({ spec, migrationId: id });
       r.dropped = done.dropped;
       r.kept = done.kept;
-    }
-    if (status.routing) {
-      status.routing = { ...status.routing, writes: 'source', reads: 'source', readShare: 0, phase: 'rolled-back', changedAt: new Date(Date.now()).toISOString() };
-      await writeRouting({ spec, state: status.routing }).catch(() => undefined);
     }
   }).catch((err) => {
     status.error = `the rollback could not remove what Ferry created on the target: ${innermostMessage(err)} (run ferry rollback again, or remove it by hand)`;

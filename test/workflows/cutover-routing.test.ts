@@ -2,6 +2,8 @@
 // time and follows the routing record (it asks MongoDB's `_ferry_routing` where to write):
 //   - a drain that cannot finish (the cdc worker killed) times out: the source is un-fenced,
 //     the migration is back in sync and its status says why, and the application writes on;
+//   - a second attempt stuck the same way is rolled back by the operator (`ferry rollback`):
+//     un-fenced at once, routing back to the source, syncing on;
 //   - with the cdc worker back, the cutover goes through; every write acknowledged on either
 //     side of the switch is in MongoDB, the source took no application write after the fence;
 //   - finalize completes the workflow and gives the application role its grants back.
@@ -54,7 +56,7 @@ describe('cutover to MongoDB with a role fence and an application that follows t
     const spec = onlineSpec('route', '${FERRY_ROUTE_SRC}', { url: '${FERRY_MONGO_URL}', database }, ['public.notes'], {});
     Object.assign(spec, {
       shadow: { ...spec.shadow, everySeconds: 3 },
-      cutover: { ...spec.cutover, fence: { roles: [role] }, gates: { ...spec.cutover.gates, maxLagSeconds: 10, holdSeconds: 3 }, drainTimeoutSeconds: 8 },
+      cutover: { ...spec.cutover, fence: { roles: [role] }, gates: { ...spec.cutover.gates, maxLagSeconds: 60, holdSeconds: 3 }, drainTimeoutSeconds: 8 },
     });
     const id = uniqueName('route');
     migrations.push(id);
@@ -106,6 +108,19 @@ describe('cutover to MongoDB with a role fence and an application that follows t
       assert.equal(await canWrite(admin, role, 'public.notes'), true, 'the grants are back');
       const resumedAt = Date.now();
       await until('the application writing to the source again', async () => acked.some((a) => a.side === 'source' && a.at > resumedAt), 30_000);
+
+      // Another attempt, stuck in its drain the same way, rolled back by the operator before it times out.
+      await until('gates passing (the lag holds again)', async () => (await ferryAsync(['cutover', '--id', id, '--check'])).code === 0, 60_000, 1_000);
+      const second = await ferryAsync(['cutover', '--id', id]);
+      assert.equal(second.code, 0, second.out + second.err);
+      await waitForStatus(harness.client, id, (s) => s.phase === 'cutover' && !!s.cutover?.steps.some((x) => x.name === 'drain' && x.state === 'running'), 'the second drain running', 30_000);
+      const rb = await ferryAsync(['rollback', '--id', id, '--wait', '--reason', 'drill']);
+      assert.equal(rb.code, 0, rb.out + rb.err);
+      const undone = await waitForStatus(harness.client, id, (s) => s.phase === 'sync' && !!s.rollback?.finishedAt, 'syncing after the rollback');
+      assert.match(undone.cutover!.error!, /rolled back by the operator \(drill\)/);
+      assert.equal(undone.routing?.writes, 'source');
+      assert.equal(await fenceRows(admin, id), 0, 'the rollback lifted the fence');
+      assert.equal(await canWrite(admin, role, 'public.notes'), true);
 
       workers.push(spawnWorker('cdc', log));
       const restartedAt = Date.now();

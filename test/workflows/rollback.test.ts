@@ -68,7 +68,7 @@ describe('rollback before the switch, with --drop-target (real Debezium, Kafka, 
       assert.equal(await relation(target, 'sales.orders'), false);
       assert.equal(await exists(target, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'sales')::text AS e`), false, 'the schema Ferry created');
       assert.equal(await exists(target, `SELECT (to_regtype('public.mood') IS NOT NULL)::text AS e`), false, 'the type Ferry created');
-      assert.equal(await exists(target, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '_ferry')::text AS e`), false, "Ferry's stores");
+      assert.equal(await exists(target, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '_ferry')::text AS e`), false, `Ferry's stores (kept: ${result.rollback.kept.join('; ')})`);
       // What existed before is untouched.
       assert.ok(await relation(target, 'public.pre'), 'the table that existed before stays');
       assert.equal((await target.query('SELECT count(*)::int AS n FROM legacy.keep')).rows[0].n, 2);
