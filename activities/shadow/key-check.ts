@@ -4,7 +4,7 @@
 // read ended. Equal then: it was lag (lagResolved). Still different while the source row
 // stood still between the two reads: a proven difference. The source row moved in between: a
 // hot row, in flight, not proven either way (the rule of verify/recheck.ts, shared here).
-import type { ShadowDifference } from '../../contracts/shadow';
+import type { ShadowDifference, ShadowRoundResult } from '../../contracts/shadow';
 import type { TablePlan } from '../../contracts/tables';
 import type { KeyReadTiming, Verifier } from '../../engines/engine';
 import { batchSizes, type Pacers } from './throttle';
@@ -25,15 +25,8 @@ export interface FirstRead {
   differing: Array<KeyToCheck & { sourceDigest: unknown }>;
 }
 
-export interface KeyFigures {
-  keysCompared: number;
-  mismatches: number;
-  differences: ShadowDifference[];
-  inFlight: number;
-  lagResolved: number;
-  sourceMs: number[];
-  targetMs: number[];
-}
+/** A round's key comparisons: its result without the operator queries and timing. */
+export type KeyFigures = Omit<ShadowRoundResult, 'queries' | 'startedAt' | 'durationMs'>;
 
 export function emptyFigures(): KeyFigures {
   return { keysCompared: 0, mismatches: 0, differences: [], inFlight: 0, lagResolved: 0, sourceMs: [], targetMs: [] };

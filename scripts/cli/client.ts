@@ -1,6 +1,6 @@
 // A Temporal client for CLI commands, and the one way every command reads a migration's
 // status whether it runs, completed or failed.
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, MigrationStatus } from '../../contracts/migration';
 import type { Spec } from '../../contracts/spec';
@@ -126,4 +126,15 @@ async function retryingActivities(client: Client, parent: WorkflowExecutionDescr
     (parent.raw.pendingChildren ?? []).map((c) => client.workflow.getHandle(c.workflowId ?? '').describe().catch(() => null)),
   );
   return [parent, ...children].flatMap((d) => (d ? retrying(d) : []));
+}
+
+/** The handle of a running migration, for a verb that changes it: exit 2 for an unknown id, 1 for one that has ended (nothing to `what`). */
+export async function runningMigration(client: Client, id: string, what: string): Promise<WorkflowHandle> {
+  const handle = client.workflow.getHandle(id);
+  const desc = await handle.describe().catch((err) => {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${id}`, 2);
+    throw err;
+  });
+  if (desc.status.name !== 'RUNNING') throw new CliError(`migration ${id} is ${desc.status.name.toLowerCase()}: nothing to ${what}`);
+  return handle;
 }

@@ -4,10 +4,10 @@
 // sync, releases capture and, with --drop-target, removes exactly what Ferry created on the
 // target; during a cutover it undoes the attempt and the migration syncs on (--to
 // rolled-back ends it instead). --wait follows it to its end.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { rollbackUpdate, statusQuery } from '../../contracts/messages';
 import type { MigrationStatus, RollbackRequest } from '../../contracts/migration';
-import { CliError, connectClient } from './client';
+import { CliError, connectClient, runningMigration } from './client';
 
 export interface RollbackOptions {
   id: string;
@@ -22,12 +22,7 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
   const request: RollbackRequest = { ...(opts.dropTarget ? { dropTarget: true } : {}), ...(opts.to ? { to: opts.to as RollbackRequest['to'] } : {}), ...(opts.reason ? { reason: opts.reason } : {}) };
   const client = await connectClient();
   try {
-    const handle = client.workflow.getHandle(opts.id);
-    const desc = await handle.describe().catch((err) => {
-      if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${opts.id}`, 2);
-      throw err;
-    });
-    if (desc.status.name !== 'RUNNING') throw new CliError(`migration ${opts.id} is ${desc.status.name.toLowerCase()}: nothing to roll back`);
+    const handle = await runningMigration(client, opts.id, 'roll back');
     let answer: { phase: string; accepted: string };
     try {
       answer = await handle.executeUpdate(rollbackUpdate, { args: [request] });

@@ -2,19 +2,14 @@
 // own verb, apart from resume: a pause and resume while halted must never skip an event
 // unasked. It is an Update, so the migration refuses it with the reason when nothing is
 // halted, or when the sync waits at another event than the one named.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { skipPoisonUpdate } from '../../contracts/messages';
-import { CliError, connectClient } from './client';
+import { CliError, connectClient, runningMigration } from './client';
 
 export async function skipCommand(opts: { id: string; position?: string }): Promise<number> {
   const client = await connectClient();
   try {
-    const handle = client.workflow.getHandle(opts.id);
-    const desc = await handle.describe().catch((err) => {
-      if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${opts.id}`, 2);
-      throw err;
-    });
-    if (desc.status.name !== 'RUNNING') throw new CliError(`migration ${opts.id} is ${desc.status.name.toLowerCase()}; nothing to skip`);
+    const handle = await runningMigration(client, opts.id, 'skip');
     try {
       const r = await handle.executeUpdate(skipPoisonUpdate, { args: [opts.position ? { position: opts.position } : {}] });
       console.log(`skipped ${r.skipped} on ${opts.id}: the event stays in the dead-letter store; the sync goes on after it`);
