@@ -5,10 +5,8 @@
 // begins (the input checked, the state made or carried) and how it ends: completed,
 // failed, aborted, or handed over to a new run (continue-as-new).
 import {
-  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
-  condition,
   continueAsNew,
   isCancellation,
   patched,
@@ -72,9 +70,8 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   if ('handOver' in outcome) {
     // The phase goes on in a new run with everything this one knew (no row data), once the
     // children have heard every operator message this run took.
+    // An Update still answering would be dropped by the new run, and a send still queued lost: forwardsSent waits for both.
     await forwardsSent();
-    // An Update still answering would be dropped by the new run.
-    await condition(allHandlersFinished);
     return await continueAsNew<typeof migration>({
       ...input,
       carried: { status, plans: ctx.plans, capture: ctx.capture, phase: outcome.handOver, backfillStarted: [...ctx.backfillStarted], runs: (status.runs ?? 1) + 1 },

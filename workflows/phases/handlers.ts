@@ -6,7 +6,7 @@
 // The order of registration is kept as it was when the handlers sat in the workflow body:
 // signals that arrived before the handlers existed are delivered as each is registered,
 // and a replay must deliver them (and send what they forward) in the same order.
-import { condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, getExternalWorkflowHandle, log, patched, setHandler } from '@temporalio/workflow';
 import { describeGates, failingGates, type RouteRequest } from '../../contracts/cutover';
 import type { Phase, RollbackRequest } from '../../contracts/migration';
 import {
@@ -34,6 +34,8 @@ import { writeRouting } from './activities';
 
 const REFUSED_KEPT = 10;
 const FORWARD_IN_ORDER_PATCH = 'forward-in-order';
+/** New runs hand over only once no send is left and no Update handler runs (see forwardsSent). */
+const SETTLE_BEFORE_HANDOVER_PATCH = 'settle-before-handover';
 
 /** Registers every message handler; returns what resolves once every forwarded message has been sent. */
 export function registerHandlers(ctx: MigrationContext): () => Promise<void> {
@@ -60,9 +62,21 @@ export function registerHandlers(ctx: MigrationContext): () => Promise<void> {
       sending.set(id, after.then(() => send(child)).catch(() => undefined));
     }
   };
-  // A message still queued when the run continues-as-new would never be sent.
+  // A message still queued when the run continues-as-new would never be sent. Waiting lets
+  // more signals in (a resume forwarded after the wait began would be lost with the run, and
+  // the child left paused), and Updates too: wait until a pass adds no send and no handler runs.
   const forwardsSent = async () => {
-    await Promise.all(sending.values());
+    if (!patched(SETTLE_BEFORE_HANDOVER_PATCH)) {
+      await Promise.all(sending.values());
+      return;
+    }
+    for (;;) {
+      const waiting = [...sending.values()];
+      await Promise.all(waiting);
+      await condition(allHandlersFinished);
+      const now = [...sending.values()];
+      if (now.length === waiting.length && now.every((p, i) => p === waiting[i])) return;
+    }
   };
 
   setHandler(statusQuery, () => status);
