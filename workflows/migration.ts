@@ -17,7 +17,7 @@ import { formatProblem, parseSpecShape } from '../contracts/spec';
 import { innermostMessage } from './failures';
 import { stopBackfills } from './phases/backfill-children';
 import { cancellationRequester, dropCreatedObjects, unfenceSource, writeRouting } from './phases/activities';
-import { createContext } from './phases/context';
+import { createContext, type MigrationContext } from './phases/context';
 import { registerHandlers } from './phases/handlers';
 import { drive, end, type Outcome, startPhase } from './phases/machine';
 import { release } from './phases/release';
@@ -84,7 +84,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
 }
 
 /** The end of an operator's rollback (capture already released): what Ferry made on the target removed if asked, routing back to the source. */
-async function rolledBack(ctx: ReturnType<typeof createContext>): Promise<MigrationStatus> {
+async function rolledBack(ctx: MigrationContext): Promise<MigrationStatus> {
   const { status, spec, id } = ctx;
   const r = status.rollback!;
   await CancellationScope.nonCancellable(async () => {

@@ -24,3 +24,8 @@ export async function awaitSync(syncWorkflowId: string, ready: (p: SyncProgress)
     await ctx.sleep(POLL_MS);
   }
 }
+
+/** Resolves once the sync reports having applied every change committed before `sinceMs` (a re-check's wait); fails if it has ended. */
+export function awaitSyncPast(syncWorkflowId: string, sinceMs: number, why: string): Promise<void> {
+  return awaitSync(syncWorkflowId, (p) => Date.parse(p.updatedAt) - p.lagSeconds * 1000 > sinceMs && p.state !== 'halted', why);
+}

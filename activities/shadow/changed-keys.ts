@@ -10,7 +10,7 @@ import { countRows } from '../../engines/postgres/source';
 import { rethrowClassified } from '../../engines/errors';
 import { keysInRanges } from './recent';
 import { rangesSince } from './topic-range';
-import { syncPast } from './sync-past';
+import { awaitSyncPast } from '../cdc/sync-watch';
 import { KEY_PAGE } from './key-check';
 import { keepAlive } from './heartbeat';
 
@@ -22,7 +22,7 @@ export async function compareChangedKeys(input: ChangedKeysInput): Promise<Chang
     const changed = await keysInRanges(spec, capture, plans, (admin, topics) => rangesSince(admin, topics, sinceMs), 'final', () => alive.beat());
     if (!input.drained) {
       alive.stage('waiting for the sync');
-      await syncPast(syncWorkflowId, startedAt, 'the final check needs the sync to have applied every change up to now');
+      await awaitSyncPast(syncWorkflowId, startedAt, 'the final check needs the sync to have applied every change up to now');
     }
     alive.stage('comparing changed keys');
     const verifier = targetEngine(spec).verifier(spec);

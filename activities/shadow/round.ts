@@ -13,7 +13,7 @@ import { rethrowClassified } from '../../engines/errors';
 import { emptyFigures, firstRead, recheck, type FirstRead, type KeyToCheck } from './key-check';
 import { recheckQueries, runQueries, type QueryContext } from './queries';
 import { recentKeys } from './recent';
-import { syncPast } from './sync-past';
+import { awaitSyncPast } from '../cdc/sync-watch';
 import { pacers } from './throttle';
 import { keepAlive } from './heartbeat';
 
@@ -70,7 +70,7 @@ export async function shadowRound(input: ShadowRoundInput): Promise<ShadowRoundR
       // the target once the sync has passed this moment.
       const noted = Date.now();
       alive.stage('waiting for the sync');
-      await syncPast(syncWorkflowId, noted, 'shadow differences cannot be re-checked against a target that no longer follows the source');
+      await awaitSyncPast(syncWorkflowId, noted, 'shadow differences cannot be re-checked against a target that no longer follows the source');
       alive.stage('re-checking');
       for (const f of firsts) await recheck(verifier, f, pace, figures, beat);
       await recheckQueries(ctx, pending);

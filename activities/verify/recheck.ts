@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import type { MismatchKind } from '../../contracts/verify';
-import { awaitSync } from '../cdc/sync-watch';
+import { awaitSyncPast } from '../cdc/sync-watch';
 import { rethrowClassified } from '../../engines/errors';
 
 const PAGE = 1_000;
@@ -29,7 +29,7 @@ export interface RecheckResult {
 
 /** Waits until the sync reports having applied every change committed before `sinceMs`. */
 function syncPast(syncWorkflowId: string, sinceMs: number): Promise<void> {
-  return awaitSync(syncWorkflowId, (p) => Date.parse(p.updatedAt) - p.lagSeconds * 1000 > sinceMs && p.state !== 'halted', 'keys cannot be re-checked against a target that no longer follows the source');
+  return awaitSyncPast(syncWorkflowId, sinceMs, 'keys cannot be re-checked against a target that no longer follows the source');
 }
 
 export async function recheckMismatches(input: { spec: Spec; plan: TablePlan; verifyId: string; syncWorkflowId: string }): Promise<RecheckResult> {
