@@ -18,3 +18,4 @@ export { writeRouting } from './cutover/routing';
 export { shadowRound } from './shadow/round';
 export { compareChangedKeys } from './shadow/changed-keys';
 export { dropCreatedObjects } from './rollback/drop-target';
+export { prepareReverseCapture, releaseReverseCapture } from './rollback/reverse-capture';

@@ -12,7 +12,10 @@ export interface GateResult {
   limit: string;
 }
 
-export type CutoverStepName = 'fence' | 'drain' | 'final-check' | 'prepare-target' | 'reverse-capture' | 'repoint' | 'switch' | 'after-flip' | 'unfence' | 'validate-foreign-keys';
+export type CutoverStepName =
+  | 'fence' | 'drain' | 'final-check' | 'prepare-target' | 'reverse-capture' | 'repoint' | 'switch' | 'after-flip' | 'unfence' | 'validate-foreign-keys' | 'release-reverse'
+  // The way back after the switch (a rollback from cut-over), in order:
+  | 'fence-target' | 'drain-reverse' | 'check-reverse' | 'source-sequences' | 'repoint-back' | 'switch-back' | 'unfence-target' | 'unfence-source';
 
 export interface CutoverStep {
   name: CutoverStepName;

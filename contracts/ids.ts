@@ -5,6 +5,11 @@ export function syncWorkflowId(migrationId: string): string {
   return `${migrationId}/sync`;
 }
 
+/** The reverse sync (target → source), run from the cutover's reverse-capture step through cut-over. */
+export function reverseSyncWorkflowId(migrationId: string): string {
+  return `${migrationId}/reverse-sync`;
+}
+
 export function backfillWorkflowId(migrationId: string, table: QualifiedTable): string {
   return `${migrationId}/backfill/${table.schema}.${table.name}`;
 }

@@ -1,14 +1,14 @@
 // The migration workflow's input, carried state and the status it answers.
 import type { TableProgress } from './backfill';
 import type { CaptureInfo, StartMarker } from './capture';
-import type { CutoverStatus, RoutingState } from './cutover';
+import type { CutoverStatus, CutoverStep, RoutingState } from './cutover';
 import type { ShadowStatus } from './shadow';
 import type { Spec, TargetKind } from './spec';
 import type { SyncProgress } from './sync';
 import type { TablePlan } from './tables';
 import type { VerificationResult } from './verify';
 
-export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'cutover' | 'cut-over' | 'completed' | 'failed' | 'aborted' | 'rolled-back';
+export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'cutover' | 'cut-over' | 'rolling-back' | 'completed' | 'failed' | 'aborted' | 'rolled-back';
 
 /**
  * Workflow input: the spec as written, `${VAR}` references unresolved. The workflow validates
@@ -75,6 +75,23 @@ export interface MigrationStatus {
   routing?: RoutingState | null;
   /** An operator's rollback: asked when, why, and what it removed from the target. */
   rollback?: RollbackStatus | null;
+  /** The reverse sync (target → source after the switch); null or absent when the migration runs none. */
+  reverse?: ReverseStatus | null;
+}
+
+/** The reverse sync as the migration knows it: carried through continue-as-new with the status. */
+export interface ReverseStatus {
+  /** Reverse capture on the target, once the cutover's reverse-capture step made it (a marker written on the target was seen). */
+  capture: CaptureInfo | null;
+  /** The reverse sync child, once started (cut-over). */
+  workflowId: string | null;
+  /** Its figures as last reported. */
+  progress: SyncProgress | null;
+  /** It stopped (its last report came) or failed, with why. */
+  stopped: boolean;
+  error: string | null;
+  /** When the target could first take writes (the switch): the rollback's check compares every key changed since. */
+  switchedAt: string | null;
 }
 
 /** The rollback Update's request (the CLI's flags; the Temporal UI's dialog takes the same JSON). */
@@ -96,11 +113,22 @@ export interface RollbackStatus {
   dropped: string[];
   kept: string[];
   finishedAt: string | null;
+  /** After the switch: each step of the way back, timed (the drill's figures). */
+  steps?: CutoverStep[];
+  /** Change events the reverse sync carried to the source (all of cut-over, counted on Kafka), and those its final drain waited for. */
+  eventsCarried?: number;
+  eventsDrained?: number;
+  /** Seconds the application was frozen (target fenced → source resumed). */
+  freezeSeconds?: number | null;
+  /** Why an after-switch rollback did not happen (the target is un-fenced again and stays primary). */
+  error?: string | null;
 }
 
 /** What prepare returns: the plans and, online, the change capture it set up. */
 export interface MigrationPlan {
   targetKind: TargetKind;
+  /** The target's engine can stream its writes back (a reverse sync after the switch); absent in plans made before. */
+  targetStreamsBack?: boolean;
   tables: TablePlan[];
   /** Change capture set up by prepare (mode online), else null. */
   capture: CaptureInfo | null;

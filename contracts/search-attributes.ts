@@ -11,4 +11,6 @@ export const searchAttributes = {
   verify: defineSearchAttributeKey('FerryVerify', SearchAttributeType.KEYWORD),
   lagSeconds: defineSearchAttributeKey('FerryLagSeconds', SearchAttributeType.DOUBLE),
   shadowMismatches: defineSearchAttributeKey('FerryShadowMismatches', SearchAttributeType.INT),
+  /** The reverse sync's lag (target → source, after the switch): how far a rollback's drain has to go. */
+  reverseLagSeconds: defineSearchAttributeKey('FerryReverseLagSeconds', SearchAttributeType.DOUBLE),
 };

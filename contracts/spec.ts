@@ -114,6 +114,21 @@ const cutoverSection = z
     finalVerify: z.enum(['changed', 'full'], { error: 'must be changed (keys changed since the last verification, plus counts) or full (the whole comparison)' }).default('changed'),
     /** The drain to the marker written after the fence gives up (and un-fences) after this long. Keep the whole freeze under PgBouncer's query_wait_timeout (120 s by default), or waiting clients get an error. */
     drainTimeoutSeconds: z.number().min(1).max(3_600).default(60),
+    /**
+     * The reverse sync: started before the switch (the switch is refused when it cannot stream)
+     * and run throughout cut-over, so a rollback after the switch is a drain, not a copy, and no
+     * write the target took is lost. auto: on where the target can stream its changes back
+     * (PostgreSQL), off elsewhere (MongoDB, until its change streams are followed); required:
+     * refuse the spec where it cannot; off: no way back after the switch.
+     */
+    reverse: z
+      .strictObject({
+        mode: z.enum(['auto', 'required', 'off'], { error: 'must be auto (where the target can stream back), required or off' }).default('auto'),
+        /** How Kafka Connect reaches the target when that differs from target.url; user and password still come from target.url. */
+        host: z.string().min(1).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+      })
+      .prefault({}),
     hooks: z
       .strictObject({
         /** A command run on the worker after the switch, with the routing state in FERRY_ROUTING_* variables. */

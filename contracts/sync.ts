@@ -3,6 +3,9 @@ import type { CaptureInfo, SlotHealth, TopicOffset } from './capture';
 import type { Spec } from './spec';
 import type { TablePlan } from './tables';
 
+/** forward: source → target; reverse: the target's writes back to the source, after the switch. */
+export type SyncDirection = 'forward' | 'reverse';
+
 /** The sync's live figures: the apply activity reports them to the sync workflow every few seconds. */
 export interface SyncProgress {
   state: 'replaying' | 'caught-up' | 'halted' | 'stopped';
@@ -34,6 +37,8 @@ export interface SyncReport {
   plans: TablePlan[] | null;
   /** The sync's last word: its consumer has stopped and it is returning. */
   final?: boolean;
+  /** The reverse sync (target → source, after the switch) reports too; absent: the forward sync. */
+  direction?: SyncDirection;
   /** With final: why the sync failed (it tells the migration itself: the migration may have continued-as-new since it started the sync). */
   error?: string;
 }
@@ -45,6 +50,8 @@ export interface SyncInput {
   capture: CaptureInfo;
   parentId: string;
   paused: boolean;
+  /** reverse: spec and capture are reversed (reverse.ts): the target's changes applied to the source. */
+  direction?: SyncDirection;
   carried?: {
     progress: SyncProgress;
     skip: TopicOffset[];

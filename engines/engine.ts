@@ -24,6 +24,11 @@ export interface Engine {
   readonly readsTables: boolean;
   /** Applications reach it over PostgreSQL's protocol, so PgBouncer can front it (a cutover can repoint PgBouncer at it). */
   readonly postgresWire: boolean;
+  /**
+   * Ferry can capture the application's writes here after the switch and apply them to the
+   * source (the reverse sync, contracts/reverse.ts): a rollback after the switch loses nothing.
+   */
+  readonly streamsBack: boolean;
   /** What one source table becomes here, for plan warnings ("collection", "plain table"). */
   readonly landsAs: string;
   /** The spec's rules for a target of this engine that need no connection, one problem per path. */

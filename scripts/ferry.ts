@@ -133,9 +133,10 @@ program
 
 program
   .command('rollback')
-  .description('roll a migration back: before the switch, stop and release capture (--drop-target also removes what Ferry created on the target; the workflow completes rolled-back); during a cutover, undo the attempt and sync on. Refused after the switch (the reverse sync is not built yet)')
+  .description('roll a migration back: before the switch, stop and release capture (--drop-target also removes what Ferry created on the target; the workflow completes rolled-back); during a cutover, undo the attempt and sync on; after the switch, fence the target, drain the reverse sync and point the application back at the source (refused when the migration runs no reverse sync)')
   .requiredOption('--id <id>', 'migration workflow id')
   .option('--wait', 'follow it to its end; exit 0 once rolled back (or syncing again, during a cutover)')
+  .option('--drill', 'after the switch (a rehearsal): roll back, wait, and print each step\'s time and the events the reverse sync carried')
   .option('--drop-target', 'also remove exactly what Ferry created on the target (its ledger says what; what existed before stays)')
   .option('--to <phase>', 'during a cutover: sync (default: undo the attempt, go on syncing) or rolled-back (end the migration)')
   .option('--reason <text>', 'why (kept in status)')

@@ -21,6 +21,7 @@ import { createContext, type MigrationContext } from './phases/context';
 import { registerHandlers } from './phases/handlers';
 import { drive, end, type Outcome, startPhase } from './phases/machine';
 import { release } from './phases/release';
+import { stopReverseSync } from './phases/reverse-sync';
 
 /** New migrations validate their own input. */
 const VALIDATE_INPUT_PATCH = 'validate-input';
@@ -55,8 +56,11 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     // Backfill children are abandoned on close (so they survive continue-as-new): stop them here.
     await CancellationScope.nonCancellable(() => stopBackfills({ migrationId: id, plans: ctx.plans, status, started: ctx.backfillStarted })).catch(() => undefined);
     if (ctx.captureStarted) await release(ctx);
-    // Ended after the switch: nobody would own the source's role fence any more (finalize lifts it too).
-    if (status.phase === 'cut-over') await CancellationScope.nonCancellable(() => unfenceSource({ spec: ctx.spec, migrationId: id })).catch(() => undefined);
+    // Ended after the switch: nobody would own the source's role fence, or the reverse capture, any more (finalize lifts them too).
+    if (status.phase === 'cut-over' || status.phase === 'rolling-back') {
+      await stopReverseSync(ctx);
+      await CancellationScope.nonCancellable(() => unfenceSource({ spec: ctx.spec, migrationId: id })).catch(() => undefined);
+    }
     if (ctx.rollback && ctx.abortReason === null && isCancellation(err)) return await rolledBack(ctx);
     if (ctx.abortReason !== null && isCancellation(err)) {
       status.error = ctx.abortReason;
@@ -79,6 +83,8 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
   }
   status.finishedAt = new Date(Date.now()).toISOString();
   if (ctx.captureStarted) await release(ctx);
+  // Rolled back after the switch (rolling-back): the steps have done everything already.
+  if (outcome.end === 'rolled-back' && status.rollback) status.rollback.finishedAt = status.finishedAt;
   end(ctx, outcome.end);
   return status;
 }

@@ -63,6 +63,8 @@ function initialProgress(): SyncProgress {
 
 export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
   const { spec, capture, parentId } = input;
+  /** The reverse sync (spec and capture reversed): the same loop, reported as the reverse direction. */
+  const reverse = input.direction === 'reverse';
   let plans = input.plans;
   let progress: SyncProgress = input.carried?.progress ?? initialProgress();
   const skip: TopicOffset[] = [...(input.carried?.skip ?? [])];
@@ -86,10 +88,10 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
     lastKey = key;
     lastReport = Date.now();
     upsertSearchAttributes([
-      { key: searchAttributes.phase, value: `sync:${progress.state}` },
-      { key: searchAttributes.lagSeconds, value: progress.lagSeconds },
+      { key: searchAttributes.phase, value: `${reverse ? 'reverse-sync' : 'sync'}:${progress.state}` },
+      { key: reverse ? searchAttributes.reverseLagSeconds : searchAttributes.lagSeconds, value: progress.lagSeconds },
     ]);
-    await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null, final, ...(error ? { error } : {}) }).catch(() => undefined);
+    await parent.signal(syncReportSignal, { progress, plans: plansChanged ? plans : null, final, ...(reverse ? { direction: 'reverse' as const } : {}), ...(error ? { error } : {}) }).catch(() => undefined);
   };
 
   // Runs started before these checks existed replay without them: their histories hold no

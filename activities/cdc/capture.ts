@@ -66,6 +66,15 @@ export function captureName(migrationId: string): string {
 }
 
 /**
+ * The reverse capture's name (on the target, after the switch): the forward name's rule applied
+ * to `<id>/reverse`, whose `/` no migration id's own name can produce unhashed, so it never
+ * equals any migration's forward name.
+ */
+export function reverseCaptureName(migrationId: string): string {
+  return captureName(`${migrationId}/reverse`);
+}
+
+/**
  * The name the code before per-id hashing gave (fa419ed and earlier): ids that differ only in
  * `-` and `_` shared it. Only `ferry cleanup` looks for it, for migrations started then whose
  * recorded name it cannot read.
@@ -266,11 +275,12 @@ export function retentionForBackfill(spec: Spec, plans: TablePlan[]): string | n
   return `sync.retentionHours ${spec.sync.retentionHours} is too short: at backfill.maxRowsPerSecond ${rate} the ${rows} estimated rows take about ${hours.toFixed(1)} h to copy, and the change events must outlast that with a margin: set sync.retentionHours to at least ${needed} (or raise the throttle)`;
 }
 
-export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; migrationId: string }): Promise<CaptureInfo> {
+/** `name`: the reverse capture's own (reverseCaptureName); by default the migration's captureName. */
+export async function prepareCapture(input: { spec: Spec; plans: TablePlan[]; migrationId: string; name?: string }): Promise<CaptureInfo> {
   const { spec, plans, migrationId } = input;
   if (!spec.sync) throw ApplicationFailure.nonRetryable('mode online needs the sync section (sync.connect, sync.kafka)', 'SpecError');
   const sync = spec.sync;
-  const name = captureName(migrationId);
+  const name = input.name ?? captureName(migrationId);
   const pool = pgPool(spec.source.url);
   const config = connectorConfig(spec, plans, name, migrationId);
   const connect = connectFor(spec, [config['database.password']]);

@@ -18,6 +18,8 @@ export interface DrainResult {
   markerLsn: string;
   /** Events that were still on their way when the drain began. */
   eventsDrained: number;
+  /** Change events of the tables applied since capture began (its start offsets), read from Kafka: right however often the sync was restarted. */
+  eventsApplied: number;
   drainedAt: string;
 }
 
@@ -67,7 +69,7 @@ async function drain(input: { spec: Spec; migrationId: string; capture: CaptureI
       const behind = await behindEnd(admin, capture, topics, ends);
       const total = behind.reduce((n, b) => n + b.events, 0);
       first ??= total;
-      if (total === 0) return { markerLsn: marker.lsn, eventsDrained: first, drainedAt: new Date().toISOString() };
+      if (total === 0) return { markerLsn: marker.lsn, eventsDrained: first, eventsApplied: appliedSinceStart(capture, ends), drainedAt: new Date().toISOString() };
       if (Date.now() > deadline) {
         throw timedOut(`${total} event(s) not yet applied (${behind.map((b) => `${b.topic}/${b.partition}: ${b.events}`).join(', ')}) — is the cdc worker running?`, input.timeoutSeconds);
       }
@@ -77,6 +79,19 @@ async function drain(input: { spec: Spec; migrationId: string; capture: CaptureI
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/** Table-topic events from the capture's start offsets to `ends` (the drain returns once all are applied). */
+function appliedSinceStart(capture: CaptureInfo, ends: TopicOffset[]): number {
+  const tables = new Set(capture.topics.map((t) => t.topic));
+  const start = new Map(capture.startOffsets.map((o) => [`${o.topic}/${o.partition}`, BigInt(o.offset)]));
+  let n = 0n;
+  for (const e of ends) {
+    if (!tables.has(e.topic)) continue;
+    const from = start.get(`${e.topic}/${e.partition}`) ?? 0n;
+    if (BigInt(e.offset) > from) n += BigInt(e.offset) - from;
+  }
+  return Number(n);
 }
 
 /** Partitions whose committed offset (the next event to apply) is short of `ends`. */

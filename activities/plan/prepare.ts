@@ -178,11 +178,11 @@ export async function prepareMigration(input: { spec: Spec; migrationId?: string
   for (const plan of plans) {
     await target.prepareTable(plan, input.migrationId).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
   }
-  return { targetKind: target.kind, tables: plans, capture: null };
+  return { targetKind: target.kind, targetStreamsBack: targetEngine(spec).streamsBack, tables: plans, capture: null };
 }
 
 /** Activity: the plan alone, for verification and repair runs started after the migration. */
 export async function planTables(input: { spec: Spec }): Promise<MigrationPlan> {
   const { spec, plans } = await planOrFail(input);
-  return { targetKind: targetEngine(spec).name, tables: plans, capture: null };
+  return { targetKind: targetEngine(spec).name, targetStreamsBack: targetEngine(spec).streamsBack, tables: plans, capture: null };
 }

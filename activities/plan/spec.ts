@@ -114,6 +114,12 @@ function checkCutover(spec: Spec, kind: TargetKind | undefined, env: NodeJS.Proc
       problems.push({ path: 'cutover.fence.pgbouncer', message: `PgBouncer can switch the application only to a PostgreSQL target, not ${kind}: fence with roles and let the application follow the routing record` });
     }
   }
+  if (c.reverse.mode === 'required' && kind && !engineNamed(kind).streamsBack) {
+    problems.push({ path: 'cutover.reverse.mode', message: `is required, but Ferry cannot yet stream a ${kind} target's writes back to the source: set it to auto or off (then a rollback after the switch is refused)` });
+  }
+  if ((c.reverse.host || c.reverse.port) && c.reverse.mode === 'off') {
+    problems.push({ path: 'cutover.reverse', message: 'host/port name how Kafka Connect reaches the target for the reverse sync, which mode: off turns off: remove them or set mode auto' });
+  }
 }
 
 /** Engines a migration can read from, and engines it can write into. */

@@ -20,6 +20,7 @@ export const mongodb: Engine = {
   handles: (url) => /^mongodb(\+srv)?:\/\//i.test(url),
   urlForm: 'mongodb://',
   postgresWire: false,
+  streamsBack: false,
   readsTables: false,
   landsAs: 'collection',
   specProblems: mongoSpecProblems,

@@ -21,6 +21,7 @@ export const postgres: Engine = {
   handles: (url) => /^postgres(ql)?:\/\//i.test(url),
   urlForm: 'postgres://',
   postgresWire: true,
+  streamsBack: true,
   readsTables: true,
   landsAs: 'plain table',
   specProblems: postgresSpecProblems,

@@ -1,17 +1,21 @@
-// `ferry rollback --id ID [--wait] [--drop-target] [--to sync|rolled-back] [--reason TEXT]`:
+// `ferry rollback --id ID [--wait] [--drill] [--drop-target] [--to sync|rolled-back] [--reason TEXT]`:
 // the rollback Update, which the migration refuses with the reason when the phase does not
-// allow it (after the switch, until the reverse sync exists). Before the switch it stops the
-// sync, releases capture and, with --drop-target, removes exactly what Ferry created on the
-// target; during a cutover it undoes the attempt and the migration syncs on (--to
-// rolled-back ends it instead). --wait follows it to its end.
+// allow it (after the switch without a reverse sync). Before the switch it stops the sync,
+// releases capture and, with --drop-target, removes exactly what Ferry created on the target;
+// during a cutover it undoes the attempt and the migration syncs on (--to rolled-back ends it
+// instead); after the switch it drains the reverse sync and points the application back at
+// the source (phase rolling-back). --wait follows it to its end; --drill (after the switch)
+// does the same and prints each step's time and what the reverse sync carried.
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { rollbackUpdate, statusQuery } from '../../contracts/messages';
 import type { MigrationStatus, RollbackRequest } from '../../contracts/migration';
 import { CliError, connectClient, runningMigration } from './client';
+import { formatRollbackSteps } from './rollback-format';
 
 export interface RollbackOptions {
   id: string;
   wait?: boolean;
+  drill?: boolean;
   dropTarget?: boolean;
   to?: string;
   reason?: string;
@@ -23,6 +27,11 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
   const client = await connectClient();
   try {
     const handle = await runningMigration(client, opts.id, 'roll back');
+    if (opts.drill) {
+      // A drill is the way back after the switch, timed: refused before it (that way back is another).
+      const phase = (await handle.query(statusQuery)).phase;
+      if (phase !== 'cut-over') throw new CliError(`--drill times the rollback after the switch; ${opts.id} is in phase ${phase} (cut over first, e.g. in a rehearsal)`, 2);
+    }
     let answer: { phase: string; accepted: string };
     try {
       answer = await handle.executeUpdate(rollbackUpdate, { args: [request] });
@@ -31,10 +40,11 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
       throw err;
     }
     console.log(`rollback of ${opts.id} accepted: ${answer.accepted}`);
-    if (!opts.wait) {
+    if (!opts.wait && !opts.drill) {
       console.log(`follow it with: ferry status --id ${opts.id}`);
       return 0;
     }
+    if (answer.phase === 'rolling-back') return await followAfterSwitch(handle, opts);
     if (answer.phase === 'rolled-back') {
       const result = (await handle.result().catch((err: Error) => {
         throw new CliError(`the migration did not end rolled back: ${err.message}`);
@@ -58,5 +68,27 @@ export async function rollbackCommand(opts: RollbackOptions): Promise<number> {
     }
   } finally {
     await client.connection.close();
+  }
+}
+
+/** After the switch: until the workflow completes rolled-back, or the migration is cut over again with the reason. */
+async function followAfterSwitch(handle: Awaited<ReturnType<typeof runningMigration>>, opts: RollbackOptions): Promise<number> {
+  for (;;) {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') {
+      const result = (await handle.result().catch((err: Error) => {
+        throw new CliError(`the migration did not end rolled back: ${err.message}`);
+      })) as MigrationStatus;
+      console.log(formatRollbackSteps(result, opts.drill === true));
+      if (result.error) console.error(`ferry: ${result.error}`);
+      return result.phase === 'rolled-back' ? 0 : 1;
+    }
+    const s = await handle.query(statusQuery);
+    if (s.phase === 'cut-over' && s.rollback?.error) {
+      console.log(formatRollbackSteps(s, opts.drill === true));
+      console.error(`ferry: ${s.rollback.error}`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
   }
 }

@@ -295,7 +295,7 @@ addr_postgres() { echo "$HOST:$PG_PORT (socket dir $PG_SOCK)"; }
 # ==========================================================================================
 TEMPORAL_SEARCH_ATTRIBUTES=(
   FerryPhase=Keyword FerrySpec=Keyword FerryRowsCopied=Int FerryRowsTotal=Int
-  FerryProgress=Double FerryLagSeconds=Double FerryVerify=Keyword FerryShadowMismatches=Int
+  FerryProgress=Double FerryLagSeconds=Double FerryVerify=Keyword FerryShadowMismatches=Int FerryReverseLagSeconds=Double
 )
 
 install_temporal() {

@@ -15,7 +15,7 @@ export function loadStackEnv(): void {
   }
 }
 
-function adminUrl(): string {
+export function adminUrl(): string {
   loadStackEnv();
   const url = new URL(process.env.FERRY_SOURCE_URL!);
   url.pathname = '/postgres';

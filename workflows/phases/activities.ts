@@ -29,6 +29,24 @@ export const { prepareCapture, releaseCapture } = proxyActivities<typeof activit
   retry: { maximumInterval: '30 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
 });
 
+// The reverse capture on the target (the cutover's reverse-capture step) proves it streams like
+// prepareCapture does; a target that cannot (wal_level, rights) fails the step, which un-fences.
+export const { prepareReverseCapture } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['SpecError', 'ConfigurationError'] },
+});
+
+// Releasing never throws (what is left is reported): retried only when the worker itself failed.
+export const { releaseReverseCapture } = proxyActivities<typeof activities>({
+  taskQueue: taskQueues.control,
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
 // Who asked Temporal to cancel (the UI's Request Cancellation): read from history, for the message.
 export const { cancellationRequester, migrationExecutionStatus } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,

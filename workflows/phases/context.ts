@@ -116,6 +116,7 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
       { key: searchAttributes.progress, value: status.rowsEstimated ? Math.min(1, status.rowsCopied / status.rowsEstimated) : 0 },
       ...(status.lag ? [{ key: searchAttributes.lagSeconds, value: status.lag.seconds }] : []),
       ...(status.shadow ? [{ key: searchAttributes.shadowMismatches, value: status.shadow.mismatches }] : []),
+      ...(status.reverse?.progress ? [{ key: searchAttributes.reverseLagSeconds, value: status.reverse.progress.lagSeconds }] : []),
     ]);
   };
   const historyLimit = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;

@@ -6,7 +6,7 @@
 //   gates (fresh) → fence → drain to a marker → final check → prepare the target →
 //   (reverse capture: the rollback issue) → repoint PgBouncer (still paused) → switch (routing
 //   record, RESUME: never undone once begun) → foreign keys validated → hooks.afterFlip
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { CutoverStatus, CutoverStep, CutoverStepName, RoutingState } from '../../contracts/cutover';
 import { describeGates, failingGates } from '../../contracts/cutover';
 import { syncWorkflowId } from '../../contracts/ids';
@@ -19,7 +19,9 @@ import {
   compareChangedKeys,
   drainActivity,
   fenceSource,
+  prepareReverseCapture,
   prepareSwitch,
+  releaseReverseCapture,
   runAfterFlipHook,
   unfenceSource,
   validateForeignKeys,
@@ -28,12 +30,13 @@ import {
 } from './activities';
 import type { MigrationContext } from './context';
 import { evaluateGates } from './gates';
+import { nowIso, runStep } from './steps';
 import { emptyCutover } from './watchers';
 
 /** Kafka timestamps and the workflow's clock may differ a little: the final check looks back this much further. */
-const CHANGED_MARGIN_MS = 60_000;
-
-const nowIso = () => new Date(Date.now()).toISOString();
+export const CHANGED_MARGIN_MS = 60_000;
+/** New attempts start the reverse sync's capture before the switch (older histories skipped the step). */
+const REVERSE_PATCH = 'reverse-sync';
 
 class StepFailed extends Error {}
 
@@ -45,19 +48,7 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
   let fencedAtMs: number | null = null;
   let freezeEndMs: number | null = null;
 
-  const step = async <T>(name: CutoverStepName, run: () => Promise<T>, describe?: (r: T) => string): Promise<T> => {
-    const s: CutoverStep = { name, state: 'running', startedAt: nowIso(), durationSeconds: null, detail: null };
-    c.steps.push(s);
-    const started = Date.now();
-    try {
-      const r = await run();
-      Object.assign(s, { state: 'done', durationSeconds: (Date.now() - started) / 1000, detail: describe?.(r) ?? null });
-      return r;
-    } catch (err) {
-      Object.assign(s, { state: 'failed', durationSeconds: (Date.now() - started) / 1000, detail: innermostMessage(err) });
-      throw err;
-    }
-  };
+  const step = <T>(name: CutoverStepName, run: () => Promise<T>, describe?: (r: T) => string): Promise<T> => runStep(c.steps, name, run, describe);
   const route = (writes: RoutingState['writes'], phase: string): RoutingState => ({
     writes,
     reads: writes,
@@ -70,6 +61,8 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
   const reading = () => watchGates({ spec, captureName: ctx.capture!.name, syncWorkflowId: syncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: c.reading ?? null, returnAfterMs: 0 });
   /** Set once the target may take writes: from then on nothing is undone. */
   let switched = false;
+  /** The reverse capture was begun (even half way): a failure before the switch removes it. */
+  let reverseStarted = false;
   // Its own scope: a rollback during the cutover cancels the attempt alone (the migration syncs on).
   const attempt = (ctx.cutover.attempt = new CancellationScope());
   ctx.cutover.switched = false;
@@ -102,13 +95,22 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
         await advanceTargetSequences({ spec, plans: ctx.plans });
         return ctx.plans.length;
       }, (n) => `deferred constraints and sequences of ${n} table(s)`);
-      const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: 'no reverse sync yet (the rollback issue builds it): after the switch, going back loses the writes made on the target' };
-      c.steps.push(reverse);
+      // Before the target can take any write: capture on the target, proven by a marker written there
+      // and seen on Kafka. A target that cannot stream fails the attempt (un-fenced, back to sync).
+      if (status.reverse && patched(REVERSE_PATCH)) {
+        reverseStarted = true;
+        status.reverse.capture = await step('reverse-capture', () => prepareReverseCapture({ spec, plans: ctx.plans, migrationId: id }), (r) => `capture ${r.name} on the target streams: its start marker came through ${r.markerTopic}`);
+      } else {
+        const why = spec.cutover.reverse?.mode === 'off' ? 'cutover.reverse.mode is off' : status.reverse ? 'this migration began before the reverse sync existed' : `Ferry cannot stream a ${status.targetKind ?? 'this'} target's writes back yet`;
+        const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: `no reverse sync (${why}): after the switch a rollback is refused, since going back would lose the writes made on the target` };
+        c.steps.push(reverse);
+      }
       await CancellationScope.nonCancellable(() => step('repoint', () => prepareSwitch({ spec }), (r) => r.detail));
       // The target may take writes from the first write of commitSwitch on: retried until it is done, never undone.
       switched = ctx.cutover.switched = true;
       const committed = await CancellationScope.nonCancellable(() => step('switch', () => commitSwitch({ spec, migrationId: id, state: route('target', 'cut-over') }), (r) => r.detail));
       freezeEndMs = Date.parse(committed.switchedAt);
+      if (status.reverse?.capture) status.reverse.switchedAt = committed.switchedAt;
       status.routing = route('target', 'cut-over');
     });
   } catch (err) {
@@ -128,6 +130,10 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
       }
       status.routing = route('source', 'sync');
       await writeRouting({ spec, state: status.routing });
+      if (reverseStarted) {
+        await step('release-reverse', () => releaseReverseCapture({ spec, migrationId: id }), (r) => (r.left.length ? `left: ${r.left.map((l) => l.what).join(', ')} (ferry cleanup --id ${id})` : `removed ${r.removed.join(', ') || 'nothing'}`));
+        if (status.reverse) status.reverse.capture = null;
+      }
     });
     if (fencedAtMs !== null && freezeEndMs !== null) c.freezeSeconds = (freezeEndMs - fencedAtMs) / 1000;
     Object.assign(c, { state: 'failed', error: `the cutover did not happen: ${reason}${fencedAtMs !== null ? ' (the source is un-fenced; the migration syncs again)' : ' (nothing was fenced)'}` });

@@ -110,6 +110,16 @@ export function registerHandlers(ctx: MigrationContext): () => Promise<void> {
     const parsed = parseSyncReport(payload);
     if (!parsed.ok) return refuse('syncReport', parsed.reason);
     const r = parsed.value;
+    if (r.direction === 'reverse') {
+      // The reverse sync (after the switch): its own figures; the forward sync's stay as they ended.
+      const rev = status.reverse;
+      if (!rev) return;
+      rev.progress = r.progress;
+      if (r.final) rev.stopped = true;
+      if (r.final && r.error) rev.error = r.error;
+      ctx.publish(true);
+      return;
+    }
     if (r.final) ctx.sync.stopped = true;
     if (r.final && r.error) {
       ctx.sync.failed = true;
@@ -220,14 +230,15 @@ function registerCutoverHandlers(ctx: MigrationContext): void {
 }
 
 /** Phases a rollback ends the migration from (before the switch); `cutover` too, and its attempt alone by default. */
-const ROLLBACK_FROM: readonly Phase[] = ['prepare', 'backfill', 'indexes', 'catch-up', 'verify', 'sync', 'cutover'];
+const ROLLBACK_FROM: readonly Phase[] = ['prepare', 'backfill', 'indexes', 'catch-up', 'verify', 'sync', 'cutover', 'cut-over'];
 
 /**
  * The rollback Update. Before the switch the way back is cheap: stop, release capture, and
  * (dropTarget) remove what Ferry created on the target; the workflow completes rolled-back.
  * During a cutover the attempt is undone (un-fence, routing back) and the migration syncs on,
- * or ends rolled-back when asked. After the switch it is refused: without the reverse sync
- * (the rollback issue's next part) the writes the target took would be lost.
+ * or ends rolled-back when asked. After the switch (cut-over) it goes through the reverse
+ * sync (phase rolling-back); it is refused when the migration runs none, since the writes the
+ * target took would be lost.
  */
 function registerRollbackHandler(ctx: MigrationContext): void {
   const { status } = ctx;
@@ -238,6 +249,8 @@ function registerRollbackHandler(ctx: MigrationContext): void {
       const to = req?.to ?? (from === 'cutover' ? 'sync' : 'rolled-back');
       ctx.rollback = { dropTarget: req?.dropTarget === true, to, reason: req?.reason, from };
       status.rollback = { requestedAt: new Date(Date.now()).toISOString(), reason: req?.reason ?? 'rolled back by the operator', dropTarget: req?.dropTarget === true, from, dropped: [], kept: [], finishedAt: null };
+      // After the switch the cut-over phase sees the request and goes on to rolling-back (nothing to cancel).
+      if (from === 'cut-over') return { phase: 'rolling-back', accepted: 'fencing the target, draining the reverse sync to a marker, checking the changed keys, then pointing the application back at the source' };
       if (to === 'sync') {
         ctx.cutover.attempt?.cancel();
         return { phase: 'sync', accepted: 'the cutover attempt is undone (fence lifted, routing back to the source); the migration syncs on' };
@@ -253,14 +266,17 @@ function registerRollbackHandler(ctx: MigrationContext): void {
         if (req?.dropTarget !== undefined && typeof req.dropTarget !== 'boolean') throw new Error('dropTarget must be true or false');
         if (ctx.rollback) throw new Error('a rollback is already under way: follow it with ferry status');
         if (phase === 'cut-over') {
-          throw new Error(
-            `the migration has cut over (${status.routing?.changedAt ?? 'the switch is done'}): the target has taken the application's writes since, and going back without them would lose them. ` +
-              'A rollback after the switch needs the reverse sync, which is not built yet; until then the source is kept as it was at the switch',
-          );
+          const rev = status.reverse;
+          const since = `the migration has cut over (${status.routing?.changedAt ?? 'the switch is done'}): the target has taken the application's writes since, and going back without them would lose them`;
+          if (!rev?.capture) throw new Error(`${since}, and this migration runs no reverse sync (see the cutover's reverse-capture step in ferry status): the source is kept as it was at the switch`);
+          if (rev.stopped || rev.error) throw new Error(`${since}, and the reverse sync has stopped${rev.error ? ` (${rev.error})` : ''}: the source lacks what the target took since; see ferry status`);
+          if (ctx.cutover.finalizeRequested) throw new Error('finalize is under way: the migration is ending on the target');
+          if (req?.dropTarget) throw new Error('dropTarget applies before the switch: after it, the target holds what the application wrote there; remove it by hand once the source is checked');
         }
         if (phase === 'cutover' && ctx.cutover.switched) throw new Error('the switch is under way (the target may already take writes): nothing can be undone now; once cut over, see ferry status');
         if (!ROLLBACK_FROM.includes(phase)) throw new Error(`the migration has ended (${phase}): there is nothing to roll back`);
         if (req?.to === 'sync' && phase !== 'cutover') throw new Error(`to: "sync" undoes a cutover attempt; the migration is in phase ${phase}`);
+        if (phase === 'rolling-back') throw new Error('a rollback is already under way: follow it with ferry status');
       },
     },
   );

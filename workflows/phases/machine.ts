@@ -12,6 +12,7 @@ import { cutOver } from './cut-over';
 import type { MigrationContext } from './context';
 import { indexes } from './indexes';
 import { prepare } from './prepare';
+import { rollingBack } from './rolling-back';
 import { sync } from './sync';
 import { verify } from './verify';
 
@@ -26,7 +27,7 @@ const stopped = ['failed', 'aborted', 'rolled-back'] as const satisfies readonly
 type PhaseFn<P extends Phase> = (ctx: MigrationContext) => Promise<P>;
 
 /** A running phase: what runs in it, and where it may go (checked: the function can return only what is listed). */
-function running<const Next extends Exclude<Phase, Stopped>>(run: PhaseFn<NoInfer<Next>>, next: readonly Next[]) {
+function running<const Next extends Exclude<Phase, 'failed' | 'aborted'>>(run: PhaseFn<NoInfer<Next>>, next: readonly Next[]) {
   return { run, next: [...next, ...stopped] as readonly (Next | Stopped)[] };
 }
 
@@ -45,8 +46,10 @@ export const phases = {
   sync: running(sync, ['sync', 'completed', 'cutover']),
   // The steps; a failed attempt un-fences and syncs again.
   cutover: running(cutover, ['sync', 'cut-over']),
-  // Itself: a new run waits for finalize.
-  'cut-over': running(cutOver, ['cut-over', 'completed']),
+  // Itself: a new run waits for finalize; a rollback goes back through the reverse sync.
+  'cut-over': running(cutOver, ['cut-over', 'completed', 'rolling-back']),
+  // After the switch: back to the source, or (a step failed, the target un-fenced) cut-over again.
+  'rolling-back': running(rollingBack, ['cut-over', 'rolled-back']),
   completed: terminal,
   failed: terminal,
   aborted: terminal,
@@ -57,8 +60,8 @@ export const phases = {
 type Table = typeof phases;
 /** The phases that may go on in a new run: those that list themselves as their next. */
 type HandOverPhase = { [P in keyof Table]: P extends Table[P]['next'][number] ? P : never }[keyof Table];
-/** Terminal phases a phase may return (failed and aborted are recorded by the workflow). */
-type Ending = Exclude<{ [P in keyof Table]: Table[P]['next'] extends readonly [] ? P : never }[keyof Table], Stopped>;
+/** Terminal phases a phase may return (failed and aborted are recorded by the workflow; rolled-back by either). */
+type Ending = Exclude<{ [P in keyof Table]: Table[P]['next'] extends readonly [] ? P : never }[keyof Table], 'failed' | 'aborted'>;
 
 /** How a run of the machine ends: in a terminal phase, or handing over to a new run. */
 export type Outcome = { end: Ending } | { handOver: NonNullable<MigrationCarried['phase']> };

@@ -1,5 +1,6 @@
 // prepare: the plan, the target objects, and (online) change capture with its start marker.
 import { backfillWorkflowId } from '../../contracts/ids';
+import { reverseWanted } from '../../contracts/reverse';
 import { prepareCapture, prepareMigration } from './activities';
 import type { MigrationContext } from './context';
 
@@ -12,6 +13,8 @@ export async function prepare(ctx: MigrationContext): Promise<'backfill'> {
   }));
   status.rowsEstimated = plan.tables.reduce((n, t) => n + t.estimatedRows, 0);
   ctx.plans = plan.tables;
+  // Whether the cutover will start a reverse sync (its capture is made before the switch).
+  status.reverse = reverseWanted(spec, plan.targetStreamsBack ?? false) ? { capture: null, workflowId: null, progress: null, stopped: false, error: null, switchedAt: null } : null;
 
   if (spec.mode === 'online') {
     // Capture must be running, and its start recorded, before the first chunk is read.

@@ -1,0 +1,50 @@
+// The reverse sync child (target → source) through cut-over: started once the switch is done
+// from the capture the cutover's reverse-capture step made, adopted by later runs (it reports by
+// signal, like the forward sync), and stopped — its consumer out of the group, its capture
+// released — when the migration is finalized, rolled back or ends otherwise.
+import { CancellationScope, condition, getExternalWorkflowHandle, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { reverseSyncWorkflowId } from '../../contracts/ids';
+import { abortSignal } from '../../contracts/messages';
+import { taskQueues } from '../../contracts/queues';
+import { reversedSpec } from '../../contracts/reverse';
+import { syncChanges } from '../sync';
+import { releaseReverseCapture } from './activities';
+import type { MigrationContext } from './context';
+
+export async function startReverseSync(ctx: MigrationContext): Promise<void> {
+  const { id, spec, status } = ctx;
+  const rev = status.reverse!;
+  const handle = await startChild(syncChanges, {
+    workflowId: reverseSyncWorkflowId(id),
+    taskQueue: taskQueues.control,
+    // It outlives this run's continue-as-new; a terminated migration's sync notices and releases its capture.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [{ spec: reversedSpec(spec), plans: ctx.plans, capture: rev.capture!, parentId: id, paused: status.paused, direction: 'reverse' }],
+  });
+  rev.workflowId = handle.workflowId;
+  ctx.children.add(handle.workflowId);
+}
+
+/** Stops the reverse sync (by id: it may have continued-as-new), waits for its last report, then removes its capture. Never throws. */
+export async function stopReverseSync(ctx: MigrationContext): Promise<string> {
+  const { id, spec, status } = ctx;
+  const rev = status.reverse;
+  if (!rev?.capture) return 'no reverse sync';
+  return CancellationScope.nonCancellable(async () => {
+    if (rev.workflowId && !rev.stopped) {
+      await getExternalWorkflowHandle(rev.workflowId).signal(abortSignal, 'the migration ended').catch(() => undefined);
+      await condition(() => rev.stopped, '2 minutes');
+      ctx.children.delete(rev.workflowId);
+    }
+    const released = await releaseReverseCapture({ spec, migrationId: id });
+    if (released.left.length) {
+      status.captureLeft = [...(status.captureLeft ?? []), ...released.left];
+      status.error = `${status.error ?? ''} (reverse capture ${released.name} not fully released: ${released.left.map((l) => l.what).join(', ')}; run ferry cleanup --id ${id})`.trim();
+    }
+    rev.capture = null;
+    return released.left.length ? `left ${released.left.map((l) => l.what).join(', ')}` : `removed ${released.removed.join(', ') || 'nothing (already gone)'}`;
+  }).catch((err) => {
+    status.error = `${status.error ?? ''} (could not release the reverse capture: ${(err as Error).message}; run ferry cleanup --id ${id})`.trim();
+    return 'release failed';
+  });
+}

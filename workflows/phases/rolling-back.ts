@@ -1,0 +1,88 @@
+// rolling-back (online, after the switch): the way back from cut-over, asked by the rollback
+// Update. The reverse sync has run since the switch, so going back is a drain, not a copy:
+//   fence the target (PgBouncer PAUSE, or the target's roles) → drain the reverse sync to a
+//   marker written on the target → dead letters → the keys changed since the switch and the
+//   counts compared → the source's sequences past every value the target handed out →
+//   repoint PgBouncer at the source (still paused) → switch back (routing record, RESUME:
+//   never undone once begun) → reverse sync stopped, its capture released → fences lifted
+//   (the target's, and the source's role fence held since the cutover) → rolled-back.
+// It is the cutover's machinery with the roles swapped (contracts/reverse.ts). Any failure
+// before the switch back lifts the target's fence: the target stays primary, the reverse sync
+// runs on, and the reason is in status for the operator to fix and roll back again.
+import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import type { CutoverStepName, RoutingState } from '../../contracts/cutover';
+import { reverseSyncWorkflowId } from '../../contracts/ids';
+import { reversedSpec } from '../../contracts/reverse';
+import { innermostMessage } from '../failures';
+import { advanceTargetSequences, commitSwitch, compareChangedKeys, drainActivity, fenceSource, prepareSwitch, unfenceSource, watchGates, writeRouting } from './activities';
+import type { MigrationContext } from './context';
+import { CHANGED_MARGIN_MS } from './cutover';
+import { stopReverseSync } from './reverse-sync';
+import { nowIso, runStep } from './steps';
+
+class StepFailed extends Error {}
+
+export async function rollingBack(ctx: MigrationContext): Promise<'cut-over' | 'rolled-back'> {
+  const { spec, status, id } = ctx;
+  const rev = status.reverse!;
+  const r = status.rollback!;
+  const back = reversedSpec(spec);
+  r.steps = [];
+  r.error = null;
+  const step = <T>(name: CutoverStepName, run: () => Promise<T>, describe?: (x: T) => string): Promise<T> => runStep(r.steps!, name, run, describe);
+  const route = (writes: RoutingState['writes'], phase: string): RoutingState => ({ writes, reads: writes, readShare: writes === 'target' ? 100 : 0, migration: id, phase, changedAt: nowIso() });
+  let fencedAtMs: number | null = null;
+  let switchedBack = false;
+  ctx.publish(true);
+  try {
+    // Not cancellable: an abort waits for the fence to be up (or to have failed), then lifts it.
+    const fenced = await CancellationScope.nonCancellable(() => step('fence-target', () => fenceSource({ spec: back, migrationId: id, plans: ctx.plans }), (x) => x.detail));
+    fencedAtMs = Date.parse(fenced.fencedAt);
+    const timeout = spec.cutover.drainTimeoutSeconds;
+    const drain = drainActivity(timeout);
+    const drained = await step('drain-reverse', () => drain({ spec: back, migrationId: id, capture: rev.capture!, deadline: new Date(Date.now() + timeout * 1000).toISOString(), timeoutSeconds: timeout }), (x) => `${x.eventsApplied} change event(s) carried back since the switch, the last ${x.eventsDrained} drained to the marker at ${x.markerLsn} on the target`);
+    r.eventsDrained = drained.eventsDrained;
+    r.eventsCarried = drained.eventsApplied;
+    // A write the source refused (dead-lettered) is a write the way back would lose.
+    const reading = await watchGates({ spec: back, captureName: rev.capture!.name, syncWorkflowId: reverseSyncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: null, returnAfterMs: 0 });
+    if (reading.deadLetters > spec.cutover.gates.maxDeadLetters) throw new StepFailed(`${reading.deadLetters} event(s) of the reverse sync are dead-lettered (limit ${spec.cutover.gates.maxDeadLetters}): the source lacks those writes; see ferry status`);
+    await step('check-reverse', async () => {
+      const since = Date.parse(rev.switchedAt ?? status.routing?.changedAt ?? nowIso()) - CHANGED_MARGIN_MS;
+      const checked = await compareChangedKeys({ spec: back, plans: ctx.plans, capture: rev.capture!, sinceMs: since, syncWorkflowId: reverseSyncWorkflowId(id), drained: true });
+      const differing = checked.tables.filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows);
+      if (differing.length) {
+        throw new StepFailed(`the source differs from the target: ${differing.map((t) => `${t.table} ${t.missing} missing, ${t.extra} extra, ${t.different} different, ${t.sourceRows} target rows vs ${t.targetRows} source rows`).join('; ')}`);
+      }
+      return checked.tables.reduce((n, t) => n + t.keysChecked, 0);
+    }, (n) => `${n} key(s) changed since the switch and every table's row count match on the source`);
+    await step('source-sequences', () => advanceTargetSequences({ spec: back, plans: ctx.plans }), (x) => `the source's sequences of ${x.tables} table(s) moved past the target's`);
+    await CancellationScope.nonCancellable(() => step('repoint-back', () => prepareSwitch({ spec: back }), (x) => x.detail));
+    // From the first write of the switch back the source may take writes again: retried until done, never undone.
+    switchedBack = true;
+    await CancellationScope.nonCancellable(async () => {
+      status.routing = route('source', 'rolled-back');
+      // The source first: an application reading the side it writes to never sees "go there" before "there" knows it.
+      await writeRouting({ spec, state: status.routing });
+      const done = await step('switch-back', () => commitSwitch({ spec: back, migrationId: id, state: status.routing! }), (x) => x.detail.replace('on the target', 'on the source'));
+      r.freezeSeconds = (Date.parse(done.switchedAt) - fencedAtMs!) / 1000;
+    });
+  } catch (err) {
+    if (switchedBack) throw err; // an abort after the switch back began: nothing to undo
+    const reason = err instanceof StepFailed ? err.message : innermostMessage(err);
+    await CancellationScope.nonCancellable(async () => {
+      if (fencedAtMs !== null) await step('unfence-target', () => unfenceSource({ spec: back, migrationId: id }), (x) => x.detail);
+    });
+    r.error = `the rollback did not happen: ${reason} (${fencedAtMs !== null ? 'the target is un-fenced' : 'nothing was fenced'} and stays primary; the reverse sync runs on: fix the cause and roll back again)`;
+    r.finishedAt = nowIso();
+    ctx.rollback = null;
+    if (isCancellation(err)) throw err;
+    return 'cut-over';
+  }
+  // Back on the source. What is left only tidies up: reported, never undone.
+  await CancellationScope.nonCancellable(async () => {
+    await step('release-reverse', () => stopReverseSync(ctx), (x) => x);
+    await step('unfence-target', () => unfenceSource({ spec: back, migrationId: id }), (x) => x.detail).catch(() => undefined);
+    await step('unfence-source', () => unfenceSource({ spec, migrationId: id }), (x) => x.detail).catch(() => undefined);
+  });
+  return 'rolled-back';
+}
