@@ -46,6 +46,9 @@ export function renderStatus(s: MigrationStatus): string {
   if (s.shadow) out.push(shadowLine(s.shadow));
   if (s.routing) out.push(routingLine(s.routing));
   if (s.cutover) out.push(...renderCutoverSection(s.cutover, s.migrationId));
+  if (s.reverse) out.push(...renderReverse(s));
+  if (s.rollback?.steps?.length) out.push(...renderSteps(s.rollback.steps, Date.now()).split('\n').map((l, i) => (i === 0 ? `rollback after the switch:\n  ${l}` : `  ${l}`)));
+  if (s.rollback?.error) out.push(`  rollback failed and was undone: ${s.rollback.error}`);
   if (s.tables.length) {
     out.push('');
     out.push(table(
@@ -118,6 +121,14 @@ export function renderCutoverSection(c: CutoverStatus, migrationId: string, now 
   if (c.error) out.push(`  last attempt failed and was undone: ${c.error}`);
   if (c.state === 'waiting' && c.gates.length) out.push(`  ${failing.length ? 'see every gate' : 'every gate holds'}: ferry cutover --id ${migrationId} --check`);
   return out;
+}
+
+/** The reverse sync (target → source after the switch): whether it runs, and its figures once it reports. */
+function renderReverse(s: MigrationStatus): string[] {
+  const r = s.reverse!;
+  if (!r.capture) return [`reverse sync: ${s.phase === 'cut-over' || s.phase === 'rolled-back' || s.phase === 'completed' ? 'stopped' : 'starts before the switch (the cutover\'s reverse-capture step)'}`];
+  const head = `reverse sync (target → source): capture ${r.capture.name}${r.switchedAt ? `, since the switch at ${r.switchedAt}` : ''}${r.error ? `, FAILED: ${r.error}` : ''}`;
+  return [head, ...(r.progress ? renderSync(r.progress).map((l) => `  ${l.replace(/^sync:/, 'reverse:')}`) : ['  no report yet'])];
 }
 
 export function renderSync(p: SyncProgress): string[] {
