@@ -25,6 +25,7 @@
 #   kafka     Kafka KRaft single node (Maven Central jars)                       FERRY_KAFKA_PORT=9092, FERRY_KAFKA_CONTROLLER_PORT=9093
 #   connect   Kafka Connect distributed + Debezium PostgreSQL connector          FERRY_CONNECT_PORT=8083
 #   mongo     MongoDB wire protocol: mongo-java-server, in-memory backend (Maven) FERRY_MONGO_PORT=27017
+#             oplog on, so change streams work (FERRY_MONGO_OPLOG=off disables it)
 #   pgbouncer PgBouncer 1.18 (Debian package) in front of postgres, pool_mode=transaction,
 #             admin console db "pgbouncer" (admin user ferry); every database name reaches
 #             postgres unless Ferry's include file routes it elsewhere (cutover)  FERRY_PGBOUNCER_PORT=6432
@@ -65,6 +66,7 @@ KAFKA_HEAP="${FERRY_KAFKA_HEAP:--Xms256m -Xmx512m}"
 CONNECT_HEAP="${FERRY_CONNECT_HEAP:--Xms256m -Xmx512m}"
 MONGO_HEAP="${FERRY_MONGO_HEAP:--Xmx1g}"
 MONGO_BACKEND="${FERRY_MONGO_BACKEND:-memory}"   # memory (default: fast, correct upserts; nothing kept) | h2 (file; see README-mongo.md)
+MONGO_OPLOG="${FERRY_MONGO_OPLOG:-on}"           # on (default: change streams work; the oplog keeps a copy of every write) | off
 PG_SUPERUSER=ferry
 
 # ---- cache layout ------------------------------------------------------------------------
@@ -513,9 +515,11 @@ start_mongo() {
   mkdir -p "$STATE/mongo"
   local store=(--file "$STATE/mongo/ferry.mv")
   [[ "$MONGO_BACKEND" == memory ]] && store=(--memory)
+  local oplog=--oplog
+  [[ "$MONGO_OPLOG" == off ]] && oplog=--no-oplog
   # shellcheck disable=SC2086  # $MONGO_HEAP holds several JVM flags: split on purpose
   launch mongo java -Dferry.stack="$STATE" $MONGO_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
-    -cp "$MONGO_HOME/lib/*:$MONGO_HOME/classes" FerryMongoServer --host "$HOST" --port "$MONGO_PORT" "${store[@]}"
+    -cp "$MONGO_HOME/lib/*:$MONGO_HOME/classes" FerryMongoServer --host "$HOST" --port "$MONGO_PORT" "${store[@]}" "$oplog"
 }
 
 # A real OP_MSG {ping: 1} round trip (FerryMongoServer --ping speaks the wire protocol itself).
@@ -525,7 +529,7 @@ mongo_ready() {
 
 wait_mongo() { wait_until mongo 60 mongo_ready; }
 
-addr_mongo() { echo "mongodb://$HOST:$MONGO_PORT ($MONGO_BACKEND backend)"; }
+addr_mongo() { echo "mongodb://$HOST:$MONGO_PORT ($MONGO_BACKEND backend, oplog $MONGO_OPLOG)"; }
 
 # ==========================================================================================
 # pgbouncer (Debian package pgbouncer; our own process and config, not the package's service)

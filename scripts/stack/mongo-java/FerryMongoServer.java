@@ -6,6 +6,14 @@
 //   java -cp 'lib/*:classes' FerryMongoServer --ping 127.0.0.1 27017      (readiness probe, exit 0 if ok)
 //
 // --file uses the H2 MVStore backend so data survives restarts; --memory keeps nothing.
+// --oplog (default) / --no-oplog: mongo-java-server only answers $changeStream (collection.watch)
+// when its oplog is enabled; without it the server hands back an empty, closed cursor, and the
+// Node driver fails on the first tryNext ("Unknown error: null"). The oplog is a plain collection,
+// local.oplog.rs, that is never trimmed: every insert keeps a full copy of the document there and
+// every change-stream getMore scans it whole, so memory and poll cost grow with all writes since
+// the start. Ferry wants change streams for reverse sync from a MongoDB target; turn it off for
+// big benchmarks (FERRY_MONGO_OPLOG=off in stack.sh). See engines/mongodb/change-stream.ts for
+// what its change streams do and do not support.
 // mongo-java-server's newest built-in ServerVersion (MONGO_5_0) advertises maxWireVersion 8, but the
 // Node driver 7.x refuses servers below wire version 9 (MongoDB 4.4). So we advertise a configurable
 // version, default 5.0 / wire 13 (--wire-version N --version-string 5.0.0).
@@ -38,6 +46,7 @@ public final class FerryMongoServer {
         String file = null;
         int wire = 13;
         String versionString = "5.0.0";
+        boolean oplog = true;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--host": host = args[++i]; break;
@@ -46,6 +55,8 @@ public final class FerryMongoServer {
                 case "--memory": file = null; break;
                 case "--wire-version": wire = Integer.parseInt(args[++i]); break;
                 case "--version-string": versionString = args[++i]; break;
+                case "--oplog": oplog = true; break;
+                case "--no-oplog": oplog = false; break;
                 default: throw new IllegalArgumentException("unknown argument: " + args[i]);
             }
         }
@@ -58,6 +69,8 @@ public final class FerryMongoServer {
             @Override public int getWireVersion() { return wireVersion; }
         });
         final MongoServer server = new MongoServer(backend);
+        // Before bind: no write may land before the oplog exists (it would be missing from streams).
+        if (oplog) server.enableOplog();
         final CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM (stack.sh down) -> stop listening, flush and close the MVStore file cleanly.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -67,7 +80,7 @@ public final class FerryMongoServer {
         }));
         server.bind(host, port);
         System.err.println("FerryMongoServer: listening on " + host + ":" + port
-                + " backend=" + (file == null ? "memory" : "h2:" + file));
+                + " backend=" + (file == null ? "memory" : "h2:" + file) + " oplog=" + (oplog ? "on" : "off"));
         stopped.await();
     }
 
