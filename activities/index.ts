@@ -19,3 +19,6 @@ export { shadowRound } from './shadow/round';
 export { compareChangedKeys } from './shadow/changed-keys';
 export { dropCreatedObjects } from './rollback/drop-target';
 export { prepareReverseCapture, releaseReverseCapture } from './rollback/reverse-capture';
+export { applyStreamChanges } from './rollback/stream-apply';
+export { drainStreams } from './rollback/stream-drain';
+export { countDeadLetters } from './rollback/dead-letters';

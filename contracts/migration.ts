@@ -2,6 +2,7 @@
 import type { TableProgress } from './backfill';
 import type { CaptureInfo, StartMarker } from './capture';
 import type { CutoverStatus, CutoverStep, RoutingState } from './cutover';
+import type { StreamStart } from './reverse';
 import type { ShadowStatus } from './shadow';
 import type { Spec, TargetKind } from './spec';
 import type { SyncProgress } from './sync';
@@ -81,8 +82,10 @@ export interface MigrationStatus {
 
 /** The reverse sync as the migration knows it: carried through continue-as-new with the status. */
 export interface ReverseStatus {
-  /** Reverse capture on the target, once the cutover's reverse-capture step made it (a marker written on the target was seen). */
+  /** Reverse capture on a PostgreSQL target (Debezium), once the cutover's reverse-capture step made it (a marker written on the target was seen). */
   capture: CaptureInfo | null;
+  /** Or, on a MongoDB target, where each collection's change stream starts (the token of its start marker's event). */
+  streams?: StreamStart[] | null;
   /** The reverse sync child, once started (cut-over). */
   workflowId: string | null;
   /** Its figures as last reported. */

@@ -3,6 +3,7 @@
 // roles swapped — capture on the target, apply into the source — through the same Kafka,
 // consumer, dead-letter and idempotence rules. A PostgreSQL target has the source's schema,
 // table, column names and types (engines/postgres/target.ts), so the plans need no inverse.
+import type { CaptureInfo } from './capture';
 import type { Spec } from './spec';
 
 /**
@@ -20,6 +21,11 @@ export function reversedSpec(spec: Spec): Spec {
   };
 }
 
+/** The reverse sync's capture exists (either kind): a rollback after the switch is a drain. */
+export function reverseCaptured(rev: { capture: unknown; streams?: unknown[] | null } | null | undefined): boolean {
+  return !!rev && (!!rev.capture || !!rev.streams?.length);
+}
+
 /** Whether this migration runs a reverse sync, given whether its target engine can stream its changes back. */
 export function reverseWanted(spec: Spec, targetStreamsBack: boolean): boolean {
   // Optional chaining: specs of migrations started before the section existed replay without it.
@@ -27,3 +33,14 @@ export function reverseWanted(spec: Spec, targetStreamsBack: boolean): boolean {
   if (spec.mode !== 'online' || mode === 'off') return false;
   return targetStreamsBack || mode === 'required';
 }
+
+/** Where one collection's change stream starts (a MongoDB target): a resume token, as plain JSON. */
+export interface StreamStart {
+  /** The table it flows back into (its display name) and the collection it follows. */
+  table: string;
+  collection: string;
+  token: Record<string, unknown>;
+}
+
+/** What the cutover's reverse-capture step made: Debezium capture (a PostgreSQL target) or change streams (MongoDB). */
+export type ReverseCapture = { kind: 'debezium'; capture: CaptureInfo } | { kind: 'change-stream'; streams: StreamStart[] };

@@ -127,6 +127,8 @@ const cutoverSection = z
         /** How Kafka Connect reaches the target when that differs from target.url; user and password still come from target.url. */
         host: z.string().min(1).optional(),
         port: z.number().int().min(1).max(65535).optional(),
+        /** Accept a mapping the reverse sync cannot invert exactly (ferry plan names each place): a rollback after the switch then changes or refuses those rows. */
+        acceptInexact: z.boolean().default(false),
       })
       .prefault({}),
     hooks: z

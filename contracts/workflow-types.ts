@@ -16,6 +16,7 @@ export const workflowTypes = {
   verifyMigration: 'verifyMigration',
   repairMigration: 'repairMigration',
   syncChanges: 'syncChanges',
+  syncStreams: 'syncStreams',
 } as const;
 
 export type WorkflowTypeName = keyof typeof workflowTypes;

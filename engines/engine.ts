@@ -29,6 +29,8 @@ export interface Engine {
    * source (the reverse sync, contracts/reverse.ts): a rollback after the switch loses nothing.
    */
   readonly streamsBack: boolean;
+  /** Why the reverse sync cannot carry this table's rows back exactly (the mapping's inverse loses something); empty when it can. */
+  reverseProblems(plan: TablePlan): string[];
   /** What one source table becomes here, for plan warnings ("collection", "plain table"). */
   readonly landsAs: string;
   /** The spec's rules for a target of this engine that need no connection, one problem per path. */

@@ -4,9 +4,10 @@
 // Runs on the local stack (`ferry stack up`): an offline migration into PostgreSQL, and an
 // online migration that continues-as-new in its sync phase (and whose sync does too), then
 // is aborted. The offline one continues-as-new in its backfill. With `cutover`, only an online
-// migration with a role fence that cuts over (the Update), then is finalized. Every run of
+// migration with a role fence that cuts over (the Update), then is finalized; with `rollback`, one
+// that cuts over with its reverse sync and is rolled back after the switch. Every run of
 // every workflow involved is written, one JSON file each.
-//   npx ts-node --transpile-only scripts/record-histories.ts [cutover]
+//   npx ts-node --transpile-only scripts/record-histories.ts [cutover|rollback]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -18,7 +19,7 @@ import { startWorkers, testSpec, waitForStatus } from '../test/helpers/temporal'
 import { cleanUpMigration, onlineSpec } from '../test/helpers/sync';
 import { closeAll } from '../engines/connections';
 import { startWorkflow } from '../contracts/workflow-types';
-import { abortSignal, cutoverUpdate, finalizeUpdate, throttleSignal } from '../contracts/messages';
+import { abortSignal, cutoverUpdate, finalizeUpdate, rollbackUpdate, throttleSignal } from '../contracts/messages';
 import { taskQueues } from '../contracts/queues';
 
 const out = join(__dirname, '..', 'test', 'workflows', 'histories');
@@ -76,6 +77,33 @@ async function recordCutover(harness: Awaited<ReturnType<typeof startWorkers>>, 
   }
 }
 
+/** An online migration that cuts over with its reverse sync, takes writes on the target, and is rolled back after the switch. */
+async function recordRollback(harness: Awaited<ReturnType<typeof startWorkers>>, pool: Pool, targetUrl: string): Promise<void> {
+  const role = `rec_app_${Date.now().toString(36)}`;
+  await pool.query(`CREATE ROLE ${role}`);
+  await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.items TO ${role}`);
+  const target = new Pool({ connectionString: targetUrl });
+  try {
+    const spec = onlineSpec('rec-rollback', '${FERRY_REC_SRC}', { url: '${FERRY_REC_TGT}' }, ['public.items'], {});
+    Object.assign(spec, { cutover: { ...spec.cutover, fence: { roles: [role] }, gates: { ...spec.cutover.gates, maxLagSeconds: 10, holdSeconds: 2 } } });
+    const id = `rec-rollback-${Date.now().toString(36)}`;
+    const handle = await startWorkflow(harness.client, 'migration', { workflowId: id, taskQueue: taskQueues.control, args: [{ spec }] });
+    await waitForStatus(harness.client, id, (s) => s.phase === 'sync' && !!s.cutover?.gates.length && s.cutover.gates.every((g) => g.pass), 'gates passing', 5 * 60_000);
+    const answer = await handle.executeUpdate(cutoverUpdate, { args: [{}] });
+    if (!answer.cutOver) throw new Error(`the recorded cutover failed: ${answer.error}`);
+    await waitForStatus(harness.client, id, (s) => s.phase === 'cut-over' && !!s.reverse?.workflowId, 'the reverse sync running', 60_000);
+    await target.query(`UPDATE public.items SET qty = qty + 1000 WHERE id <= 20`);
+    await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'recorded' }] });
+    const result = (await handle.result()) as { phase: string };
+    if (result.phase !== 'rolled-back') throw new Error(`the recorded rollback ended ${result.phase}`);
+    await save(harness.client, 'rollback', id);
+    await cleanUpMigration(harness.client, id);
+  } finally {
+    await target.end();
+    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   loadStackEnv();
   const harness = await startWorkers(['control', 'copy', 'cdc']);
@@ -91,6 +119,10 @@ async function main(): Promise<void> {
     await pool.query(`INSERT INTO public.more SELECT g, g FROM generate_series(1, 2000) g`);
     if (process.argv[2] === 'cutover') {
       await recordCutover(harness, pool);
+      return;
+    }
+    if (process.argv[2] === 'rollback') {
+      await recordRollback(harness, pool, target);
       return;
     }
 

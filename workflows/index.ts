@@ -3,3 +3,4 @@ export { migration } from './migration';
 export { backfillTable } from './backfill';
 export { verifyTable, verifyMigration, repairMigration } from './verify';
 export { syncChanges } from './sync';
+export { syncStreams } from './stream-sync';

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SpecError, specTables, validateSpec } from './spec';
 import type { SpecProblem, Spec, TableEntry } from '../../contracts/spec';
 import { describeRef } from '../../contracts/references';
+import { reverseWanted } from '../../contracts/reverse';
 import { introspectTable } from '../../engines/postgres/source';
 import { pgPool } from '../../engines/connections';
 import { targetEngine } from '../../engines';
@@ -36,6 +37,7 @@ export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; p
       if (options?.embed?.length) issues.push(...(await planEmbeds(pool, plan, options, engine)));
       issues.push(...engine.tableProblems(plan).map((message) => ({ path: '', message })));
       if (spec.mode === 'online') issues.push(...captureLimits(plan));
+      if (reverseWanted(spec, engine.streamsBack)) issues.push(...reverseLimits(spec, plan, engine));
       plan.chunkRows = sizeChunks(plan, spec);
       problems.push(...issues.map((p) => ({ path: p.path ? `${path}.${p.path}` : path, message: p.message })));
       plans.push(plan);
@@ -44,6 +46,21 @@ export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; p
     problems.push({ path: 'source.url', message: `cannot read the source (${connectionError(err)}): check the host, port, database, user and that ferry may read pg_catalog` });
   }
   return { plans: loadOrder(plans), problems };
+}
+
+/**
+ * A reverse sync carries the target's writes back through the inverse of the mapping: where
+ * that cannot be exact (an embed, a truncating policy, a NOT NULL column left out), a rollback
+ * after the switch would change or refuse rows. Refused unless the spec accepts it
+ * (cutover.reverse.acceptInexact), and then a warning in the plan.
+ */
+function reverseLimits(spec: Spec, plan: TablePlan, engine: Engine): Array<{ path: string; message: string }> {
+  const reasons = engine.reverseProblems(plan);
+  if (spec.cutover.reverse.acceptInexact) {
+    for (const r of reasons) plan.warnings.push(`reverse sync (rollback after the switch): ${r}`);
+    return [];
+  }
+  return reasons.map((r) => ({ path: '', message: `${r} — a rollback after the switch could not bring the target's writes back exactly: set cutover.reverse.acceptInexact: true to accept it, or cutover.reverse.mode: off (no rollback after the switch)` }));
 }
 
 /**

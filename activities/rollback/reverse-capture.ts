@@ -4,16 +4,23 @@
 // own name; it returns only once a start marker written on the target has come out of Kafka:
 // the reverse path is proven to stream, or the switch is refused with what to change.
 import { ApplicationFailure } from '@temporalio/common';
-import type { CaptureInfo } from '../../contracts/capture';
 import type { CaptureRelease } from '../../contracts/capture-release';
-import { reversedSpec } from '../../contracts/reverse';
+import { Context } from '@temporalio/activity';
+import { reversedSpec, type ReverseCapture } from '../../contracts/reverse';
+import { targetEngine } from '../../engines';
+import { beginStreams } from '../../engines/mongodb/reverse-feed';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
 import { prepareCapture, releaseCapture, reverseCaptureName } from '../cdc/capture';
 
-export async function prepareReverseCapture(input: { spec: Spec; plans: TablePlan[]; migrationId: string }): Promise<CaptureInfo> {
+export async function prepareReverseCapture(input: { spec: Spec; plans: TablePlan[]; migrationId: string }): Promise<ReverseCapture> {
   try {
-    return await prepareCapture({ spec: reversedSpec(input.spec), plans: input.plans, migrationId: input.migrationId, name: reverseCaptureName(input.migrationId) });
+    // A target that speaks PostgreSQL is captured like a source (Debezium); MongoDB through its change streams.
+    if (!targetEngine(input.spec).postgresWire) {
+      const ctx = Context.current();
+      return { kind: 'change-stream', streams: await beginStreams(input.spec, input.plans, () => ctx.heartbeat()) };
+    }
+    return { kind: 'debezium', capture: await prepareCapture({ spec: reversedSpec(input.spec), plans: input.plans, migrationId: input.migrationId, name: reverseCaptureName(input.migrationId) }) };
   } catch (err) {
     // The checks speak of "the source": here that is the target, as the reverse sync reads it.
     if (err instanceof ApplicationFailure && err.nonRetryable) {
@@ -23,11 +30,15 @@ export async function prepareReverseCapture(input: { spec: Spec; plans: TablePla
         err.type ?? 'ConfigurationError',
       );
     }
+    if (err instanceof Error && /did not deliver Ferry's marker/.test(err.message)) {
+      throw ApplicationFailure.nonRetryable(`the reverse sync cannot stream from the target, so the switch is refused: ${err.message}`, 'ConfigurationError');
+    }
     throw err;
   }
 }
 
-/** Removes the reverse capture (connector, slot, publication on the target); never throws, like releaseCapture. */
+/** Removes the reverse capture (connector, slot, publication on the target); never throws, like releaseCapture. Change streams hold nothing on the server. */
 export async function releaseReverseCapture(input: { spec: Spec; migrationId: string }): Promise<CaptureRelease> {
+  if (!targetEngine(input.spec).postgresWire) return { name: 'change streams', removed: [], alreadyGone: [], notOurs: [], left: [] };
   return releaseCapture({ spec: reversedSpec(input.spec), captureName: reverseCaptureName(input.migrationId), migrationId: input.migrationId });
 }

@@ -14,13 +14,15 @@ import { mongoPlanView } from './plan-view';
 import { mongoFieldProblems } from './mapping/field-names';
 import { lossWarnings } from './mapping/loss';
 import { dropCreated } from './created-ledger';
+import { inversionProblems } from './mapping/inverse';
 
 export const mongodb: Engine = {
   name: 'mongodb',
   handles: (url) => /^mongodb(\+srv)?:\/\//i.test(url),
   urlForm: 'mongodb://',
   postgresWire: false,
-  streamsBack: false,
+  streamsBack: true,
+  reverseProblems: inversionProblems,
   readsTables: false,
   landsAs: 'collection',
   specProblems: mongoSpecProblems,

@@ -126,8 +126,9 @@ export function renderCutoverSection(c: CutoverStatus, migrationId: string, now 
 /** The reverse sync (target → source after the switch): whether it runs, and its figures once it reports. */
 function renderReverse(s: MigrationStatus): string[] {
   const r = s.reverse!;
-  if (!r.capture) return [`reverse sync: ${s.phase === 'cut-over' || s.phase === 'rolled-back' || s.phase === 'completed' ? 'stopped' : 'starts before the switch (the cutover\'s reverse-capture step)'}`];
-  const head = `reverse sync (target → source): capture ${r.capture.name}${r.switchedAt ? `, since the switch at ${r.switchedAt}` : ''}${r.error ? `, FAILED: ${r.error}` : ''}`;
+  if (!r.capture && !r.streams?.length) return [`reverse sync: ${s.phase === 'cut-over' || s.phase === 'rolled-back' || s.phase === 'completed' ? 'stopped' : 'starts before the switch (the cutover\'s reverse-capture step)'}`];
+  const feed = r.capture ? `capture ${r.capture.name}` : `change streams of ${r.streams!.map((x) => x.collection).join(', ')}`;
+  const head = `reverse sync (target → source): ${feed}${r.switchedAt ? `, since the switch at ${r.switchedAt}` : ''}${r.error ? `, FAILED: ${r.error}` : ''}`;
   return [head, ...(r.progress ? renderSync(r.progress).map((l) => `  ${l.replace(/^sync:/, 'reverse:')}`) : ['  no report yet'])];
 }
 

@@ -24,6 +24,8 @@ describe('replay of recorded workflow histories (determinism)', function () {
     assert.ok(files.filter((f) => f.startsWith('online-sync')).length >= 2, 'its sync, through its own continue-as-new');
     // The cutover: gates watched, shadow rounds, the cutover Update, the steps, finalize.
     assert.ok(files.some((f) => f.startsWith('cutover-migration')), 'an online migration that cut over and was finalized');
+    // The reverse sync: reverse capture before the switch, cut-over with the reverse child, rolling-back, rolled-back.
+    assert.ok(files.some((f) => f.startsWith('rollback-migration')), 'an online migration rolled back after the switch');
   });
 
   it('replays every one of them without a nondeterminism error', async () => {

@@ -73,7 +73,7 @@ export const { shadowRound } = proxyActivities<typeof activities>({
 // The cutover's steps. Each is idempotent: a killed worker's attempt is retried on another,
 // and the fence's own ledger says what is already done. Bounded so a step that cannot succeed
 // fails the attempt (which un-fences) instead of holding the application frozen.
-export const { fenceSource, advanceTargetSequences, prepareSwitch, compareChangedKeys } = proxyActivities<typeof activities>({
+export const { fenceSource, advanceTargetSequences, prepareSwitch, compareChangedKeys, countDeadLetters } = proxyActivities<typeof activities>({
   taskQueue: taskQueues.control,
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '20 seconds',
@@ -91,6 +91,16 @@ export function drainActivity(timeoutSeconds: number) {
     heartbeatTimeout: '10 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '5 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DrainTimedOut', 'DrainFailed'] },
   }).drainToMarker;
+}
+
+/** The rollback's drain of a MongoDB target's change streams, bounded like drainActivity. */
+export function streamDrainActivity(timeoutSeconds: number) {
+  return proxyActivities<typeof activities>({
+    taskQueue: taskQueues.control,
+    scheduleToCloseTimeout: `${timeoutSeconds + 30} seconds`,
+    heartbeatTimeout: '10 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '5 seconds', nonRetryableErrorTypes: ['SpecError', 'ConfigurationError', 'DrainTimedOut'] },
+  }).drainStreams;
 }
 
 // Compensations, records that must happen, and the switch once the target may take writes:

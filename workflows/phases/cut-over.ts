@@ -10,13 +10,14 @@
 import { allHandlersFinished, condition } from '@temporalio/workflow';
 import { unfenceSource, writeRouting } from './activities';
 import type { MigrationContext } from './context';
+import { reverseCaptured } from '../../contracts/reverse';
 import { release } from './release';
 import { startReverseSync, stopReverseSync } from './reverse-sync';
 
 export async function cutOver(ctx: MigrationContext): Promise<'cut-over' | 'completed' | 'rolling-back'> {
   const { spec, status, id } = ctx;
   const rev = status.reverse;
-  if (rev?.capture) {
+  if (reverseCaptured(rev)) {
     // The target is primary and its writes flow back: the forward sync has nothing left to carry,
     // and left running it would send the reverse sync's writes to the source straight back.
     if (ctx.captureStarted) {
@@ -24,12 +25,12 @@ export async function cutOver(ctx: MigrationContext): Promise<'cut-over' | 'comp
       ctx.captureStarted = false;
       ctx.capture = null;
     }
-    if (!rev.workflowId) await startReverseSync(ctx);
+    if (!rev!.workflowId) await startReverseSync(ctx);
   }
   await condition(() => ctx.cutover.finalizeRequested || ctx.rollback !== null || (ctx.historyFull() && allHandlersFinished()));
   if (ctx.rollback) return 'rolling-back';
   if (!ctx.cutover.finalizeRequested) return 'cut-over';
-  if (rev?.capture) await stopReverseSync(ctx);
+  if (reverseCaptured(rev)) await stopReverseSync(ctx);
   if (ctx.captureStarted) {
     await release(ctx);
     ctx.captureStarted = false;

@@ -10,6 +10,7 @@ import { CancellationScope, isCancellation, patched } from '@temporalio/workflow
 import type { CutoverStatus, CutoverStep, CutoverStepName, RoutingState } from '../../contracts/cutover';
 import { describeGates, failingGates } from '../../contracts/cutover';
 import { syncWorkflowId } from '../../contracts/ids';
+import { reverseCaptured } from '../../contracts/reverse';
 import { innermostMessage } from '../failures';
 import { verifyTables } from '../verify';
 import {
@@ -99,7 +100,11 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
       // and seen on Kafka. A target that cannot stream fails the attempt (un-fenced, back to sync).
       if (status.reverse && patched(REVERSE_PATCH)) {
         reverseStarted = true;
-        status.reverse.capture = await step('reverse-capture', () => prepareReverseCapture({ spec, plans: ctx.plans, migrationId: id }), (r) => `capture ${r.name} on the target streams: its start marker came through ${r.markerTopic}`);
+        const made = await step('reverse-capture', () => prepareReverseCapture({ spec, plans: ctx.plans, migrationId: id }), (r) =>
+          r.kind === 'debezium' ? `capture ${r.capture.name} on the target streams: its start marker came through ${r.capture.markerTopic}` : `change streams of ${r.streams.length} collection(s) deliver: each one's start marker was read back`,
+        );
+        status.reverse.capture = made.kind === 'debezium' ? made.capture : null;
+        status.reverse.streams = made.kind === 'change-stream' ? made.streams : null;
       } else {
         const why = spec.cutover.reverse?.mode === 'off' ? 'cutover.reverse.mode is off' : status.reverse ? 'this migration began before the reverse sync existed' : `Ferry cannot stream a ${status.targetKind ?? 'this'} target's writes back yet`;
         const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: `no reverse sync (${why}): after the switch a rollback is refused, since going back would lose the writes made on the target` };
@@ -110,7 +115,7 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
       switched = ctx.cutover.switched = true;
       const committed = await CancellationScope.nonCancellable(() => step('switch', () => commitSwitch({ spec, migrationId: id, state: route('target', 'cut-over') }), (r) => r.detail));
       freezeEndMs = Date.parse(committed.switchedAt);
-      if (status.reverse?.capture) status.reverse.switchedAt = committed.switchedAt;
+      if (reverseCaptured(status.reverse)) status.reverse!.switchedAt = committed.switchedAt;
       status.routing = route('target', 'cut-over');
     });
   } catch (err) {
@@ -132,7 +137,7 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
       await writeRouting({ spec, state: status.routing });
       if (reverseStarted) {
         await step('release-reverse', () => releaseReverseCapture({ spec, migrationId: id }), (r) => (r.left.length ? `left: ${r.left.map((l) => l.what).join(', ')} (ferry cleanup --id ${id})` : `removed ${r.removed.join(', ') || 'nothing'}`));
-        if (status.reverse) status.reverse.capture = null;
+        if (status.reverse) Object.assign(status.reverse, { capture: null, streams: null });
       }
     });
     if (fencedAtMs !== null && freezeEndMs !== null) c.freezeSeconds = (freezeEndMs - fencedAtMs) / 1000;

@@ -26,6 +26,7 @@ import {
   throttleSignal,
 } from '../../contracts/messages';
 import { positionText } from '../../contracts/offsets';
+import { reverseCaptured } from '../../contracts/reverse';
 import type { SkipRequest } from '../../contracts/sync';
 import { parseBackfillProgress, parseRate, parseReason, parseSyncReport } from '../payloads';
 import type { MigrationContext } from './context';
@@ -268,8 +269,8 @@ function registerRollbackHandler(ctx: MigrationContext): void {
         if (phase === 'cut-over') {
           const rev = status.reverse;
           const since = `the migration has cut over (${status.routing?.changedAt ?? 'the switch is done'}): the target has taken the application's writes since, and going back without them would lose them`;
-          if (!rev?.capture) throw new Error(`${since}, and this migration runs no reverse sync (see the cutover's reverse-capture step in ferry status): the source is kept as it was at the switch`);
-          if (rev.stopped || rev.error) throw new Error(`${since}, and the reverse sync has stopped${rev.error ? ` (${rev.error})` : ''}: the source lacks what the target took since; see ferry status`);
+          if (!reverseCaptured(rev)) throw new Error(`${since}, and this migration runs no reverse sync (see the cutover's reverse-capture step in ferry status): the source is kept as it was at the switch`);
+          if (rev!.stopped || rev!.error) throw new Error(`${since}, and the reverse sync has stopped${rev!.error ? ` (${rev!.error})` : ''}: the source lacks what the target took since; see ferry status`);
           if (ctx.cutover.finalizeRequested) throw new Error('finalize is under way: the migration is ending on the target');
           if (req?.dropTarget) throw new Error('dropTarget applies before the switch: after it, the target holds what the application wrote there; remove it by hand once the source is checked');
         }

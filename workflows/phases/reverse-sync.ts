@@ -6,7 +6,8 @@ import { CancellationScope, condition, getExternalWorkflowHandle, ParentClosePol
 import { reverseSyncWorkflowId } from '../../contracts/ids';
 import { abortSignal } from '../../contracts/messages';
 import { taskQueues } from '../../contracts/queues';
-import { reversedSpec } from '../../contracts/reverse';
+import { reverseCaptured, reversedSpec } from '../../contracts/reverse';
+import { syncStreams } from '../stream-sync';
 import { syncChanges } from '../sync';
 import { releaseReverseCapture } from './activities';
 import type { MigrationContext } from './context';
@@ -14,13 +15,11 @@ import type { MigrationContext } from './context';
 export async function startReverseSync(ctx: MigrationContext): Promise<void> {
   const { id, spec, status } = ctx;
   const rev = status.reverse!;
-  const handle = await startChild(syncChanges, {
-    workflowId: reverseSyncWorkflowId(id),
-    taskQueue: taskQueues.control,
-    // It outlives this run's continue-as-new; a terminated migration's sync notices and releases its capture.
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [{ spec: reversedSpec(spec), plans: ctx.plans, capture: rev.capture!, parentId: id, paused: status.paused, direction: 'reverse' }],
-  });
+  // It outlives this run's continue-as-new; a terminated migration's sync notices and releases its capture.
+  const options = { workflowId: reverseSyncWorkflowId(id), taskQueue: taskQueues.control, parentClosePolicy: ParentClosePolicy.ABANDON };
+  const handle = rev.capture
+    ? await startChild(syncChanges, { ...options, args: [{ spec: reversedSpec(spec), plans: ctx.plans, capture: rev.capture, parentId: id, paused: status.paused, direction: 'reverse' }] })
+    : await startChild(syncStreams, { ...options, args: [{ spec, plans: ctx.plans, streams: rev.streams!, parentId: id, paused: status.paused }] });
   rev.workflowId = handle.workflowId;
   ctx.children.add(handle.workflowId);
 }
@@ -29,7 +28,7 @@ export async function startReverseSync(ctx: MigrationContext): Promise<void> {
 export async function stopReverseSync(ctx: MigrationContext): Promise<string> {
   const { id, spec, status } = ctx;
   const rev = status.reverse;
-  if (!rev?.capture) return 'no reverse sync';
+  if (!rev || !reverseCaptured(rev)) return 'no reverse sync';
   return CancellationScope.nonCancellable(async () => {
     if (rev.workflowId && !rev.stopped) {
       await getExternalWorkflowHandle(rev.workflowId).signal(abortSignal, 'the migration ended').catch(() => undefined);
@@ -42,6 +41,7 @@ export async function stopReverseSync(ctx: MigrationContext): Promise<string> {
       status.error = `${status.error ?? ''} (reverse capture ${released.name} not fully released: ${released.left.map((l) => l.what).join(', ')}; run ferry cleanup --id ${id})`.trim();
     }
     rev.capture = null;
+    rev.streams = null;
     return released.left.length ? `left ${released.left.map((l) => l.what).join(', ')}` : `removed ${released.removed.join(', ') || 'nothing (already gone)'}`;
   }).catch((err) => {
     status.error = `${status.error ?? ''} (could not release the reverse capture: ${(err as Error).message}; run ferry cleanup --id ${id})`.trim();

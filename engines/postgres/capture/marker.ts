@@ -113,3 +113,18 @@ export function markerFromEvent(after: Record<string, unknown> | null | undefine
     writtenAt: String(after.written_at),
   };
 }
+
+/**
+ * The reverse sync from change streams (a MongoDB target) records on the source each marker it
+ * has passed, one row per stream (kind `reverse:<collection>`), once everything before the
+ * marker in that stream is applied: the rollback's drain waits for every stream's row.
+ */
+export async function recordPassedMarker(pool: Pool, migrationId: string, stream: string, token: string): Promise<void> {
+  await pool.query(upsertSql(migrationId, `reverse:${stream}`, token));
+}
+
+/** How many streams have passed the marker `token`. */
+export async function streamsPastMarker(pool: Pool, migrationId: string, token: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${MARKER_SCHEMA}.${MARKER_TABLE} WHERE migration = $1 AND kind LIKE 'reverse:%' AND token = $2`, [migrationId, token]);
+  return rows[0].n;
+}
