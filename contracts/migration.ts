@@ -130,7 +130,7 @@ export interface RollbackStatus {
 /** What prepare returns: the plans and, online, the change capture it set up. */
 export interface MigrationPlan {
   targetKind: TargetKind;
-  /** The target's engine can stream its writes back (a reverse sync after the switch); absent in plans made before. */
+  /** The reverse sync can run: the target's engine streams its writes back and the mapping inverts exactly (or the spec accepts it); absent in plans made before. */
   targetStreamsBack?: boolean;
   tables: TablePlan[];
   /** Change capture set up by prepare (mode online), else null. */

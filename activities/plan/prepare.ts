@@ -51,16 +51,23 @@ export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; p
 /**
  * A reverse sync carries the target's writes back through the inverse of the mapping: where
  * that cannot be exact (an embed, a truncating policy, a NOT NULL column left out), a rollback
- * after the switch would change or refuse rows. Refused unless the spec accepts it
- * (cutover.reverse.acceptInexact), and then a warning in the plan.
+ * after the switch would change or refuse rows. With cutover.reverse.mode: required that is
+ * refused, unless the spec accepts it (acceptInexact); with auto the migration runs no reverse
+ * sync (a rollback after the switch is then refused) and the plan says why.
  */
 function reverseLimits(spec: Spec, plan: TablePlan, engine: Engine): Array<{ path: string; message: string }> {
   const reasons = engine.reverseProblems(plan);
-  if (spec.cutover.reverse.acceptInexact) {
-    for (const r of reasons) plan.warnings.push(`reverse sync (rollback after the switch): ${r}`);
+  const accepted = spec.cutover.reverse.acceptInexact;
+  if (accepted || spec.cutover.reverse.mode !== 'required') {
+    for (const r of reasons) plan.warnings.push(accepted ? `reverse sync (rollback after the switch) inexact, accepted: ${r}` : `no reverse sync, so no rollback after the switch: ${r} (or accept it: cutover.reverse.acceptInexact: true)`);
     return [];
   }
-  return reasons.map((r) => ({ path: '', message: `${r} — a rollback after the switch could not bring the target's writes back exactly: set cutover.reverse.acceptInexact: true to accept it, or cutover.reverse.mode: off (no rollback after the switch)` }));
+  return reasons.map((r) => ({ path: '', message: `${r} — a rollback after the switch could not bring the target's writes back exactly (cutover.reverse.mode: required): set cutover.reverse.acceptInexact: true to accept it, or mode auto/off` }));
+}
+
+/** The reverse sync runs: the engine streams back, and the mapping inverts exactly (or the spec accepts it). */
+export function reverseRuns(spec: Spec, plans: TablePlan[], engine: Engine): boolean {
+  return engine.streamsBack && (spec.cutover.reverse.acceptInexact || plans.every((p) => engine.reverseProblems(p).length === 0));
 }
 
 /**
@@ -195,11 +202,11 @@ export async function prepareMigration(input: { spec: Spec; migrationId?: string
   for (const plan of plans) {
     await target.prepareTable(plan, input.migrationId).catch((err) => rethrowClassified(err, `creating ${plan.display} on the target`));
   }
-  return { targetKind: target.kind, targetStreamsBack: targetEngine(spec).streamsBack, tables: plans, capture: null };
+  return { targetKind: target.kind, targetStreamsBack: reverseRuns(spec, plans, targetEngine(spec)), tables: plans, capture: null };
 }
 
 /** Activity: the plan alone, for verification and repair runs started after the migration. */
 export async function planTables(input: { spec: Spec }): Promise<MigrationPlan> {
   const { spec, plans } = await planOrFail(input);
-  return { targetKind: targetEngine(spec).name, targetStreamsBack: targetEngine(spec).streamsBack, tables: plans, capture: null };
+  return { targetKind: targetEngine(spec).name, targetStreamsBack: reverseRuns(spec, plans, targetEngine(spec)), tables: plans, capture: null };
 }

@@ -64,7 +64,9 @@ PG_BIN="${FERRY_PG_BIN:-/usr/lib/postgresql/$PG_MAJOR/bin}"
 # ---- tuning ------------------------------------------------------------------------------
 KAFKA_HEAP="${FERRY_KAFKA_HEAP:--Xms256m -Xmx512m}"
 CONNECT_HEAP="${FERRY_CONNECT_HEAP:--Xms256m -Xmx512m}"
-MONGO_HEAP="${FERRY_MONGO_HEAP:--Xmx1g}"
+# The oplog (change streams, for the reverse sync) keeps a copy of every write until the server
+# restarts: room for a whole test run of them.
+MONGO_HEAP="${FERRY_MONGO_HEAP:--Xmx3g}"
 MONGO_BACKEND="${FERRY_MONGO_BACKEND:-memory}"   # memory (default: fast, correct upserts; nothing kept) | h2 (file; see README-mongo.md)
 MONGO_OPLOG="${FERRY_MONGO_OPLOG:-on}"           # on (default: change streams work; the oplog keeps a copy of every write) | off
 PG_SUPERUSER=ferry

@@ -106,7 +106,7 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
         status.reverse.capture = made.kind === 'debezium' ? made.capture : null;
         status.reverse.streams = made.kind === 'change-stream' ? made.streams : null;
       } else {
-        const why = spec.cutover.reverse?.mode === 'off' ? 'cutover.reverse.mode is off' : status.reverse ? 'this migration began before the reverse sync existed' : `Ferry cannot stream a ${status.targetKind ?? 'this'} target's writes back yet`;
+        const why = spec.cutover.reverse?.mode === 'off' ? 'cutover.reverse.mode is off' : status.reverse ? 'this migration began before the reverse sync existed' : `the ${status.targetKind ?? 'target'} mapping cannot be inverted exactly: ferry plan names where`;
         const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: `no reverse sync (${why}): after the switch a rollback is refused, since going back would lose the writes made on the target` };
         c.steps.push(reverse);
       }

@@ -42,7 +42,7 @@ export async function stopReverseSync(ctx: MigrationContext): Promise<string> {
     }
     rev.capture = null;
     rev.streams = null;
-    return released.left.length ? `left ${released.left.map((l) => l.what).join(', ')}` : `removed ${released.removed.join(', ') || 'nothing (already gone)'}`;
+    return released.left.length ? `left ${released.left.map((l) => l.what).join(', ')}` : `removed ${released.removed.join(', ') || 'nothing (nothing of it is left on the server)'}`;
   }).catch((err) => {
     status.error = `${status.error ?? ''} (could not release the reverse capture: ${(err as Error).message}; run ferry cleanup --id ${id})`.trim();
     return 'release failed';
