@@ -61,6 +61,14 @@ export function describeFence(fence: FenceSpec | undefined): string {
   return `revoke INSERT/UPDATE/DELETE/TRUNCATE on the migrated tables from ${fence.roles.join(', ')} (their sessions are ended)`;
 }
 
+/** cutover.reverse as the plan shows it; the tables' warnings name what the inverse mapping cannot carry. */
+function describeReverse(r: Spec['cutover']['reverse']): string {
+  const how = r.mode === 'off'
+    ? 'off (a rollback after the switch is refused)'
+    : `${r.mode} (capture on the target before the switch${r.mode === 'required' ? ', refused where it cannot stream' : ''}; a rollback after the switch drains it)`;
+  return `${how}${r.acceptInexact ? ', inexact inverse mappings accepted' : ''}${r.host ? `, Connect reaches the target at ${r.host}${r.port ? `:${r.port}` : ''}` : ''}`;
+}
+
 /** The spec's shadow and cutover sections (online) as `ferry plan` shows them. No URL's credentials. */
 export function renderOnlineSettings(spec: Pick<Spec, 'shadow' | 'cutover'>): string {
   const { shadow: sh, cutover: c } = spec;
@@ -76,6 +84,7 @@ export function renderOnlineSettings(spec: Pick<Spec, 'shadow' | 'cutover'>): st
     `  final verify: ${c.finalVerify === 'changed' ? 'changed (the keys changed since the last clean verification, plus counts)' : 'full (the whole comparison again)'}`,
     `  drain timeout: ${c.drainTimeoutSeconds} s (then the source is un-fenced and the attempt undone)`,
     `  after-flip hook: ${c.hooks.afterFlip ?? 'none'}`,
+    `  reverse sync: ${describeReverse(c.reverse)}`,
   ];
   if (!sh.enabled) {
     out.push('shadow reads: off (shadow.enabled: false)');
