@@ -1,6 +1,7 @@
 // `ferry cleanup --id ID [--spec FILE]`: removes what a migration's change capture left on
 // the source and in Kafka Connect (connector and its offsets, replication slot, publication,
-// marker rows, Ferry's shared source tables once unused, a cutover's fence) — for when the workflow is gone,
+// marker rows, Ferry's shared source tables once unused, a cutover's fence; the reverse sync's
+// capture and fence on a PostgreSQL target) — for when the workflow is gone,
 // terminated, or its release could not finish. Names come from the id exactly as capture
 // derives them; the spec from the workflow's input when Temporal still has it, else --spec.
 // Idempotent: a second run removes nothing and says so. Exit 0 when nothing is left, 1 when
@@ -8,7 +9,9 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { SpecError, loadSpecFile, validateSpec } from '../../activities/plan/spec';
 import { formatProblem, type Spec } from '../../contracts/spec';
-import { captureName, legacyCaptureName } from '../../activities/cdc/capture';
+import { captureName, legacyCaptureName, reverseCaptureName } from '../../activities/cdc/capture';
+import { reversedSpec } from '../../contracts/reverse';
+import { targetEngine } from '../../engines';
 import { removeCapture } from '../../activities/cdc/release';
 import { unfenceSource } from '../../activities/cutover/fence';
 import { renderRelease } from '../../contracts/capture-release';
@@ -31,6 +34,19 @@ export async function cleanupCommand(opts: { id: string; spec?: string }): Promi
       if (old.removed.length || old.left.length || old.notOurs.length) for (const line of renderRelease({ ...old, alreadyGone: [] })) console.log(line);
       report.removed.push(...old.removed);
       report.left.push(...old.left);
+    }
+    // The reverse sync's capture on a PostgreSQL target (a migration terminated after the switch), and a fence of that target's.
+    if (targetEngine(spec).postgresWire && spec.mode === 'online') {
+      const back = reversedSpec(spec);
+      const rev = await removeCapture(back, reverseCaptureName(opts.id), opts.id).catch((err) => ({ name: reverseCaptureName(opts.id), removed: [], alreadyGone: [], notOurs: [], left: [{ what: 'the reverse capture', reason: (err as Error).message, command: `ferry cleanup --id ${opts.id}` }] }));
+      if (rev.removed.length || rev.left.length || rev.notOurs.length) for (const line of renderRelease({ ...rev, alreadyGone: [] })) console.log(`reverse (on the target): ${line}`);
+      report.removed.push(...rev.removed);
+      report.left.push(...rev.left);
+      const targetFence = await unfenceSource({ spec: back, migrationId: opts.id }).catch(() => null);
+      if (targetFence && targetFence.detail !== 'nothing was fenced') {
+        console.log(`lifted the target fence: ${targetFence.detail}`);
+        report.removed.push(`the target fence (${targetFence.detail})`);
+      }
     }
     // A fence whose workflow is gone (terminated mid-cutover): its ledger says what to lift.
     const fence = await unfenceSource({ spec, migrationId: opts.id }).catch((err) => {
