@@ -44,6 +44,8 @@ interface Cursor {
 
 const REPORT_EVERY_MS = 3_000;
 const BATCH_WAIT_MS = 300;
+/** Rounds a stream's batch may wait for another stream's change (a foreign key) before the activity fails and is retried. */
+const WAIT_ROUNDS = 50;
 
 export async function applyStreamChanges(input: StreamApplyInput): Promise<StreamApplyResult> {
   const ctx = Context.current();
@@ -58,12 +60,15 @@ export async function applyStreamChanges(input: StreamApplyInput): Promise<Strea
   const db = await targetDb(spec);
   const plans = new Map(input.plans.map((p) => [p.display, p]));
   const readers = new Map<string, ChangeReader>();
+  const parts: ApplyParts = { sink, deadLetters, migrationId, source, cursor };
   for (const s of cursor.streams) readers.set(s.collection, openChangeStream(db.collection(s.collection), { resumeAfter: s.token }));
   const started = Date.now();
   let lastReport = 0;
   let behindSince: number | null = null;
   let caughtUp = false;
   let deadLettered = await deadLetters.count(migrationId);
+  /** Streams whose last batch waits for another table's change, with how many rounds in a row. */
+  const waiting = new Map<string, number>();
   const progress = (state: SyncProgress['state']): SyncProgress => ({
     state,
     eventsApplied: cursor.eventsApplied,
@@ -91,8 +96,38 @@ export async function applyStreamChanges(input: StreamApplyInput): Promise<Strea
         if (!plan) throw ApplicationFailure.nonRetryable(`the reverse sync follows ${s.collection} into ${s.table}, which is not among the migration's tables`, 'ConfigurationError');
         const batch = await readers.get(s.collection)!.read(spec.sync?.batchEvents ?? 5_000, BATCH_WAIT_MS);
         if (batch.events.length) quiet = false;
-        const dead = await applyEvents(plan, s, batch.events, { sink, deadLetters, migrationId, source, cursor });
-        deadLettered += dead;
+        try {
+          deadLettered += await applyEvents(plan, s, batch.events, parts);
+          waiting.delete(s.collection);
+        } catch (err) {
+          if (err instanceof ApplicationFailure) throw err;
+          // A write that needs another table's change first (a foreign key: a child before its
+          // parent, a parent deleted before its children). The batch goes again one event at a
+          // time, in order, as far as it can; the stream then waits at the first event that
+          // cannot be written yet while the other streams go on, and reads on from there next
+          // round. Only a stream that stays stuck for many rounds fails the activity.
+          let stuck: unknown = null;
+          for (const e of batch.events) {
+            try {
+              deadLettered += await applyEvents(plan, s, [e], parts);
+              s.token = e.resumeToken;
+            } catch (one) {
+              if (one instanceof ApplicationFailure) throw one;
+              stuck = one;
+              break;
+            }
+          }
+          if (stuck) {
+            const rounds = (waiting.get(s.collection) ?? 0) + 1;
+            if (rounds > WAIT_ROUNDS) throw stuck;
+            waiting.set(s.collection, rounds);
+            await readers.get(s.collection)!.close().catch(() => undefined);
+            readers.set(s.collection, openChangeStream(db.collection(s.collection), { resumeAfter: s.token }));
+            ctx.heartbeat(cursor);
+            continue;
+          }
+          waiting.delete(s.collection);
+        }
         if (batch.resumeToken) s.token = batch.resumeToken;
         ctx.heartbeat(cursor);
       }

@@ -129,8 +129,8 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
     plans: carried?.plans ?? [],
     capture: carried?.capture ?? null,
     captureStarted: !!carried?.capture,
-    // A new run of a migration in its sync phase forwards to the sync child it adopts.
-    children: new Set<string>(carried && status.syncWorkflowId ? [status.syncWorkflowId] : []),
+    // A new run of a migration in its sync phase forwards to the sync child it adopts (after the switch, the reverse sync).
+    children: new Set<string>(carried ? [status.syncWorkflowId, status.reverse?.workflowId].filter((w): w is string => !!w) : []),
     backfillStarted: new Set<string>(carried?.backfillStarted ?? []),
     sync: { scope: null, run: null, ended: false, handOverAllowed: false, stopped: false, failed: false, error: null },
     cutover: { requested: false, answer: null, finalizeRequested: false, attempt: null, switched: false },
