@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { repoRoot } from './stack';
+import { ferryAsync, type CliRun } from './cli';
 
 export function spawnWorker(queue: 'all' | 'control' | 'copy' | 'cdc', log: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'ferry.js'), 'worker', '--queue', queue], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,6 +21,24 @@ export async function until<T>(what: string, probe: () => Promise<T | null | und
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * `ferry cutover` once `--check` passes. Under load the gates can flip between the check and
+ * the approval (the sync going from caught up to replaying): a refusal by the gates is retried,
+ * as an operator would. `wait`: follow the attempt to its end (the CLI's answer is returned).
+ */
+export async function cutOverWhenAllowed(id: string, wait: boolean, timeoutMs = 3 * 60_000): Promise<CliRun> {
+  return until(
+    'a cutover the gates allow',
+    async () => {
+      if ((await ferryAsync(['cutover', '--id', id, '--check'])).code !== 0) return null;
+      const r = await ferryAsync(['cutover', '--id', id, ...(wait ? ['--wait'] : [])]);
+      return /refused: the gates/.test(r.err) ? null : r;
+    },
+    timeoutMs,
+    1_000,
+  );
 }
 
 /** A login role for the application (the stack trusts loopback connections), with writes on the given tables. */

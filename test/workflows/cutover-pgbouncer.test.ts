@@ -15,7 +15,7 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { startMigration, waitForStatus } from '../helpers/temporal';
 import { cleanUpMigration, onlineSpec } from '../helpers/sync';
 import { ferryAsync } from '../helpers/cli';
-import { spawnWorker, until } from '../helpers/cutover';
+import { cutOverWhenAllowed, spawnWorker } from '../helpers/cutover';
 import { connectClient } from '../../scripts/cli/client';
 import { closeAll } from '../../engines/connections';
 import { databaseState, removeRoute } from '../../engines/postgres/pgbouncer';
@@ -86,16 +86,7 @@ describe('cutover through PgBouncer with pgbench writing throughout, workers kil
     const benchDone = new Promise<number | null>((res) => pgbench.on('close', res));
     try {
       // Gates can flip between the check and the approval under load: a refusal is retried, as an operator would.
-      const accepted = await until(
-        'a cutover the gates allow, under pgbench',
-        async () => {
-          if ((await ferryAsync(['cutover', '--id', id, '--check'])).code !== 0) return null;
-          const r = await ferryAsync(['cutover', '--id', id]);
-          return /refused: the gates/.test(r.err) ? null : r;
-        },
-        3 * 60_000,
-        1_000,
-      );
+      const accepted = await cutOverWhenAllowed(id, false);
       assert.equal(accepted.code, 0, accepted.out + accepted.err);
       // Kill the worker (control, copy and cdc queues) once the fence or the drain runs, and start another.
       await waitForStatus(client, id, (s) => !!s.cutover?.steps.some((x) => (x.name === 'fence' || x.name === 'drain') && x.state === 'running'), 'fence or drain running', 60_000);

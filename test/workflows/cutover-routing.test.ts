@@ -15,7 +15,7 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { startMigration, startWorkers, waitForStatus, type Harness } from '../helpers/temporal';
 import { cleanUpMigration, onlineSpec } from '../helpers/sync';
 import { ferryAsync } from '../helpers/cli';
-import { canWrite, createAppRole, dropRole, fenceRows, spawnWorker, until } from '../helpers/cutover';
+import { canWrite, createAppRole, cutOverWhenAllowed, dropRole, fenceRows, spawnWorker, until } from '../helpers/cutover';
 import { closeAll } from '../../engines/connections';
 import { ROUTING_COLLECTION } from '../../engines/mongodb/routing';
 
@@ -128,16 +128,7 @@ describe('cutover to MongoDB with a role fence and an application that follows t
       await waitForStatus(harness.client, id, (s) => !!s.cutover?.reading && Date.parse(s.cutover.reading.checkedAt) > restartedAt && !!s.sync && Date.parse(s.sync.updatedAt) > restartedAt, 'the sync applying again', 3 * 60_000);
       // The sync may still flip between replaying and caught up right after its restart: a
       // refusal by the gates is what an operator would see and retry, so retry it.
-      const done = await until(
-        'a cutover the gates allow',
-        async () => {
-          if ((await ferryAsync(['cutover', '--id', id, '--check'])).code !== 0) return null;
-          const r = await ferryAsync(['cutover', '--id', id, '--wait']);
-          return /refused: the gates/.test(r.err) ? null : r;
-        },
-        3 * 60_000,
-        1_000,
-      );
+      const done = await cutOverWhenAllowed(id, true);
       assert.equal(done.code, 0, done.out + done.err + log.join('').slice(-3_000));
       assert.match(done.out, /freeze/i);
       const cut = await waitForStatus(harness.client, id, (s) => s.phase === 'cut-over', 'cut-over');

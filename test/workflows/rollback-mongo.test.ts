@@ -13,7 +13,7 @@ import { createDatabase, loadStackEnv, uniqueName } from '../helpers/stack';
 import { startMigration, waitForStatus } from '../helpers/temporal';
 import { onlineSpec, onlineSuite } from '../helpers/sync';
 import { ferryAsync } from '../helpers/cli';
-import { canWrite, createAppRole, dropRole, until } from '../helpers/cutover';
+import { canWrite, createAppRole, cutOverWhenAllowed, dropRole } from '../helpers/cutover';
 import { introspectTable, readBatch } from '../../engines/postgres/source';
 import { documentMapper } from '../../engines/mongodb/mapping/document';
 import { pgPool } from '../../engines/connections';
@@ -69,16 +69,7 @@ describe('rollback after the switch from MongoDB through change streams (real De
     const ready = await waitForStatus(suite.harness.client, id, (s) => s.phase === 'sync' || s.phase === 'failed', 'sync phase', 5 * 60_000);
     assert.equal(ready.phase, 'sync', ready.error ?? '');
 
-    const cut = await until(
-      'a cutover the gates allow',
-      async () => {
-        if ((await ferryAsync(['cutover', '--id', id, '--check'])).code !== 0) return null;
-        const r = await ferryAsync(['cutover', '--id', id, '--wait']);
-        return /refused: the gates/.test(r.err) ? null : r;
-      },
-      3 * 60_000,
-      1_000,
-    );
+    const cut = await cutOverWhenAllowed(id, true);
     assert.equal(cut.code, 0, cut.out + cut.err);
     const s = await waitForStatus(suite.harness.client, id, (x) => x.phase === 'cut-over' && !!x.reverse?.workflowId, 'cut over, reverse sync started');
     assert.equal(s.cutover!.steps.find((x) => x.name === 'reverse-capture')?.state, 'done');

@@ -16,7 +16,7 @@ import { createDatabase, dropDatabase, loadStackEnv, uniqueName } from '../helpe
 import { startMigration, waitForStatus } from '../helpers/temporal';
 import { cleanUpMigration, onlineSpec } from '../helpers/sync';
 import { ferryAsync } from '../helpers/cli';
-import { spawnWorker, until } from '../helpers/cutover';
+import { cutOverWhenAllowed, spawnWorker } from '../helpers/cutover';
 import { connectClient } from '../../scripts/cli/client';
 import { closeAll } from '../../engines/connections';
 import { databaseState, removeRoute } from '../../engines/postgres/pgbouncer';
@@ -97,16 +97,7 @@ describe('rollback after the switch through PgBouncer, pgbench writing throughou
     pgbench.stderr.on('data', (d) => (bench += d));
     const benchDone = new Promise<number | null>((res) => pgbench.on('close', res));
     try {
-      const accepted = await until(
-        'a cutover the gates allow, under pgbench',
-        async () => {
-          if ((await ferryAsync(['cutover', '--id', id, '--check'])).code !== 0) return null;
-          const r = await ferryAsync(['cutover', '--id', id, '--wait']);
-          return /refused: the gates/.test(r.err) ? null : r;
-        },
-        3 * 60_000,
-        1_000,
-      );
+      const accepted = await cutOverWhenAllowed(id, true);
       assert.equal(accepted.code, 0, accepted.out + accepted.err);
       const cut = await waitForStatus(client, id, (s) => s.phase === 'cut-over' && !!s.reverse?.workflowId, 'cut over, reverse sync started');
       const reverseStep = cut.cutover!.steps.find((s) => s.name === 'reverse-capture')!;
