@@ -34,6 +34,9 @@ export function reverseWanted(spec: Spec, targetStreamsBack: boolean): boolean {
   return targetStreamsBack || mode === 'required';
 }
 
+/** How a target's writes are captured for the reverse sync (Engine.reverseFeed). */
+export type ReverseFeed = ReverseCapture['kind'];
+
 /** Where one collection's change stream starts (a MongoDB target): a resume token, as plain JSON. */
 export interface StreamStart {
   /** The table it flows back into (its display name) and the collection it follows. */

@@ -45,6 +45,27 @@ export interface TableVerdict {
   sample: Array<{ kind: MismatchKind; key: string[] }>;
 }
 
+/** The figures a table comparison ends with (a verification's verdict, a changed-keys check). */
+export interface TableDifferences {
+  table: string;
+  missing: number;
+  extra: number;
+  different: number;
+  sourceRows: number;
+  targetRows: number;
+}
+
+/**
+ * The tables that differ, as one line for a status or an error. `sides` names the two sides
+ * as the reader knows them (the reverse sync compares with the roles swapped).
+ */
+export function describeDifferences(tables: readonly TableDifferences[], sides: { source: string; target: string } = { source: 'source', target: 'target' }): string {
+  return tables
+    .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
+    .map((t) => `${t.table}: ${t.missing} missing, ${t.extra} extra, ${t.different} different (${sides.source} ${t.sourceRows} rows, ${sides.target} ${t.targetRows})`)
+    .join('; ');
+}
+
 export interface VerificationResult {
   /** `checksum`: per-chunk hashes and counts, drilled down to keys; `counts`: row counts only. */
   method: 'checksum' | 'counts';

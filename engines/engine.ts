@@ -6,6 +6,7 @@
 // Adding an engine is adding a folder that exports an Engine and one line in the registry.
 import type { Pool } from 'pg';
 import type { ChunkCursor, ChunkRange } from '../contracts/backfill';
+import type { ReverseFeed } from '../contracts/reverse';
 import type { ShadowQuery, Spec, SpecProblem, TargetKind } from '../contracts/spec';
 import type { ColumnInfo, TablePlan } from '../contracts/tables';
 import type { DeadLetterStore } from './dead-letters';
@@ -25,10 +26,11 @@ export interface Engine {
   /** Applications reach it over PostgreSQL's protocol, so PgBouncer can front it (a cutover can repoint PgBouncer at it). */
   readonly postgresWire: boolean;
   /**
-   * Ferry can capture the application's writes here after the switch and apply them to the
-   * source (the reverse sync, contracts/reverse.ts): a rollback after the switch loses nothing.
+   * How Ferry captures the application's writes here after the switch to apply them to the
+   * source (the reverse sync, contracts/reverse.ts): Debezium, as on a source, or the engine's
+   * change streams; null where it cannot (then a rollback after the switch is refused).
    */
-  readonly streamsBack: boolean;
+  readonly reverseFeed: ReverseFeed | null;
   /** Why the reverse sync cannot carry this table's rows back exactly (the mapping's inverse loses something); empty when it can. */
   reverseProblems(plan: TablePlan): string[];
   /** What one source table becomes here, for plan warnings ("collection", "plain table"). */

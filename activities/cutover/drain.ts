@@ -81,10 +81,15 @@ async function drain(input: { spec: Spec; migrationId: string; capture: CaptureI
   }
 }
 
+/** Where the sync started on each partition (`topic/partition` → offset). */
+function startOffsets(capture: CaptureInfo): Map<string, bigint> {
+  return new Map(capture.startOffsets.map((o) => [`${o.topic}/${o.partition}`, BigInt(o.offset)]));
+}
+
 /** Table-topic events from the capture's start offsets to `ends` (the drain returns once all are applied). */
 function appliedSinceStart(capture: CaptureInfo, ends: TopicOffset[]): number {
   const tables = new Set(capture.topics.map((t) => t.topic));
-  const start = new Map(capture.startOffsets.map((o) => [`${o.topic}/${o.partition}`, BigInt(o.offset)]));
+  const start = startOffsets(capture);
   let n = 0n;
   for (const e of ends) {
     if (!tables.has(e.topic)) continue;
@@ -97,7 +102,7 @@ function appliedSinceStart(capture: CaptureInfo, ends: TopicOffset[]): number {
 /** Partitions whose committed offset (the next event to apply) is short of `ends`. */
 async function behindEnd(admin: Awaited<ReturnType<typeof connectAdmin>>, capture: CaptureInfo, topics: string[], ends: TopicOffset[]): Promise<Array<{ topic: string; partition: number; events: number }>> {
   const committed = await admin.fetchOffsets({ groupId: capture.name, topics });
-  const start = new Map(capture.startOffsets.map((o) => [`${o.topic}/${o.partition}`, BigInt(o.offset)]));
+  const start = startOffsets(capture);
   const at = new Map<string, bigint>();
   for (const t of committed) for (const p of t.partitions) at.set(`${t.topic}/${p.partition}`, BigInt(p.offset));
   const behind: Array<{ topic: string; partition: number; events: number }> = [];

@@ -37,7 +37,7 @@ export async function inspectSource(spec: Spec): Promise<{ plans: TablePlan[]; p
       if (options?.embed?.length) issues.push(...(await planEmbeds(pool, plan, options, engine)));
       issues.push(...engine.tableProblems(plan).map((message) => ({ path: '', message })));
       if (spec.mode === 'online') issues.push(...captureLimits(plan));
-      if (reverseWanted(spec, engine.streamsBack)) issues.push(...reverseLimits(spec, plan, engine));
+      if (reverseWanted(spec, engine.reverseFeed !== null)) issues.push(...reverseLimits(spec, plan, engine));
       plan.chunkRows = sizeChunks(plan, spec);
       problems.push(...issues.map((p) => ({ path: p.path ? `${path}.${p.path}` : path, message: p.message })));
       plans.push(plan);
@@ -67,7 +67,7 @@ function reverseLimits(spec: Spec, plan: TablePlan, engine: Engine): Array<{ pat
 
 /** The reverse sync runs: the engine streams back, and the mapping inverts exactly (or the spec accepts it). */
 export function reverseRuns(spec: Spec, plans: TablePlan[], engine: Engine): boolean {
-  return engine.streamsBack && (spec.cutover.reverse.acceptInexact || plans.every((p) => engine.reverseProblems(p).length === 0));
+  return engine.reverseFeed !== null && (spec.cutover.reverse.acceptInexact || plans.every((p) => engine.reverseProblems(p).length === 0));
 }
 
 /**

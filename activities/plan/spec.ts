@@ -114,7 +114,7 @@ function checkCutover(spec: Spec, kind: TargetKind | undefined, env: NodeJS.Proc
       problems.push({ path: 'cutover.fence.pgbouncer', message: `PgBouncer can switch the application only to a PostgreSQL target, not ${kind}: fence with roles and let the application follow the routing record` });
     }
   }
-  if (c.reverse.mode === 'required' && kind && !engineNamed(kind).streamsBack) {
+  if (c.reverse.mode === 'required' && kind && !engineNamed(kind).reverseFeed) {
     problems.push({ path: 'cutover.reverse.mode', message: `is required, but Ferry cannot yet stream a ${kind} target's writes back to the source: set it to auto or off (then a rollback after the switch is refused)` });
   }
   if ((c.reverse.host || c.reverse.port) && c.reverse.mode === 'off') {

@@ -15,8 +15,8 @@ import { prepareCapture, releaseCapture, reverseCaptureName } from '../cdc/captu
 
 export async function prepareReverseCapture(input: { spec: Spec; plans: TablePlan[]; migrationId: string }): Promise<ReverseCapture> {
   try {
-    // A target that speaks PostgreSQL is captured like a source (Debezium); MongoDB through its change streams.
-    if (!targetEngine(input.spec).postgresWire) {
+    // A PostgreSQL target is captured like a source (Debezium); MongoDB through its change streams.
+    if (targetEngine(input.spec).reverseFeed === 'change-stream') {
       const ctx = Context.current();
       return { kind: 'change-stream', streams: await beginStreams(input.spec, input.plans, () => ctx.heartbeat()) };
     }
@@ -30,15 +30,12 @@ export async function prepareReverseCapture(input: { spec: Spec; plans: TablePla
         err.type ?? 'ConfigurationError',
       );
     }
-    if (err instanceof Error && /did not deliver Ferry's marker/.test(err.message)) {
-      throw ApplicationFailure.nonRetryable(`the reverse sync cannot stream from the target, so the switch is refused: ${err.message}`, 'ConfigurationError');
-    }
     throw err;
   }
 }
 
 /** Removes the reverse capture (connector, slot, publication on the target); never throws, like releaseCapture. Change streams hold nothing on the server. */
 export async function releaseReverseCapture(input: { spec: Spec; migrationId: string }): Promise<CaptureRelease> {
-  if (!targetEngine(input.spec).postgresWire) return { name: 'change streams', removed: [], alreadyGone: [], notOurs: [], left: [] };
+  if (targetEngine(input.spec).reverseFeed === 'change-stream') return { name: 'change streams', removed: [], alreadyGone: [], notOurs: [], left: [] };
   return releaseCapture({ spec: reversedSpec(input.spec), captureName: reverseCaptureName(input.migrationId), migrationId: input.migrationId });
 }

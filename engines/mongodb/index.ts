@@ -21,7 +21,7 @@ export const mongodb: Engine = {
   handles: (url) => /^mongodb(\+srv)?:\/\//i.test(url),
   urlForm: 'mongodb://',
   postgresWire: false,
-  streamsBack: true,
+  reverseFeed: 'change-stream',
   reverseProblems: inversionProblems,
   readsTables: false,
   landsAs: 'collection',

@@ -5,6 +5,7 @@
 // kind of marker, written after the rollback's fence, is how the drain knows the reverse sync
 // has applied everything before it (the apply records each marker it passes on the source).
 import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import type { Spec } from '../../contracts/spec';
 import type { TablePlan } from '../../contracts/tables';
@@ -53,8 +54,9 @@ export async function beginStreams(spec: Spec, plans: TablePlan[], alive: () => 
       let found: StreamStart | null = null;
       while (!found) {
         if (Date.now() > deadline) {
-          throw new Error(
+          throw ApplicationFailure.nonRetryable(
             `the change stream of collection ${r.collection} did not deliver Ferry's marker within ${MARKER_TIMEOUT_MS / 1000} s: MongoDB serves change streams only on a replica set or sharded cluster (mongo-java-server: with its oplog enabled)`,
+            'ConfigurationError',
           );
         }
         alive();

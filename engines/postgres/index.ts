@@ -21,7 +21,7 @@ export const postgres: Engine = {
   handles: (url) => /^postgres(ql)?:\/\//i.test(url),
   urlForm: 'postgres://',
   postgresWire: true,
-  streamsBack: true,
+  reverseFeed: 'debezium',
   // Same names, types and values on both sides: the reverse sync's inverse is the identity.
   reverseProblems: () => [],
   readsTables: true,

@@ -36,13 +36,16 @@ export async function cleanupCommand(opts: { id: string; spec?: string }): Promi
       report.left.push(...old.left);
     }
     // The reverse sync's capture on a PostgreSQL target (a migration terminated after the switch), and a fence of that target's.
-    if (targetEngine(spec).postgresWire && spec.mode === 'online') {
+    if (targetEngine(spec).reverseFeed === 'debezium' && spec.mode === 'online') {
       const back = reversedSpec(spec);
-      const rev = await removeCapture(back, reverseCaptureName(opts.id), opts.id).catch((err) => ({ name: reverseCaptureName(opts.id), removed: [], alreadyGone: [], notOurs: [], left: [{ what: 'the reverse capture', reason: (err as Error).message, command: `ferry cleanup --id ${opts.id}` }] }));
+      const rev = await removeCapture(back, reverseCaptureName(opts.id), opts.id);
       if (rev.removed.length || rev.left.length || rev.notOurs.length) for (const line of renderRelease({ ...rev, alreadyGone: [] })) console.log(`reverse (on the target): ${line}`);
       report.removed.push(...rev.removed);
       report.left.push(...rev.left);
-      const targetFence = await unfenceSource({ spec: back, migrationId: opts.id }).catch(() => null);
+      const targetFence = await unfenceSource({ spec: back, migrationId: opts.id }).catch((err) => {
+        report.left.push({ what: 'the target fence', reason: (err as Error).message, command: `ferry cleanup --id ${opts.id}` });
+        return null;
+      });
       if (targetFence && targetFence.detail !== 'nothing was fenced') {
         console.log(`lifted the target fence: ${targetFence.detail}`);
         report.removed.push(`the target fence (${targetFence.detail})`);

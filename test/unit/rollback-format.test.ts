@@ -11,7 +11,7 @@ describe('ferry rollback --drill output', () => {
       ...base,
       rollback: {
         requestedAt: '2026-12-01T10:00:00.000Z', finishedAt: '2026-12-01T10:00:12.500Z', reason: 'drill', dropTarget: false, from: 'cut-over', dropped: [], kept: [],
-        eventsCarried: 16372, eventsDrained: 148, freezeSeconds: 2.25,
+        eventsCarried: 16372, eventsDrained: 148, freezeSeconds: 2.5,
         steps: [
           { name: 'fence-target', state: 'done', startedAt: '2026-12-01T10:00:00.100Z', durationSeconds: 0.1, detail: 'PgBouncer paused database app' },
           { name: 'drain-reverse', state: 'done', startedAt: '2026-12-01T10:00:00.200Z', durationSeconds: 2.0, detail: '148 drained' },
@@ -22,7 +22,7 @@ describe('ferry rollback --drill output', () => {
     assert.match(text, /fence-target\s+done\s+0\.1 s\s+PgBouncer paused database app/);
     assert.match(text, /drain-reverse\s+done\s+2\.0 s/);
     assert.match(text, /events carried back by the reverse sync: 16372 \(the final drain waited for 148\)/);
-    assert.match(text, /application frozen \(target fenced → source resumed\): 2\.3 s|2\.2 s/);
+    assert.match(text, /application frozen \(target fenced → source resumed\): 2\.5 s/);
     assert.match(text, /drill took 12\.5 s from the request/);
   });
 

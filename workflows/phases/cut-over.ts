@@ -2,15 +2,15 @@
 // fenced by a role fence, unreachable through PgBouncer's repointed entry). With a reverse sync
 // (its capture made before the switch), the forward capture is released and the reverse sync
 // carries every write the target takes back to the source, so the rollback Update (phase
-// rolling-back) is a drain; without one the forward sync keeps following the source. `ferry finalize` (the finalize Update) ends the migration: the sync stops and
-// capture is released first (so no source write can reach the now-primary target after the
-// fence is gone), then the role fence is lifted, and the machine goes on to completed. The
-// phase hands over to a new run before its history grows large, once no Update handler is
-// still answering.
+// rolling-back) is a drain; without one the forward sync keeps following the source.
+// `ferry finalize` (the finalize Update) ends the migration: the syncs stop and capture is
+// released first (so no source write can reach the now-primary target after the fence is
+// gone), then the role fence is lifted, and the machine goes on to completed. The phase hands
+// over to a new run before its history grows large, once no Update handler is still answering.
 import { allHandlersFinished, condition } from '@temporalio/workflow';
+import { reverseCaptured } from '../../contracts/reverse';
 import { unfenceSource, writeRouting } from './activities';
 import type { MigrationContext } from './context';
-import { reverseCaptured } from '../../contracts/reverse';
 import { release } from './release';
 import { startReverseSync, stopReverseSync } from './reverse-sync';
 

@@ -4,13 +4,14 @@
 // back) before the migration returns to sync, and says why in status and in the cutover
 // Update's answer. An abort during the steps un-fences the same way before the migration ends.
 //   gates (fresh) → fence → drain to a marker → final check → prepare the target →
-//   (reverse capture: the rollback issue) → repoint PgBouncer (still paused) → switch (routing
+//   reverse capture (rolling-back.ts drains it) → repoint PgBouncer (still paused) → switch (routing
 //   record, RESUME: never undone once begun) → foreign keys validated → hooks.afterFlip
 import { CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { CutoverStatus, CutoverStep, CutoverStepName, RoutingState } from '../../contracts/cutover';
 import { describeGates, failingGates } from '../../contracts/cutover';
 import { syncWorkflowId } from '../../contracts/ids';
 import { reverseCaptured } from '../../contracts/reverse';
+import { describeDifferences } from '../../contracts/verify';
 import { innermostMessage } from '../failures';
 import { verifyTables } from '../verify';
 import {
@@ -31,15 +32,13 @@ import {
 } from './activities';
 import type { MigrationContext } from './context';
 import { evaluateGates } from './gates';
-import { nowIso, runStep } from './steps';
+import { nowIso, runStep, StepFailed } from './steps';
 import { emptyCutover } from './watchers';
 
 /** Kafka timestamps and the workflow's clock may differ a little: the final check looks back this much further. */
 export const CHANGED_MARGIN_MS = 60_000;
 /** New attempts start the reverse sync's capture before the switch (older histories skipped the step). */
 const REVERSE_PATCH = 'reverse-sync';
-
-class StepFailed extends Error {}
 
 export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over'> {
   const { spec, status, id } = ctx;
@@ -175,19 +174,14 @@ async function finalCheck(ctx: MigrationContext): Promise<string> {
   const { spec, status, id } = ctx;
   if (spec.cutover.finalVerify === 'full') {
     const v = await verifyTables(spec, ctx.plans, `${id}/final-${Date.now()}`, () => false, (h) => void ctx.children.add(h.workflowId));
-    if (!v.clean) throw new StepFailed(`the final verification found differences (${v.verifyId}): ${v.tables.filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows).map((t) => `${t.table} ${t.missing} missing, ${t.extra} extra, ${t.different} different`).join('; ')}`);
+    if (!v.clean) throw new StepFailed(`the final verification found differences (${v.verifyId}): ${describeDifferences(v.tables)}`);
     return `full verification clean (${v.tables.reduce((n, t) => n + t.sourceRows, 0)} rows)`;
   }
   const since = Date.parse(status.verificationStartedAt ?? status.verification!.checkedAt) - CHANGED_MARGIN_MS;
   const r = await compareChangedKeys({ spec, plans: ctx.plans, capture: ctx.capture!, sinceMs: since, syncWorkflowId: syncWorkflowId(id), drained: true });
   const keys = r.tables.reduce((n, t) => n + t.keysChecked, 0);
   if (!r.clean) {
-    throw new StepFailed(
-      `the final check found differences: ${r.tables
-        .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
-        .map((t) => `${t.table} ${t.missing} missing, ${t.extra} extra, ${t.different} different, ${t.sourceRows} source rows vs ${t.targetRows} target rows`)
-        .join('; ')}`,
-    );
+    throw new StepFailed(`the final check found differences: ${describeDifferences(r.tables)}`);
   }
   return `${keys} changed key(s) and the row counts of ${r.tables.length} table(s) match`;
 }

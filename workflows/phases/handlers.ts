@@ -230,7 +230,7 @@ function registerCutoverHandlers(ctx: MigrationContext): void {
   );
 }
 
-/** Phases a rollback ends the migration from (before the switch); `cutover` too, and its attempt alone by default. */
+/** Phases a rollback is accepted in: before the switch it ends the migration; `cutover` undoes its attempt alone by default; `cut-over` goes back through the reverse sync. */
 const ROLLBACK_FROM: readonly Phase[] = ['prepare', 'backfill', 'indexes', 'catch-up', 'verify', 'sync', 'cutover', 'cut-over'];
 
 /**

@@ -10,23 +10,24 @@
 // (change streams) has no PgBouncer and no server-side fence here: the routing record sends the
 // writes to the source, whose role fence (held since the cutover) holds them until the drain to
 // markers written in every collection is done and the whole comparison is clean; lifting that
-// fence is the switch back. Any failure
-// before the switch back lifts the target's fence: the target stays primary, the reverse sync
-// runs on, and the reason is in status for the operator to fix and roll back again.
+// fence is the switch back. Any failure before the switch back lifts the target's fence: the
+// target stays primary, the reverse sync runs on, and the reason is in status for the operator
+// to fix and roll back again.
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { CutoverStepName, RoutingState } from '../../contracts/cutover';
 import { reverseSyncWorkflowId } from '../../contracts/ids';
 import { reversedSpec } from '../../contracts/reverse';
 import { innermostMessage } from '../failures';
 import { verifyTables } from '../verify';
-import { advanceTargetSequences, commitSwitch, compareChangedKeys, countDeadLetters, drainActivity, fenceSource, prepareSwitch, streamDrainActivity, unfenceSource, watchGates, writeRouting } from './activities';
+import { describeDifferences } from '../../contracts/verify';
+import { advanceTargetSequences, commitSwitch, compareChangedKeys, countDeadLetters, drainActivity, fenceSource, prepareSwitch, streamDrainActivity, unfenceSource, writeRouting } from './activities';
 import type { MigrationContext } from './context';
 import { CHANGED_MARGIN_MS } from './cutover';
 import { stopReverseSync } from './reverse-sync';
-import { nowIso, runStep } from './steps';
+import { nowIso, runStep, StepFailed } from './steps';
 
-class StepFailed extends Error {}
-
+/** The reverse sync's own sides: it compares the target (its source) with the source (its target). */
+const SWAPPED = { source: 'target', target: 'source' };
 
 export async function rollingBack(ctx: MigrationContext): Promise<'cut-over' | 'rolled-back'> {
   const { spec, status, id } = ctx;
@@ -41,6 +42,13 @@ export async function rollingBack(ctx: MigrationContext): Promise<'cut-over' | '
   const route = (writes: RoutingState['writes'], phase: string): RoutingState => ({ writes, reads: writes, readShare: writes === 'target' ? 100 : 0, migration: id, phase, changedAt: nowIso() });
   let fencedAtMs: number | null = null;
   let switchedBack = false;
+  const timeout = spec.cutover.drainTimeoutSeconds;
+  const deadline = () => new Date(Date.now() + timeout * 1000).toISOString();
+  /** Read fresh from the source's store once drained: a write the source refused is one the way back would lose. */
+  const checkDeadLetters = async () => {
+    const dead = await countDeadLetters({ spec: back, migrationId: id });
+    if (dead > spec.cutover.gates.maxDeadLetters) throw new StepFailed(`${dead} change(s) of the reverse sync are dead-lettered (limit ${spec.cutover.gates.maxDeadLetters}): the source lacks those writes; see ferry status`);
+  };
   ctx.publish(true);
   try {
     if (viaStreams) {
@@ -52,15 +60,13 @@ export async function rollingBack(ctx: MigrationContext): Promise<'cut-over' | '
         await writeRouting({ spec, state: status.routing });
         return 'the routing record sends writes to the source, which its role fence holds until the drain is done (MongoDB has no server-side fence here)';
       }, (x) => x));
-      const timeout = spec.cutover.drainTimeoutSeconds;
       const drain = streamDrainActivity(timeout);
-      await step('drain-reverse', () => drain({ spec, plans: ctx.plans, migrationId: id, deadline: new Date(Date.now() + timeout * 1000).toISOString(), timeoutSeconds: timeout }), (x) => `${x.streams} change stream(s) applied past the drain marker`);
-      const dead = await countDeadLetters({ spec: back, migrationId: id });
-      if (dead > spec.cutover.gates.maxDeadLetters) throw new StepFailed(`${dead} document(s) of the reverse sync are dead-lettered (limit ${spec.cutover.gates.maxDeadLetters}): the source lacks those writes; see ferry status`);
+      await step('drain-reverse', () => drain({ spec, plans: ctx.plans, migrationId: id, deadline: deadline(), timeoutSeconds: timeout }), (x) => `${x.streams} change stream(s) applied past the drain marker`);
+      await checkDeadLetters();
       await step('check-reverse', async () => {
         // Every row and document compared (the change streams name no key set to check alone).
         const v = await verifyTables(spec, ctx.plans, `${id}/rollback-${Date.now()}`, () => false, (h) => void ctx.children.add(h.workflowId));
-        if (!v.clean) throw new StepFailed(`the source differs from the target: ${v.tables.filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows).map((t) => `${t.table} ${t.missing} missing, ${t.extra} extra, ${t.different} different`).join('; ')}`);
+        if (!v.clean) throw new StepFailed(`the source differs from the target: ${describeDifferences(v.tables)}`);
         return v.tables.reduce((n, t) => n + t.sourceRows, 0);
       }, (n) => `the whole comparison is clean (${n} rows)`);
       // The application chose the keys it wrote on the target: the source's sequences move past them.
@@ -76,21 +82,15 @@ export async function rollingBack(ctx: MigrationContext): Promise<'cut-over' | '
       // Not cancellable: an abort waits for the fence to be up (or to have failed), then lifts it.
       const fenced = await CancellationScope.nonCancellable(() => step('fence-target', () => fenceSource({ spec: back, migrationId: id, plans: ctx.plans }), (x) => x.detail));
       fencedAtMs = Date.parse(fenced.fencedAt);
-      const timeout = spec.cutover.drainTimeoutSeconds;
       const drain = drainActivity(timeout);
-      const drained = await step('drain-reverse', () => drain({ spec: back, migrationId: id, capture: rev.capture!, deadline: new Date(Date.now() + timeout * 1000).toISOString(), timeoutSeconds: timeout }), (x) => `${x.eventsApplied} change event(s) carried back since the switch, the last ${x.eventsDrained} drained to the marker at ${x.markerLsn} on the target`);
+      const drained = await step('drain-reverse', () => drain({ spec: back, migrationId: id, capture: rev.capture!, deadline: deadline(), timeoutSeconds: timeout }), (x) => `${x.eventsApplied} change event(s) carried back since the switch, the last ${x.eventsDrained} drained to the marker at ${x.markerLsn} on the target`);
       r.eventsDrained = drained.eventsDrained;
       r.eventsCarried = drained.eventsApplied;
-      // A write the source refused (dead-lettered) is a write the way back would lose.
-      const reading = await watchGates({ spec: back, captureName: rev.capture!.name, syncWorkflowId: reverseSyncWorkflowId(id), maxLagSeconds: spec.cutover.gates.maxLagSeconds, known: null, returnAfterMs: 0 });
-      if (reading.deadLetters > spec.cutover.gates.maxDeadLetters) throw new StepFailed(`${reading.deadLetters} event(s) of the reverse sync are dead-lettered (limit ${spec.cutover.gates.maxDeadLetters}): the source lacks those writes; see ferry status`);
+      await checkDeadLetters();
       await step('check-reverse', async () => {
         const since = Date.parse(rev.switchedAt ?? status.routing?.changedAt ?? nowIso()) - CHANGED_MARGIN_MS;
         const checked = await compareChangedKeys({ spec: back, plans: ctx.plans, capture: rev.capture!, sinceMs: since, syncWorkflowId: reverseSyncWorkflowId(id), drained: true });
-        const differing = checked.tables.filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows);
-        if (differing.length) {
-          throw new StepFailed(`the source differs from the target: ${differing.map((t) => `${t.table} ${t.missing} missing, ${t.extra} extra, ${t.different} different, ${t.sourceRows} target rows vs ${t.targetRows} source rows`).join('; ')}`);
-        }
+        if (!checked.clean) throw new StepFailed(`the source differs from the target: ${describeDifferences(checked.tables, SWAPPED)}`);
         return checked.tables.reduce((n, t) => n + t.keysChecked, 0);
       }, (n) => `${n} key(s) changed since the switch and every table's row count match on the source`);
       await step('source-sequences', () => advanceTargetSequences({ spec: back, plans: ctx.plans }), (x) => `the source's sequences of ${x.tables} table(s) moved past the target's`);
@@ -124,9 +124,10 @@ export async function rollingBack(ctx: MigrationContext): Promise<'cut-over' | '
   // Back on the source. What is left only tidies up: reported, never undone.
   await CancellationScope.nonCancellable(async () => {
     await step('release-reverse', () => stopReverseSync(ctx), (x) => x);
-    // The change streams' count, as the reverse sync's last report (sent as it stopped) says.
-    if (viaStreams) r.eventsCarried = rev.progress?.eventsApplied ?? r.eventsCarried;
-    if (!viaStreams) {
+    if (viaStreams) {
+      // The change streams' count, as the reverse sync's last report (sent as it stopped) says.
+      r.eventsCarried = rev.progress?.eventsApplied ?? r.eventsCarried;
+    } else {
       await step('unfence-target', () => unfenceSource({ spec: back, migrationId: id }), (x) => x.detail).catch(() => undefined);
       await step('unfence-source', () => unfenceSource({ spec, migrationId: id }), (x) => x.detail).catch(() => undefined);
     }

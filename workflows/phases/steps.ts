@@ -3,6 +3,9 @@
 import type { CutoverStep, CutoverStepName } from '../../contracts/cutover';
 import { innermostMessage } from '../failures';
 
+/** A step that found the way on unsafe (a gate, a difference): its message is the reason shown, as it is. */
+export class StepFailed extends Error {}
+
 export const nowIso = () => new Date(Date.now()).toISOString();
 
 /** Runs `run` as the step `name`, recorded in `steps` (a status array the queries show). */

@@ -4,7 +4,7 @@
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { syncWorkflowId } from '../../contracts/ids';
 import { searchAttributes } from '../../contracts/search-attributes';
-import type { VerificationResult } from '../../contracts/verify';
+import { describeDifferences } from '../../contracts/verify';
 import { needsRecheck, recheckRound, RECHECK_ROUNDS, verifyTables } from '../verify';
 import type { MigrationContext } from './context';
 
@@ -16,7 +16,7 @@ export async function verify(ctx: MigrationContext): Promise<'completed' | 'sync
     status.verification = await verifyTables(spec, ctx.plans, verifyId, () => status.paused, onChild);
     upsertSearchAttributes([{ key: searchAttributes.verify, value: status.verification.clean ? 'clean' : 'mismatch' }]);
     if (!status.verification.clean) {
-      throw ApplicationFailure.nonRetryable(`verification found differences: ${describeDifferences(status.verification)}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
+      throw ApplicationFailure.nonRetryable(`verification found differences: ${describeDifferences(status.verification.tables)}; run ferry verify --id ${id} for the keys, ferry repair --id ${id} to re-copy them`, 'VerificationFailed');
     }
     return 'completed';
   }
@@ -32,11 +32,4 @@ export async function verify(ctx: MigrationContext): Promise<'completed' | 'sync
   status.verification = verification;
   upsertSearchAttributes([{ key: searchAttributes.verify, value: verification.clean ? 'clean' : 'mismatch' }]);
   return 'sync';
-}
-
-function describeDifferences(v: VerificationResult): string {
-  return v.tables
-    .filter((t) => t.missing + t.extra + t.different > 0 || t.sourceRows !== t.targetRows)
-    .map((t) => `${t.table}: ${t.missing} missing, ${t.extra} extra, ${t.different} different (source ${t.sourceRows} rows, target ${t.targetRows})`)
-    .join('; ');
 }
