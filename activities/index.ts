@@ -22,3 +22,6 @@ export { prepareReverseCapture, releaseReverseCapture } from './rollback/reverse
 export { applyStreamChanges } from './rollback/stream-apply';
 export { drainStreams } from './rollback/stream-drain';
 export { countDeadLetters } from './rollback/dead-letters';
+export { sampleRehearsal } from './rehearsal/sample';
+export { cleanupRehearsal } from './rehearsal/cleanup';
+export { recordRehearsal } from './rehearsal/record';

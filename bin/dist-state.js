@@ -10,7 +10,7 @@ const { existsSync, readdirSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const dirs = ['contracts', 'engines', 'workflows', 'activities', 'workers', 'scripts'];
+const dirs = ['contracts', 'engines', 'workflows', 'activities', 'workers', 'scripts', 'rehearsal'];
 const files = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'node_modules/.package-lock.json'];
 
 /** null when dist/ is current, else why not (one line). */

@@ -54,6 +54,45 @@ export interface ChunkResult {
   rows: number;
   /** True when this attempt continued from a heartbeat cursor left by a failed attempt. */
   resumed: boolean;
+  /** The activity attempt that finished it (1: no retry); absent from workers before rehearsals. */
+  attempt?: number;
+}
+
+/**
+ * How long a table's chunks took, as a histogram (a table may have a hundred thousand chunks:
+ * their durations are not kept one by one through continue-as-new). Bucket i holds the chunks
+ * that took at most CHUNK_BUCKET_BASE × √2^i seconds (the last holds everything longer).
+ */
+export interface ChunkTimes {
+  count: number;
+  buckets: number[];
+  maxSeconds: number;
+}
+
+const CHUNK_BUCKET_BASE = 0.01;
+const CHUNK_BUCKETS = 48;
+
+export function emptyChunkTimes(): ChunkTimes {
+  return { count: 0, buckets: new Array<number>(CHUNK_BUCKETS).fill(0), maxSeconds: 0 };
+}
+
+export function addChunkTime(t: ChunkTimes, seconds: number): void {
+  const i = seconds <= CHUNK_BUCKET_BASE ? 0 : Math.min(CHUNK_BUCKETS - 1, Math.ceil(2 * Math.log2(seconds / CHUNK_BUCKET_BASE)));
+  t.buckets[i] += 1;
+  t.count += 1;
+  t.maxSeconds = Math.max(t.maxSeconds, seconds);
+}
+
+/** The q-quantile's bucket bound (at most the longest chunk), seconds; 0 with no chunks. */
+export function chunkTimeQuantile(t: ChunkTimes, q: number): number {
+  if (!t.count) return 0;
+  const rank = Math.max(1, Math.ceil(q * t.count));
+  let seen = 0;
+  for (let i = 0; i < t.buckets.length; i++) {
+    seen += t.buckets[i];
+    if (seen >= rank) return Math.min(t.maxSeconds, CHUNK_BUCKET_BASE * Math.SQRT2 ** i);
+  }
+  return t.maxSeconds;
 }
 
 /** Heartbeat details of a chunk copy: plain JSON so any worker can resume from it. */
@@ -77,6 +116,11 @@ export interface TableProgress {
   chunksTotal: number;
   chunksResumed: number;
   copyStartedAt: string | null;
+  /** When its last chunk was copied (rehearsal figures; absent from runs before them). */
+  copyFinishedAt?: string | null;
+  chunkTimes?: ChunkTimes;
+  /** Chunk attempts beyond the first. */
+  retries?: number;
   /** Why the table's backfill failed, as it reported it. */
   error?: string;
 }
@@ -95,6 +139,10 @@ export interface BackfillProgress {
   copyStartedAt: string | null;
   /** False until chunk planning has covered the whole table (chunksTotal is then exact). */
   planned: boolean;
+  /** When the last chunk was copied; how long chunks took; attempts beyond the first (absent from runs before rehearsals). */
+  copyFinishedAt?: string | null;
+  chunkTimes?: ChunkTimes;
+  retries?: number;
   /** With state failed: why (the migration may have continued-as-new since it started this table). */
   error?: string;
 }

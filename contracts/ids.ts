@@ -13,3 +13,8 @@ export function reverseSyncWorkflowId(migrationId: string): string {
 export function backfillWorkflowId(migrationId: string, table: QualifiedTable): string {
   return `${migrationId}/backfill/${table.schema}.${table.name}`;
 }
+
+/** The migration a rehearsal runs (its capture, ledger entries and stores are named from this id). */
+export function rehearsalMigrationId(rehearsalId: string): string {
+  return `${rehearsalId}/migration`;
+}

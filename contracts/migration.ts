@@ -2,6 +2,7 @@
 import type { TableProgress } from './backfill';
 import type { CaptureInfo, StartMarker } from './capture';
 import type { CutoverStatus, CutoverStep, RoutingState } from './cutover';
+import type { RehearsalMode, RehearsalSteps } from './rehearsal';
 import type { StreamStart } from './reverse';
 import type { ShadowStatus } from './shadow';
 import type { Spec, TargetKind } from './spec';
@@ -9,7 +10,7 @@ import type { SyncProgress } from './sync';
 import type { TablePlan } from './tables';
 import type { VerificationResult } from './verify';
 
-export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'cutover' | 'cut-over' | 'rolling-back' | 'completed' | 'failed' | 'aborted' | 'rolled-back';
+export type Phase = 'prepare' | 'backfill' | 'indexes' | 'catch-up' | 'verify' | 'sync' | 'cutover' | 'cut-over' | 'rolling-back' | 'rehearsing' | 'completed' | 'failed' | 'aborted' | 'rolled-back';
 
 /**
  * Workflow input: the spec as written, `${VAR}` references unresolved. The workflow validates
@@ -21,6 +22,8 @@ export interface MigrationInput {
   carried?: MigrationCarried;
   /** History events after which the sync phase continues-as-new (default 10,000; tests set it small). */
   continueAsNewAfterEvents?: number;
+  /** Set by a rehearsal workflow: after the shadow time, a cutover dry run and the rollback drill instead of a cutover. */
+  rehearsal?: RehearsalMode;
 }
 
 /** The migration's state through continue-as-new (sync phase): plain JSON, no row data. */
@@ -78,6 +81,10 @@ export interface MigrationStatus {
   rollback?: RollbackStatus | null;
   /** The reverse sync (target → source after the switch); null or absent when the migration runs none. */
   reverse?: ReverseStatus | null;
+  /** Every phase entered, with when (the rehearsal report's phase times; absent from runs before it). */
+  phaseHistory?: Array<{ phase: Phase; at: string }>;
+  /** A rehearsal's dry run and drill (input.rehearsal set). */
+  rehearsal?: RehearsalSteps | null;
 }
 
 /** The reverse sync as the migration knows it: carried through continue-as-new with the status. */

@@ -140,6 +140,38 @@ const cutoverSection = z
   })
   .prefault({});
 
+/**
+ * Rehearsals (`ferry rehearse`): how long shadow reads run before the dry run, the go/no-go
+ * criteria the report judges (each optional: only those given are judged, plus a clean
+ * verification unless set false), and the production size the ETA scales to when the
+ * rehearsal's source is a subset (default: the source's own statistics; `--scale` overrides).
+ */
+const rehearsalSection = z
+  .strictObject({
+    shadowSeconds: z.number().int().min(0).max(86_400).default(30),
+    criteria: z
+      .strictObject({
+        /** The backfill at production size (the ETA), hours. */
+        backfillHours: z.number().min(0).optional(),
+        /** The sync's lag, p99 over the rehearsal, seconds. */
+        lagP99Seconds: z.number().min(0).optional(),
+        verificationClean: z.boolean().default(true),
+        shadowMismatches: z.number().int().min(0).optional(),
+        /** The freeze a cutover would hold writes for (the dry run's measured steps), seconds. */
+        freezeSeconds: z.number().min(0).optional(),
+        /** The rollback drill, seconds. */
+        rollbackSeconds: z.number().min(0).optional(),
+      })
+      .prefault({}),
+    production: z
+      .strictObject({
+        rows: z.number().int().min(1).optional(),
+        bytes: z.number().int().min(1).optional(),
+      })
+      .optional(),
+  })
+  .prefault({});
+
 export type ShadowQuery = z.infer<typeof shadowQuery>;
 export type FenceSpec = z.infer<typeof fenceSection>;
 
@@ -200,6 +232,7 @@ export const specSchema = z.strictObject({
     .optional(),
   shadow: shadowSection,
   cutover: cutoverSection,
+  rehearsal: rehearsalSection,
   backfill: z
     .strictObject({
       /** Rows per chunk; by default sized from each table's estimated row width (about 32 MB a chunk). */

@@ -7,6 +7,7 @@ import type { Client, WorkflowHandleWithStartDetails, WorkflowStartOptions } fro
 import type { WorkflowResultType } from '@temporalio/common';
 import type { Spec } from './spec';
 import type { MigrationInput, MigrationStatus } from './migration';
+import type { RehearsalInput, RehearsalRecord } from './rehearsal';
 import type { RepairResult, VerificationResult } from './verify';
 
 export const workflowTypes = {
@@ -17,6 +18,7 @@ export const workflowTypes = {
   repairMigration: 'repairMigration',
   syncChanges: 'syncChanges',
   syncStreams: 'syncStreams',
+  rehearsal: 'rehearsal',
 } as const;
 
 export type WorkflowTypeName = keyof typeof workflowTypes;
@@ -44,6 +46,7 @@ export interface StartableWorkflows {
   migration: (input: MigrationInput) => Promise<MigrationStatus>;
   verifyMigration: (input: VerifyMigrationInput) => Promise<VerificationResult>;
   repairMigration: (input: RepairMigrationInput) => Promise<RepairResult[]>;
+  rehearsal: (input: RehearsalInput) => Promise<RehearsalRecord>;
 }
 
 /** client.workflow.start by name, with args and result typed by the workflow's signature. */

@@ -12,6 +12,7 @@ import type { ColumnInfo, TablePlan } from '../contracts/tables';
 import type { DeadLetterStore } from './dead-letters';
 import type { Mismatch, MismatchStore } from './mismatches';
 import type { ChangeFailure, RowChange, SourceRow } from './rows';
+import type { RehearsalStore } from './rehearsals';
 import type { RoutingStore } from './routing';
 
 export interface Engine {
@@ -54,6 +55,8 @@ export interface Engine {
   deadLetters(spec: Spec): DeadLetterStore;
   /** The routing record kept on this target (applications read it to know where to write). */
   routing(spec: Spec): RoutingStore;
+  /** The records of rehearsals run against this target (kept when a rehearsal cleans up). */
+  rehearsals(spec: Spec): RehearsalStore;
   /**
    * Drops exactly what the target's ledger records Ferry created for this migration (tables,
    * sequences and types, then schemas; collections), never what existed before and never with

@@ -149,6 +149,30 @@ program
   .option('--spec <file>', "the migration's spec, when Temporal no longer has the workflow")
   .action(async (opts) => finish(await (await import('./cli/cleanup')).cleanupCommand(opts)));
 
+program
+  .command('rehearse')
+  .description('run the whole migration as a rehearsal (backfill, catch-up, verify, shadow, cutover dry run, rollback drill, cleanup) and report go/no-go and the ETA for production; or schedule rehearsals')
+  .option('--spec <file>', 'the migration spec (mode online) to rehearse')
+  .option('--id <id>', 'workflow id (default: ferry-rehearsal-NAME-TIMESTAMP; with --schedule, the schedule id ferry-rehearsal-NAME)')
+  .option('--report <dir>', 'wait for the end and write the report there (html, md and json)')
+  .option('--scale <rows-or-factor>', 'production size for the ETA: a factor (12x) or a row count (50000000); default: the spec\'s rehearsal.production, else the source\'s statistics')
+  .option('--shadow-seconds <n>', 'seconds of shadow reads while syncing before the dry run (default: the spec\'s rehearsal.shadowSeconds)')
+  .option('--keep', 'leave what the rehearsal made on the target (capture is always released)')
+  .option('--wait', 'follow it to its end; exit 0 on go, 1 on no-go')
+  .option('--schedule <cron>', 'create a Temporal Schedule that runs this rehearsal periodically: a cron expression ("0 2 * * 1") or "@every 6h"')
+  .option('--list', "list Ferry's rehearsal schedules")
+  .option('--delete <schedule-id>', 'delete a rehearsal schedule')
+  .action(async (opts) => finish(await (await import('./cli/rehearse')).rehearseCommand(opts)));
+
+program
+  .command('report')
+  .description("render a stored rehearsal's report, with the earlier rehearsals of its spec as the trend")
+  .requiredOption('--id <id>', 'the rehearsal id (ferry rehearse prints it; a scheduled run\'s id starts with the schedule id)')
+  .option('--format <formats>', 'html, md or json (several comma-separated)', 'html')
+  .option('--out <dir>', 'folder to write into (default: the current one); - prints to stdout')
+  .option('--spec <file>', "the rehearsal's spec, when Temporal no longer has the workflow")
+  .action(async (opts) => finish(await (await import('./cli/report')).reportCommand(opts)));
+
 function finish(code: number): never {
   process.exit(code);
 }

@@ -18,7 +18,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { BackfillInput, BackfillProgress, ChunkQueueState } from '../contracts/backfill';
+import { addChunkTime, BackfillInput, BackfillProgress, ChunkQueueState, emptyChunkTimes } from '../contracts/backfill';
 import { backfillProgressQuery, backfillProgressSignal, chunkControlQuery, pauseSignal, resumeSignal, throttleSignal } from '../contracts/messages';
 import { taskQueues } from '../contracts/queues';
 import { searchAttributes } from '../contracts/search-attributes';
@@ -156,10 +156,15 @@ export async function backfillTable(input: BackfillInput): Promise<BackfillProgr
       },
       isPaused: () => paused,
       runChunk: async (chunk) => {
+        const began = Date.now();
         const result = await copyChunk({ spec, plan, chunk, maxRowsPerSecond: tableRate > 0 ? Math.max(1, Math.floor(tableRate / parallelism)) : 0 });
         progress.rowsCopied += result.rows;
         progress.chunksDone += 1;
         if (result.resumed) progress.chunksResumed += 1;
+        // The rehearsal report's figures: workflow time, so replay gives the same (no command added).
+        addChunkTime((progress.chunkTimes ??= emptyChunkTimes()), (Date.now() - began) / 1000);
+        progress.retries = (progress.retries ?? 0) + Math.max(0, (result.attempt ?? 1) - 1);
+        progress.copyFinishedAt = new Date(Date.now()).toISOString();
         await report();
         stopIfOrphaned();
       },

@@ -4,3 +4,4 @@ export { backfillTable } from './backfill';
 export { verifyTable, verifyMigration, repairMigration } from './verify';
 export { syncChanges } from './sync';
 export { syncStreams } from './stream-sync';
+export { rehearsal } from './rehearsal';

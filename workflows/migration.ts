@@ -57,7 +57,7 @@ export async function migration(input: MigrationInput): Promise<MigrationStatus>
     await CancellationScope.nonCancellable(() => stopBackfills({ migrationId: id, plans: ctx.plans, status, started: ctx.backfillStarted })).catch(() => undefined);
     if (ctx.captureStarted) await release(ctx);
     // Ended after the switch: nobody would own the source's role fence, or the reverse capture, any more (finalize lifts them too).
-    if (status.phase === 'cut-over' || status.phase === 'rolling-back') {
+    if (status.phase === 'cut-over' || status.phase === 'rolling-back' || status.phase === 'rehearsing') {
       await stopReverseSync(ctx);
       await CancellationScope.nonCancellable(() => unfenceSource({ spec: ctx.spec, migrationId: id })).catch(() => undefined);
     }

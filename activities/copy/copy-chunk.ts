@@ -142,7 +142,7 @@ export async function copyChunk(task: ChunkTask): Promise<ChunkResult> {
     for (;;) {
       try {
         const copied = await target.copyChunk(plan, pool, chunk, { resumeFrom: cursor, batchRows: spec.backfill.batchRows, committed, pace });
-        return { index: chunk.index, rows: copied.rows, resumed: saved !== undefined || ctx.info.attempt > 1 };
+        return { index: chunk.index, rows: copied.rows, resumed: saved !== undefined || ctx.info.attempt > 1, attempt: ctx.info.attempt };
       } catch (err) {
         if (!(err instanceof ChunkYielded)) rethrowClassified(err, `copying ${plan.display}`);
         // Paused with a transaction open: it was rolled back; copy the chunk again once resumed.

@@ -15,6 +15,7 @@ import { mongoFieldProblems } from './mapping/field-names';
 import { lossWarnings } from './mapping/loss';
 import { dropCreated } from './created-ledger';
 import { inversionProblems } from './mapping/inverse';
+import { MongoRehearsalStore } from './rehearsals';
 
 export const mongodb: Engine = {
   name: 'mongodb',
@@ -41,6 +42,7 @@ export const mongodb: Engine = {
   mismatches: (spec) => new MongoStore(spec),
   deadLetters: (spec) => new MongoDeadLetters(spec),
   routing: (spec) => new MongoRoutingStore(spec),
+  rehearsals: (spec) => new MongoRehearsalStore(spec),
   async dropCreated(spec, migrationId) {
     const client = await mongoClient(spec.target.url);
     return dropCreated(client.db(spec.target.database), migrationId);

@@ -13,6 +13,7 @@ import { postgresSpecProblems } from './spec-rules';
 import { postgresPlanView } from './plan-view';
 import { targetPrivilegeProblems } from './privileges';
 import { dropCreated } from './created-ledger';
+import { PgRehearsalStore } from './rehearsals';
 
 const targetPool = (spec: { target: { url: string } }) => pgPool(spec.target.url, 'target.url');
 
@@ -40,5 +41,6 @@ export const postgres: Engine = {
   mismatches: (spec) => new PostgresStore(targetPool(spec)),
   deadLetters: (spec) => new PostgresDeadLetters(targetPool(spec)),
   routing: (spec) => new PgRoutingStore(targetPool(spec), { ledger: true }),
+  rehearsals: (spec) => new PgRehearsalStore(targetPool(spec)),
   dropCreated: (spec, migrationId) => dropCreated(targetPool(spec), migrationId),
 };

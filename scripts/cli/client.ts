@@ -104,15 +104,20 @@ async function withLiveProgress(client: Client, status: MigrationStatus): Promis
 
 /** The spec a migration was started with, from its first history event (references unresolved). */
 export async function migrationSpec(client: Client, workflowId: string): Promise<Spec> {
+  return (await startInput<MigrationInput>(client, workflowId, 'migration', '`ferry start`')).spec;
+}
+
+/** The input a workflow of this type was started with (its first history event); exit 2 for an unknown id or another type. */
+export async function startInput<T>(client: Client, workflowId: string, type: keyof typeof workflowTypes, printedBy: string): Promise<T> {
+  const what = type === 'migration' ? 'migration' : type;
   const handle = client.workflow.getHandle(workflowId);
   const history = await handle.fetchHistory().catch((err) => {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no migration with id ${workflowId} (check the id printed by \`ferry start\`)`, 2);
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`no ${what} with id ${workflowId} (check the id printed by ${printedBy})`, 2);
     throw err;
   });
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  if (started?.workflowType?.name !== workflowTypes.migration) throw new CliError(`${workflowId} is not a migration (it is a ${started?.workflowType?.name ?? 'unknown'} workflow)`, 2);
-  const input = client.options.loadedDataConverter.payloadConverter.fromPayload(started.input!.payloads![0]) as MigrationInput;
-  return input.spec;
+  if (started?.workflowType?.name !== workflowTypes[type]) throw new CliError(`${workflowId} is not a ${what} (it is a ${started?.workflowType?.name ?? 'unknown'} workflow)`, 2);
+  return client.options.loadedDataConverter.payloadConverter.fromPayload(started.input!.payloads![0]) as T;
 }
 
 /** Pending activities with attempt > 1 in the migration (already described) and its running children. */

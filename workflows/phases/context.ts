@@ -103,6 +103,7 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
     error: null,
     refused: [],
     runs: 1,
+    phaseHistory: [{ phase: 'prepare', at: new Date(Date.now()).toISOString() }],
   };
   let lastUpsert = 0;
   const publish = (force = false) => {
@@ -140,6 +141,7 @@ export function createContext(id: string, input: MigrationInput, spec: Spec): Mi
     publish,
     setPhase(phase: Phase) {
       status.phase = phase;
+      (status.phaseHistory ??= []).push({ phase, at: new Date(Date.now()).toISOString() });
       publish(true);
     },
     tableRate: () => (status.throttle > 0 ? Math.max(1, Math.floor(status.throttle / Math.max(1, Math.min(spec.backfill.tableParallelism, status.tables.length)))) : 0),

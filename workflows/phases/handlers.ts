@@ -101,7 +101,7 @@ export function registerHandlers(ctx: MigrationContext): () => Promise<void> {
     const p = parsed.value;
     const t = status.tables.find((x) => x.table === p.table);
     if (!t) return;
-    Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt, ...(p.error ? { error: p.error } : {}) });
+    Object.assign(t, { state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt, ...(p.error ? { error: p.error } : {}), ...(p.chunkTimes ? { chunkTimes: p.chunkTimes, retries: p.retries ?? 0, copyFinishedAt: p.copyFinishedAt ?? null } : {}) });
     status.rowsCopied = status.tables.reduce((n, x) => n + x.rowsCopied, 0);
     status.rowsEstimated = status.tables.reduce((n, x) => n + x.estimatedRows, 0);
     ctx.publish(p.state === 'done');
@@ -187,6 +187,7 @@ function registerCutoverHandlers(ctx: MigrationContext): void {
     {
       validator: (_request: { reason?: string } | undefined) => {
         if (spec.mode !== 'online') throw new Error('an offline migration has no cutover: it completes once verified');
+        if (ctx.input.rehearsal) throw new Error('this migration is a rehearsal: it runs a cutover dry run itself and never switches (abort the rehearsal to stop it)');
         if (status.phase === 'cutover' || ctx.cutover.requested) throw new Error('a cutover is already under way: follow it with ferry status');
         if (status.phase !== 'sync') throw new Error(`the migration is in phase ${status.phase}: a cutover starts only from sync (caught up, gates passing)`);
         const failing = failingGates(gatesNow());

@@ -12,6 +12,7 @@ import { cutOver } from './cut-over';
 import type { MigrationContext } from './context';
 import { indexes } from './indexes';
 import { prepare } from './prepare';
+import { rehearsing } from './rehearsing';
 import { rollingBack } from './rolling-back';
 import { sync } from './sync';
 import { verify } from './verify';
@@ -43,7 +44,9 @@ export const phases = {
   // Offline the migration ends verified; online the target goes on following the source.
   verify: running(verify, ['sync', 'completed']),
   // Itself: the sync goes on in a new run, adopting the sync child; cutover once approved.
-  sync: running(sync, ['sync', 'completed', 'cutover']),
+  sync: running(sync, ['sync', 'completed', 'cutover', 'rehearsing']),
+  // A rehearsal's end instead of a cutover: the dry run and the drill, then completed (nothing switched).
+  rehearsing: running(rehearsing, ['completed']),
   // The steps; a failed attempt un-fences and syncs again.
   cutover: running(cutover, ['sync', 'cut-over']),
   // Itself: a new run waits for finalize; a rollback goes back through the reverse sync.

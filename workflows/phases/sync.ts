@@ -14,7 +14,7 @@ const SYNC_LIVENESS_MS = 30 * 60_000;
 const CUTOVER_PATCH = 'cutover';
 
 /** 'sync' again: go on in a new run (continue-as-new). */
-export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover'> {
+export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover' | 'rehearsing'> {
   const { sync } = ctx;
   // A sync started before syncs could hand over must not be handed over (it would be cancelled).
   if ((!sync.run || sync.handOverAllowed) && patched(CUTOVER_PATCH)) return follow(ctx);
@@ -30,7 +30,7 @@ export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync' 
 }
 
 /** Follows the sync with the watchers beside it, until approval, the sync's end or a hand-over. */
-async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover'> {
+async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover' | 'rehearsing'> {
   const { sync, status, id } = ctx;
   status.routing ??= { writes: 'source', reads: 'source', readShare: 0, migration: id, phase: 'sync', changedAt: new Date(Date.now()).toISOString() };
   if (status.routing.phase !== 'sync') {
@@ -41,10 +41,18 @@ async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cu
   const watchers = new CancellationScope();
   const watching = watchers.run(() => Promise.all([gateLoop(ctx), shadowLoop(ctx), verifyLoop(ctx)]));
   watching.catch(() => undefined);
+  // A rehearsal syncs (shadow reads beside it) for its set time, then goes on to its dry run.
+  const rehearsalDue = rehearsalDueAt(ctx);
   try {
     for (;;) {
       // A hand-over waits for Update handlers to answer (a continue-as-new would drop them).
       const settled = () => sync.stopped || sync.failed || sync.ended || ctx.cutover.requested || (ctx.historyFull() && allHandlersFinished());
+      if (rehearsalDue !== null) {
+        if (await condition(settled, Math.max(1, Math.min(SYNC_LIVENESS_MS, rehearsalDue - Date.now())))) break;
+        if (Date.now() >= rehearsalDue) break;
+        if (!sync.run) await checkAdoptedSync(ctx);
+        continue;
+      }
       // A run that adopted its sync hears of it only by report: check it still runs now and then.
       if (await condition(settled, SYNC_LIVENESS_MS)) break;
       if (!sync.run) await checkAdoptedSync(ctx);
@@ -57,8 +65,18 @@ async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cu
     throw ApplicationFailure.nonRetryable(`the sync failed: ${sync.error ?? 'see the sync workflow'}`, 'SyncFailed');
   }
   if (sync.stopped || sync.ended) return 'completed';
+  if (rehearsalDue !== null && Date.now() >= rehearsalDue) return 'rehearsing';
   if (ctx.cutover.requested) return 'cutover';
   return 'sync';
+}
+
+/** When a rehearsal's sync has run its shadow time (counted from its first sync run), else null. */
+function rehearsalDueAt(ctx: MigrationContext): number | null {
+  const mode = ctx.input.rehearsal;
+  if (!mode) return null;
+  const r = (ctx.status.rehearsal ??= { syncStartedAt: null, dryRun: [], drill: [], eventsDrained: null, error: null });
+  r.syncStartedAt ??= new Date(Date.now()).toISOString();
+  return Date.parse(r.syncStartedAt) + mode.shadowSeconds * 1000;
 }
 
 async function checkAdoptedSync(ctx: MigrationContext): Promise<void> {

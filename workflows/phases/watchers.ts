@@ -31,7 +31,7 @@ export function refreshGates(ctx: MigrationContext): void {
   c.gatesAt = new Date(Date.now()).toISOString();
   // Only before any attempt: after a failed one an operator decides (an automatic retry could
   // freeze the application again and again for a cause that persists).
-  if (ctx.spec.cutover.approval === 'auto' && c.state === 'waiting' && c.gates.every((g) => g.pass) && !ctx.cutover.requested) {
+  if (ctx.spec.cutover.approval === 'auto' && !ctx.input.rehearsal && c.state === 'waiting' && c.gates.every((g) => g.pass) && !ctx.cutover.requested) {
     ctx.cutover.requested = true;
     c.approvedAt = c.gatesAt;
   }

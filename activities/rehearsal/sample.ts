@@ -1,0 +1,78 @@
+// The rehearsal's samples: every few seconds, until its migration ends, what the copy and the
+// sync are doing right now — rows copied (asked of each table's backfill, whose own figures
+// are live), and the sync's applied events, backlog and lag (asked of the sync) — so the
+// report can draw incoming against applied events and lag over time. The samples ride in the
+// heartbeat: a killed worker's successor goes on from them.
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { BackfillProgress } from '../../contracts/backfill';
+import type { MigrationStatus } from '../../contracts/migration';
+import { backfillProgressQuery, statusQuery, syncProgressQuery } from '../../contracts/messages';
+import type { RehearsalSample } from '../../contracts/rehearsal';
+import type { SyncProgress } from '../../contracts/sync';
+
+/** Beyond this many samples every other one is dropped and the interval doubles (bounds the heartbeat and the record). */
+const MAX_SAMPLES = 600;
+
+interface Cursor {
+  samples: RehearsalSample[];
+  everyMs: number;
+  /** The last sample's counters, for the rates. */
+  last: { atMs: number; applied: number; arrived: number } | null;
+}
+
+export async function sampleRehearsal(input: { migrationId: string; everySeconds: number }): Promise<RehearsalSample[]> {
+  const ctx = Context.current();
+  const client = ctx.client;
+  const cursor: Cursor = (ctx.info.heartbeatDetails as Cursor | undefined) ?? { samples: [], everyMs: input.everySeconds * 1000, last: null };
+  for (;;) {
+    const handle = client.workflow.getHandle(input.migrationId);
+    const running = await handle.describe().then((d) => d.status.name === 'RUNNING', (err) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)));
+    if (!running) return cursor.samples;
+    const status = await handle.query(statusQuery).catch(() => null);
+    if (status) sample(cursor, status, await liveRows(client, status), await liveSync(client, status));
+    ctx.heartbeat(cursor);
+    await ctx.sleep(cursor.everyMs);
+  }
+}
+
+function sample(cursor: Cursor, status: MigrationStatus, rowsCopied: number, sync: SyncProgress | null): void {
+  const now = Date.now();
+  const applied = sync?.eventsApplied ?? 0;
+  // Events that have reached the topics: applied plus those waiting (the backlog).
+  const arrived = applied + (sync?.lagEvents ?? 0);
+  const last = cursor.last;
+  const dt = last ? (now - last.atMs) / 1000 : 0;
+  const perSecond = (n: number) => (dt > 0 ? Math.max(0, n / dt) : 0);
+  cursor.samples.push({
+    at: new Date(now).toISOString(),
+    phase: status.phase,
+    rowsCopied,
+    // A sync that restarted counts from its carried figures: a drop is a restart, not negative traffic.
+    incomingPerSecond: sync && last ? perSecond(arrived - last.arrived) : 0,
+    appliedPerSecond: sync && last ? perSecond(applied - last.applied) : 0,
+    lagSeconds: sync ? sync.lagSeconds : null,
+    lagEvents: sync ? sync.lagEvents : null,
+  });
+  cursor.last = { atMs: now, applied, arrived };
+  if (cursor.samples.length > MAX_SAMPLES) {
+    cursor.samples = cursor.samples.filter((_, i) => i % 2 === 0);
+    cursor.everyMs *= 2;
+  }
+}
+
+/** Rows copied as each table's backfill says now (the migration hears of them only now and then). */
+async function liveRows(client: Client, status: MigrationStatus): Promise<number> {
+  let rows = 0;
+  for (const t of status.tables) {
+    const live = t.state === 'copying' && t.workflowId ? await client.workflow.getHandle(t.workflowId).query<BackfillProgress>(backfillProgressQuery).catch(() => null) : null;
+    rows += Math.max(t.rowsCopied, live?.rowsCopied ?? 0);
+  }
+  return rows;
+}
+
+/** The forward sync's live figures (null before it runs and after it stopped). */
+async function liveSync(client: Client, status: MigrationStatus): Promise<SyncProgress | null> {
+  if (!status.syncWorkflowId || !['catch-up', 'verify', 'sync', 'rehearsing'].includes(status.phase)) return null;
+  return (await client.workflow.getHandle(status.syncWorkflowId).query<SyncProgress>(syncProgressQuery).catch(() => null)) ?? status.sync ?? null;
+}
