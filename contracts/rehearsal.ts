@@ -85,7 +85,7 @@ export interface Percentiles {
 
 export interface CdcFigures {
   samples: RehearsalSample[];
-  /** Lag in seconds over the samples taken once the sync ran. */
+  /** Lag in seconds over the samples of the sync phase (the steady state a cutover meets; all samples with a lag when none was taken there). */
   lag: Percentiles;
   eventsApplied: number;
   /** Mean incoming events/s while syncing (the application's write rate as CDC sees it). */
