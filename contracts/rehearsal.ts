@@ -90,7 +90,7 @@ export interface CdcFigures {
   eventsApplied: number;
   /** Mean incoming events/s while syncing (the application's write rate as CDC sees it). */
   incomingPerSecond: number;
-  /** What the apply sustains: p95 of the applied events/s of samples with a backlog (catch-up), else the peak. */
+  /** What the apply can do, at least: the fastest applied events/s of any sample (steady state runs at the incoming rate; catch-up shows the capacity). */
   applyCapacityPerSecond: number;
 }
 

@@ -103,6 +103,7 @@ describe('rehearsals: dry run, drill, cleanup and report (real stack, headless C
     assert.deepEqual(connectors.filter((c) => names.includes(c)), [], 'no connector left');
     const ferryOnSource = await source.query(`SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '_ferry'`);
     assert.deepEqual(ferryOnSource.rows, [], 'no Ferry table left on the source');
+    assert.equal((await source.query(`SELECT to_regnamespace('_ferry') AS s`)).rows[0].s, null, 'no _ferry schema left on the source');
     if (targetKind === 'postgres') {
       const tables = await target.query(`SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1`);

@@ -32,11 +32,14 @@ export async function sync(ctx: MigrationContext): Promise<'completed' | 'sync' 
 /** Follows the sync with the watchers beside it, until approval, the sync's end or a hand-over. */
 async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cutover' | 'rehearsing'> {
   const { sync, status, id } = ctx;
-  status.routing ??= { writes: 'source', reads: 'source', readShare: 0, migration: id, phase: 'sync', changedAt: new Date(Date.now()).toISOString() };
-  if (status.routing.phase !== 'sync') {
-    status.routing = { ...status.routing, writes: 'source', phase: 'sync', changedAt: new Date(Date.now()).toISOString() };
+  // A rehearsal routes nothing: no application is told about it, and the source keeps no record of it.
+  if (!ctx.input.rehearsal) {
+    status.routing ??= { writes: 'source', reads: 'source', readShare: 0, migration: id, phase: 'sync', changedAt: new Date(Date.now()).toISOString() };
+    if (status.routing.phase !== 'sync') {
+      status.routing = { ...status.routing, writes: 'source', phase: 'sync', changedAt: new Date(Date.now()).toISOString() };
+    }
+    await writeRouting({ spec: ctx.spec, state: status.routing });
   }
-  await writeRouting({ spec: ctx.spec, state: status.routing });
   refreshGates(ctx);
   const watchers = new CancellationScope();
   const watching = watchers.run(() => Promise.all([gateLoop(ctx), shadowLoop(ctx), verifyLoop(ctx)]));
