@@ -5,9 +5,10 @@
 // online migration that continues-as-new in its sync phase (and whose sync does too), then
 // is aborted. The offline one continues-as-new in its backfill. With `cutover`, only an online
 // migration with a role fence that cuts over (the Update), then is finalized; with `rollback`, one
-// that cuts over with its reverse sync and is rolled back after the switch. Every run of
-// every workflow involved is written, one JSON file each.
-//   npx ts-node --transpile-only scripts/record-histories.ts [cutover|rollback]
+// that cuts over with its reverse sync and is rolled back after the switch; with `rehearsal`, a
+// rehearsal (its migration's dry run and drill, cleanup, record). Every run of every workflow
+// involved is written, one JSON file each.
+//   npx ts-node --transpile-only scripts/record-histories.ts [cutover|rollback|rehearsal]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -33,12 +34,12 @@ function temporalCli(): string {
 }
 
 /** Every run of the workflows whose id starts with `prefix`, one file per run. */
-async function save(client: Client, label: string, prefix: string): Promise<void> {
+async function save(client: Client, label: string, prefix: string, topKind = 'migration'): Promise<void> {
   const runs = client.workflow.list({ query: `WorkflowId STARTS_WITH '${prefix}'` });
   let n = 0;
   for await (const run of runs) {
     const history = execFileSync(temporalCli(), ['workflow', 'show', '--address', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', '-w', run.workflowId, '-r', run.runId, '-o', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const kind = run.workflowId.slice(prefix.length).replace(/^\//, '').split('/')[0] || 'migration';
+    const kind = run.workflowId.slice(prefix.length).replace(/^\//, '').split('/')[0] || topKind;
     const file = join(out, `${label}-${kind}-${run.startTime.toISOString().replace(/[:.]/g, '')}.json`);
     writeFileSync(file, history);
     // The replayer needs each run's workflow id (child ids are derived from it).
@@ -104,6 +105,16 @@ async function recordRollback(harness: Awaited<ReturnType<typeof startWorkers>>,
   }
 }
 
+/** A rehearsal of an online migration into PostgreSQL: its migration's dry run and drill, the cleanup and the record. */
+async function recordRehearsal(harness: Awaited<ReturnType<typeof startWorkers>>): Promise<void> {
+  const spec = onlineSpec('rec-rehearsal', '${FERRY_REC_SRC}', { url: '${FERRY_REC_TGT}' }, ['public.items'], {});
+  const id = `rec-rehearsal-${Date.now().toString(36)}`;
+  const handle = await startWorkflow(harness.client, 'rehearsal', { workflowId: id, taskQueue: taskQueues.control, args: [{ spec, shadowSeconds: 3 }] });
+  const record = await handle.result();
+  if (record.outcome !== 'completed') throw new Error(`the recorded rehearsal ended ${record.outcome}: ${record.error}`);
+  await save(harness.client, 'rehearsal', id, 'rehearsal');
+}
+
 async function main(): Promise<void> {
   loadStackEnv();
   const harness = await startWorkers(['control', 'copy', 'cdc']);
@@ -123,6 +134,10 @@ async function main(): Promise<void> {
     }
     if (process.argv[2] === 'rollback') {
       await recordRollback(harness, pool, target);
+      return;
+    }
+    if (process.argv[2] === 'rehearsal') {
+      await recordRehearsal(harness);
       return;
     }
 

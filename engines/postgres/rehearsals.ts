@@ -1,5 +1,6 @@
 // The rehearsal records on a PostgreSQL target: `_ferry.rehearsals`, one row per rehearsal,
-// the record as jsonb. Created when missing, not recorded in Ferry's ledger (engines/rehearsals.ts).
+// the record as jsonb (read back as text and parsed here: Ferry's pools keep json as text, exactly
+// as written). Created when missing, not recorded in Ferry's ledger (engines/rehearsals.ts).
 import type { Pool } from 'pg';
 import type { RehearsalRecord } from '../../contracts/rehearsal';
 import type { RehearsalStore } from '../rehearsals';
@@ -35,13 +36,13 @@ export class PgRehearsalStore implements RehearsalStore {
 
   async get(rehearsalId: string): Promise<RehearsalRecord | null> {
     if (!(await this.exists())) return null;
-    const { rows } = await this.pool.query<{ record: RehearsalRecord }>(`SELECT record FROM ${REHEARSALS_TABLE} WHERE rehearsal = $1`, [rehearsalId]);
-    return rows[0]?.record ?? null;
+    const { rows } = await this.pool.query<{ record: string }>(`SELECT record::text AS record FROM ${REHEARSALS_TABLE} WHERE rehearsal = $1`, [rehearsalId]);
+    return rows[0] ? (JSON.parse(rows[0].record) as RehearsalRecord) : null;
   }
 
   async list(specName: string): Promise<RehearsalRecord[]> {
     if (!(await this.exists())) return [];
-    const { rows } = await this.pool.query<{ record: RehearsalRecord }>(`SELECT record FROM ${REHEARSALS_TABLE} WHERE spec = $1 ORDER BY started_at, rehearsal`, [specName]);
-    return rows.map((r) => r.record);
+    const { rows } = await this.pool.query<{ record: string }>(`SELECT record::text AS record FROM ${REHEARSALS_TABLE} WHERE spec = $1 ORDER BY started_at, rehearsal`, [specName]);
+    return rows.map((r) => JSON.parse(r.record) as RehearsalRecord);
   }
 }

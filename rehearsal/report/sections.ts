@@ -304,6 +304,8 @@ function trend(r: RehearsalRecord, previous: readonly RehearsalRecord[]): Sectio
   const earlier = previousOfSameSpec(r, previous);
   const row = (p: TrendPoint, current: boolean): Cell[] => [
     `${formatTimestamp(p.startedAt)}${current ? ' (this run)' : ''}`,
+    // The id names the run to `ferry report --id` (and to the Temporal UI).
+    p.rehearsalId,
     { text: p.verdict === 'go' ? 'GO' : 'NO-GO', tone: p.verdict === 'go' ? 'pass' : 'fail' },
     formatDuration(p.backfillSeconds),
     formatRate(p.rowsPerSecond, 'rows'),
@@ -319,8 +321,8 @@ function trend(r: RehearsalRecord, previous: readonly RehearsalRecord[]): Sectio
       earlier.length ? { kind: 'text', text: `This run and the ${earlier.length} before it of spec ${r.specName}, oldest first.` } : { kind: 'text', text: `The first rehearsal of spec ${r.specName}: no trend yet.` },
       {
         kind: 'table',
-        headers: ['Date', 'Verdict', 'Backfill', 'Rows/s', 'Lag p99', 'Freeze', 'Drill', 'ETA total'],
-        numeric: [false, false, true, true, true, true, true, true],
+        headers: ['Date', 'Rehearsal', 'Verdict', 'Backfill', 'Rows/s', 'Lag p99', 'Freeze', 'Drill', 'ETA total'],
+        numeric: [false, false, false, true, true, true, true, true, true],
         rows: [...earlier.map((p) => row(trendPoint(p), false)), row(trendPoint(r), true)],
       },
       ...(earlier.length ? [{ kind: 'chart' as const, id: 'chart-trend' as const, title: 'Across rehearsals (seconds)' }] : []),

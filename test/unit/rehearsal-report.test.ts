@@ -99,8 +99,9 @@ describe('rehearsal report: markdown', () => {
     const md = renderMarkdown(record, [history[1], other, history[0]]);
     const rows = rowsStarting(md, /^\d{4}-\d\d-\d\d /);
     assert.deepEqual(rows.map((r) => r.slice(2, 25)), ['2026-11-24 09:30:00 UTC', '2026-11-28 14:00:00 UTC', '2026-12-01 10:00:00 UTC']);
+    assert.match(rows[0], new RegExp(`\\| ${history[0].rehearsalId} \\| \\*\\*NO-GO\\*\\* \\| 12 min 38 s`));
     assert.match(rows[0], /\| \*\*NO-GO\*\* \| 12 min 38 s \| 1,944 rows\/s \| 36\.0 s \| 37\.1 s \| 7\.6 s \|/);
-    assert.match(rows[2], /\(this run\) \| GO \|/);
+    assert.match(rows[2], new RegExp(`\\(this run\\) \\| ${record.rehearsalId} \\| GO \\|`));
   });
 
   it('says there is no trend yet for a first rehearsal', () => {

@@ -42,7 +42,7 @@ describe('rehearsals: dry run, drill, cleanup and report (real stack, headless C
     const sourceUrl = await createDatabase('ferry_t_rehe');
     const targetUrl = await createDatabase('ferry_t_rehe_tgt');
     suite.databases.push(sourceUrl, targetUrl);
-    Object.assign(process.env, { FERRY_REHE_SRC: sourceUrl, FERRY_REHE_TGT: targetUrl, FERRY_REHE_MONGO_DB: mongoDatabase });
+    Object.assign(process.env, { FERRY_REHE_SRC: sourceUrl, FERRY_REHE_TGT: targetUrl });
     source = new Pool({ connectionString: sourceUrl });
     target = new Pool({ connectionString: targetUrl });
     source.on('error', () => undefined);
@@ -229,7 +229,7 @@ describe('rehearsals: dry run, drill, cleanup and report (real stack, headless C
   });
 
   it('MongoDB target: failing criteria (a freeze limit of 0 s) give no-go and exit 1, and it still cleans up', async () => {
-    const spec = specFile('mongo.json', { url: '${FERRY_MONGO_URL}', database: '${FERRY_REHE_MONGO_DB}' }, { freezeSeconds: 0 });
+    const spec = specFile('mongo.json', { url: '${FERRY_MONGO_URL}', database: mongoDatabase }, { freezeSeconds: 0 });
     const id = `${name}-mongo`;
     const reportDir = join(dir, 'mongo');
     const r = await rehearse(['--spec', spec, '--id', id, '--report', reportDir]);

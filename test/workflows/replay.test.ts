@@ -26,6 +26,8 @@ describe('replay of recorded workflow histories (determinism)', function () {
     assert.ok(files.some((f) => f.startsWith('cutover-migration')), 'an online migration that cut over and was finalized');
     // The reverse sync: reverse capture before the switch, cut-over with the reverse child, rolling-back, rolled-back.
     assert.ok(files.some((f) => f.startsWith('rollback-migration')), 'an online migration rolled back after the switch');
+    // A rehearsal: its workflow, and its migration's shadow time, dry run and drill (phase rehearsing).
+    assert.ok(files.some((f) => f.startsWith('rehearsal-rehearsal-')) && files.some((f) => f.startsWith('rehearsal-migration-')), 'a rehearsal and its migration');
   });
 
   it('replays every one of them without a nondeterminism error', async () => {
