@@ -14,17 +14,26 @@ import type { SyncProgress } from '../../contracts/sync';
 /** Beyond this many samples every other one is dropped and the interval doubles (bounds the heartbeat and the record). */
 const MAX_SAMPLES = 600;
 
+/** Rates are taken over at least this long: the sync's counters move in steps (its apply reports every few seconds). */
+const RATE_WINDOW_MS = 6_000;
+
+interface Counters {
+  atMs: number;
+  applied: number;
+  arrived: number;
+}
+
 interface Cursor {
   samples: RehearsalSample[];
   everyMs: number;
-  /** The last sample's counters, for the rates. */
-  last: { atMs: number; applied: number; arrived: number } | null;
+  /** The counters of the recent samples (the rate window), oldest first. */
+  recent: Counters[];
 }
 
 export async function sampleRehearsal(input: { migrationId: string; everySeconds: number }): Promise<RehearsalSample[]> {
   const ctx = Context.current();
   const client = ctx.client;
-  const cursor: Cursor = (ctx.info.heartbeatDetails as Cursor | undefined) ?? { samples: [], everyMs: input.everySeconds * 1000, last: null };
+  const cursor: Cursor = (ctx.info.heartbeatDetails as Cursor | undefined) ?? { samples: [], everyMs: input.everySeconds * 1000, recent: [] };
   for (;;) {
     const handle = client.workflow.getHandle(input.migrationId);
     const running = await handle.describe().then((d) => d.status.name === 'RUNNING', (err) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)));
@@ -41,7 +50,8 @@ function sample(cursor: Cursor, status: MigrationStatus, rowsCopied: number, syn
   const applied = sync?.eventsApplied ?? 0;
   // Events that have reached the topics: applied plus those waiting (the backlog).
   const arrived = applied + (sync?.lagEvents ?? 0);
-  const last = cursor.last;
+  // The newest sample at least a window old (else the oldest there is) is where the rates count from.
+  const last = [...cursor.recent].reverse().find((c) => now - c.atMs >= RATE_WINDOW_MS) ?? cursor.recent[0] ?? null;
   const dt = last ? (now - last.atMs) / 1000 : 0;
   const perSecond = (n: number) => (dt > 0 ? Math.max(0, n / dt) : 0);
   cursor.samples.push({
@@ -54,7 +64,7 @@ function sample(cursor: Cursor, status: MigrationStatus, rowsCopied: number, syn
     lagSeconds: sync ? sync.lagSeconds : null,
     lagEvents: sync ? sync.lagEvents : null,
   });
-  cursor.last = { atMs: now, applied, arrived };
+  cursor.recent = [...cursor.recent.filter((c) => now - c.atMs < 2 * RATE_WINDOW_MS), { atMs: now, applied, arrived }];
   if (cursor.samples.length > MAX_SAMPLES) {
     cursor.samples = cursor.samples.filter((_, i) => i % 2 === 0);
     cursor.everyMs *= 2;
