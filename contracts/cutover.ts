@@ -13,7 +13,7 @@ export interface GateResult {
 }
 
 export type CutoverStepName =
-  | 'fence' | 'drain' | 'final-check' | 'prepare-target' | 'reverse-capture' | 'repoint' | 'switch' | 'after-flip' | 'unfence' | 'validate-foreign-keys' | 'release-reverse'
+  | 'fence' | 'drain' | 'final-check' | 'settle-check' | 'prepare-target' | 'reverse-capture' | 'repoint' | 'switch' | 'after-flip' | 'unfence' | 'validate-foreign-keys' | 'release-reverse'
   // The way back after the switch (a rollback from cut-over), in order:
   | 'fence-target' | 'drain-reverse' | 'check-reverse' | 'source-sequences' | 'repoint-back' | 'switch-back' | 'unfence-target' | 'unfence-source';
 

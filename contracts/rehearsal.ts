@@ -31,7 +31,7 @@ export interface RehearsalMode {
 export interface RehearsalSteps {
   /** When the sync phase began: the shadow time is counted from here. */
   syncStartedAt: string | null;
-  /** The cutover dry run: drain to a marker on the unfenced source, final check, deferred constraints (after the forward sync stopped). */
+  /** The cutover dry run: drain to a marker on the unfenced source, final check (settle-check after it, outside the freeze, when writes in flight made it differ), deferred constraints (after the forward sync stopped). */
   dryRun: CutoverStep[];
   /** The rollback drill: reverse capture started, the reverse sync drained to a marker on the target, released. */
   drill: CutoverStep[];
@@ -111,10 +111,12 @@ export interface ShadowFigures {
 
 export interface DryRunFigures {
   steps: CutoverStep[];
+  /** The spec's cutover.finalVerify: `full` makes the final check a whole comparison (it then scales with size in the ETA). */
+  finalVerify?: 'changed' | 'full';
   eventsDrained: number | null;
   /**
    * The freeze a real cutover would hold the application for, from the steps measured inside
-   * it (drain, final check, deferred constraints, reverse capture); the fence, repoint and
+   * it (drain, final check, deferred constraints, reverse capture; not settle-check); the fence, repoint and
    * switch themselves are not run by a rehearsal and not counted.
    */
   freezeSeconds: number | null;
@@ -136,10 +138,10 @@ export interface Eta {
   bytes: number;
   backfillSeconds: number;
   verifySeconds: number;
-  /** Events accumulated during backfill and verification, applied at capacity − incoming; null when the apply cannot keep up (it never catches up). */
+  /** Events accumulated during the backfill, applied at capacity − incoming; null when the apply cannot keep up (it never catches up). */
   catchUpSeconds: number | null;
   freezeSeconds: number | null;
-  /** backfill + verify + catch-up + freeze; null when catch-up never ends. */
+  /** backfill + catch-up + verify + freeze; null when catch-up never ends or the freeze was not measured. */
   totalSeconds: number | null;
   /** The window to plan: total × 1.5 and × 2 (shown apart from the measured figure). */
   planned: { low: number; high: number } | null;

@@ -52,6 +52,8 @@ export interface SyncInput {
   paused: boolean;
   /** reverse: spec and capture are reversed (reverse.ts): the target's changes applied to the source. */
   direction?: SyncDirection;
+  /** A rehearsal's rollback drill: every change is read, ordered and committed, and written nowhere (engines/drill.ts). */
+  drill?: boolean;
   carried?: {
     progress: SyncProgress;
     skip: TopicOffset[];

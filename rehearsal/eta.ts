@@ -28,18 +28,22 @@ export function computeEta(record: EtaInputs, scale: Scale): Eta {
 
   const incoming = record.cdc.incomingPerSecond;
   const capacity = record.cdc.applyCapacityPerSecond;
-  // Changes keep arriving while production copies and verifies; afterwards the sync applies
-  // them with what its capacity has left over after the changes still arriving.
+  // Changes keep arriving while production copies; catch-up (before verification, which runs
+  // with the sync applying beside it) works them off with what the apply's capacity has left
+  // over after the changes still arriving.
   let catchUpSeconds: number | null;
   if (incoming <= 0) catchUpSeconds = 0;
   else if (capacity <= incoming) catchUpSeconds = null;
-  else catchUpSeconds = (incoming * (backfillSeconds + verifySeconds)) / (capacity - incoming);
+  else catchUpSeconds = (incoming * backfillSeconds) / (capacity - incoming);
 
-  // Not scaled: the drain waits for the lag to reach a marker and the final check reads only
-  // the keys changed since, so the freeze depends on the write rate and the lag, not on size.
-  const freezeSeconds = record.dryRun?.freezeSeconds ?? null;
-  // A missing dry run leaves the freeze out of the total (the freeze criterion fails on it).
-  const totalSeconds = catchUpSeconds === null ? null : backfillSeconds + verifySeconds + catchUpSeconds + (freezeSeconds ?? 0);
+  // Not scaled: the drain waits for the lag to reach a marker and the changed-keys check reads
+  // only the keys changed since, so the freeze depends on the write rate and the lag, not on
+  // size — except a `finalVerify: full` check, which compares every row and grows with them.
+  const dry = record.dryRun;
+  const fullCheck = dry?.finalVerify === 'full' ? (dry.steps.find((s) => s.name === 'final-check')?.durationSeconds ?? 0) : 0;
+  const freezeSeconds = dry?.freezeSeconds == null ? null : dry.freezeSeconds + fullCheck * (scale.factor - 1);
+  // Without a measured freeze there is no total to plan a window on (the freeze criterion fails on it too).
+  const totalSeconds = catchUpSeconds === null || freezeSeconds === null ? null : backfillSeconds + verifySeconds + catchUpSeconds + freezeSeconds;
 
   return {
     scaleFactor: scale.factor,

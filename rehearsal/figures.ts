@@ -19,10 +19,10 @@ export type Figures = Pick<RehearsalRecord, 'phases' | 'tables' | 'cdc' | 'verif
 /** The steps of the dry run and drill a real cutover runs with the application frozen. */
 const FREEZE_STEPS = { dryRun: ['drain', 'final-check', 'prepare-target'], drill: ['reverse-capture'] } as const;
 
-export function rehearsalFigures(status: MigrationStatus | null, samples: RehearsalSample[], sizes: Map<string, TableSize>): Figures {
+export function rehearsalFigures(status: MigrationStatus | null, samples: RehearsalSample[], sizes: Map<string, TableSize>, finalVerify: 'changed' | 'full' = 'changed'): Figures {
   const tables = (status?.tables ?? []).map((t) => tableFigures(t, sizes.get(t.table)));
   const phases = phaseFigures(status, tables);
-  const dryRun = dryRunFigures(status);
+  const dryRun = dryRunFigures(status, finalVerify);
   return {
     phases,
     tables,
@@ -131,12 +131,12 @@ const stepSeconds = (steps: CutoverStep[], names: readonly string[]) => {
   return wanted.reduce((n, s) => n + s.durationSeconds!, 0);
 };
 
-function dryRunFigures(status: MigrationStatus | null): DryRunFigures | null {
+function dryRunFigures(status: MigrationStatus | null, finalVerify: 'changed' | 'full'): DryRunFigures | null {
   const r = status?.rehearsal;
   if (!r || !r.dryRun.length) return null;
   const dry = stepSeconds(r.dryRun, FREEZE_STEPS.dryRun);
   const reverse = r.drill.some((s) => s.name === 'reverse-capture' && s.state === 'skipped') ? 0 : stepSeconds(r.drill, FREEZE_STEPS.drill);
-  return { steps: r.dryRun, eventsDrained: r.eventsDrained, freezeSeconds: dry !== null && reverse !== null ? dry + reverse : null };
+  return { steps: r.dryRun, finalVerify, eventsDrained: r.eventsDrained, freezeSeconds: dry !== null && reverse !== null ? dry + reverse : null };
 }
 
 function drillFigures(status: MigrationStatus | null): DrillFigures | null {

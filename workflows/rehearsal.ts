@@ -48,8 +48,9 @@ export async function rehearsal(input: RehearsalInput): Promise<RehearsalRecord>
     const child = await startChild(migration, {
       workflowId: migrationId,
       taskQueue: taskQueues.control,
-      // A rehearsal terminated by hand must not leave its migration running (and its capture held).
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      // A rehearsal terminated by hand must not leave its migration running: cancelled, it releases
+      // its capture itself (what it made on the target is then ferry cleanup's, and no record is stored).
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       args: [{ spec: input.spec, rehearsal: { shadowSeconds } }],
     });
     const sampling = sampleRehearsal({ migrationId, everySeconds: SAMPLE_EVERY_SECONDS });

@@ -21,6 +21,8 @@ export interface StreamSyncInput {
   streams: StreamStart[];
   parentId: string;
   paused: boolean;
+  /** A rehearsal's rollback drill: the streams are read and their markers passed, nothing is written to the source (engines/drill.ts). */
+  drill?: boolean;
   carried?: { progress: SyncProgress };
 }
 
@@ -87,7 +89,7 @@ export async function syncStreams(input: StreamSyncInput): Promise<SyncProgress>
       run = new CancellationScope();
       const scope = run;
       try {
-        const r = await scope.run(() => applyStreamChanges({ spec, plans, streams, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, totals: { eventsApplied: progress.eventsApplied } }));
+        const r = await scope.run(() => applyStreamChanges({ spec, plans, streams, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, totals: { eventsApplied: progress.eventsApplied }, ...(input.drill ? { drill: true } : {}) }));
         streams = r.streams;
         progress = r.progress;
         await report();

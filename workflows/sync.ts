@@ -199,7 +199,7 @@ export async function syncChanges(input: SyncInput): Promise<SyncProgress> {
       let result;
       try {
         result = await scope.run(() =>
-          applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, skip, resumeFrom: offsets, totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded, caughtUp: progress.state === 'caught-up', lagSeconds: progress.lagSeconds } }),
+          applyChanges({ spec, plans, capture, migrationId: parentId, runForMs: spec.sync!.runSeconds * 1000, skip, resumeFrom: offsets, ...(input.drill ? { drill: true } : {}), totals: { eventsApplied: progress.eventsApplied, columnsAdded: progress.columnsAdded, caughtUp: progress.state === 'caught-up', lagSeconds: progress.lagSeconds } }),
         );
       } catch (err) {
         // A pause stops the consumer between batches; anything else (the migration ending) ends the sync.

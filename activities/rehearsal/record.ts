@@ -3,7 +3,6 @@
 // production size, the go/no-go against the spec's criteria — stored on the target beside
 // Ferry's other stores, and returned as the rehearsal workflow's result.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationStatus } from '../../contracts/migration';
 import type { RehearsalRecord, RehearsalSample } from '../../contracts/rehearsal';
 import { redact } from '../../contracts/references';
@@ -35,15 +34,12 @@ export interface RecordInput {
 export async function recordRehearsal(input: RecordInput): Promise<RehearsalRecord> {
   const spec = validateSpec(input.spec, process.env);
   const sizes = await tableSizes(spec, input.status);
-  const figures = rehearsalFigures(input.status, input.samples, sizes);
+  const figures = rehearsalFigures(input.status, input.samples, sizes, spec.cutover.finalVerify);
   const size = rehearsalSize(figures);
-  let scale;
-  try {
-    scale = resolveScale({ scale: input.scale ?? undefined, production: spec.rehearsal.production, rehearsalRows: size.rows, rehearsalBytes: size.bytes, sourceStatisticsRows: sum([...sizes.values()].map((s) => s.rows)) });
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable((err as Error).message, 'SpecError');
-  }
-  const outcome = input.error === null && input.status?.phase === 'completed' ? 'completed' : 'failed';
+  // Nothing copied (a migration that failed early) gives no rates to scale: no ETA, and the record still stored.
+  const scale = size.rows > 0 ? resolveScale({ scale: input.scale ?? undefined, production: spec.rehearsal.production, rehearsalRows: size.rows, rehearsalBytes: size.bytes, sourceStatisticsRows: sum([...sizes.values()].map((s) => s.rows)) }) : null;
+  const unfinished = unfinishedSteps(input.status);
+  const outcome = input.error === null && input.status?.phase === 'completed' && !unfinished ? 'completed' : 'failed';
   const base: Omit<RehearsalRecord, 'criteria' | 'verdict'> = {
     rehearsalId: input.rehearsalId,
     migrationId: input.migrationId,
@@ -54,16 +50,27 @@ export async function recordRehearsal(input: RecordInput): Promise<RehearsalReco
     startedAt: input.startedAt,
     finishedAt: input.finishedAt,
     outcome,
-    error: outcome === 'failed' ? (input.error ?? input.status?.rehearsal?.error ?? `the migration ended ${input.status?.phase ?? 'without a status'}`) : null,
+    error: outcome === 'failed' ? (input.error ?? input.status?.rehearsal?.error ?? unfinished ?? `the migration ended ${input.status?.phase ?? 'without a status'}`) : null,
     ...figures,
     cleanup: input.cleanup,
-    eta: size.rows > 0 ? computeEta(figures, scale) : null,
+    eta: scale ? computeEta(figures, scale) : null,
   };
   const criteria = judgeCriteria(base, spec.rehearsal.criteria);
   const record: RehearsalRecord = { ...base, criteria, verdict: verdictOf(outcome, criteria) };
   Context.current().heartbeat();
   await targetEngine(spec).rehearsals(spec).save(record);
   return record;
+}
+
+/** Why a migration that completed did not rehearse (its sync ended before the dry run, a step did not finish), else null. */
+function unfinishedSteps(status: MigrationStatus | null): string | null {
+  const r = status?.rehearsal;
+  if (!status || status.phase !== 'completed') return null;
+  if (!r?.dryRun.length) return 'the migration completed without its cutover dry run (its sync ended first): nothing was rehearsed past the sync';
+  const open = [...r.dryRun, ...r.drill].filter((s) => s.state !== 'done' && s.state !== 'skipped');
+  if (open.length) return `the step(s) ${open.map((s) => s.name).join(', ')} did not finish`;
+  if (!r.drill.length) return 'the rollback drill did not run';
+  return null;
 }
 
 /** Each table's heap size and row estimate, from the source's statistics (zero when a table is gone). */

@@ -11,11 +11,13 @@ import { backfillProgressQuery, statusQuery, syncProgressQuery } from '../../con
 import type { RehearsalSample } from '../../contracts/rehearsal';
 import type { SyncProgress } from '../../contracts/sync';
 
-/** Beyond this many samples every other one is dropped and the interval doubles (bounds the heartbeat and the record). */
+/** Beyond this many samples every other one is dropped and the interval doubles (bounds the heartbeat and the record)… */
 const MAX_SAMPLES = 600;
+/** …up to this interval, well inside the activity's heartbeat timeout (a minute). */
+const MAX_EVERY_MS = 30_000;
 
-/** Rates are taken over at least this long: the sync's counters move in steps (its apply reports every few seconds). */
-const RATE_WINDOW_MS = 6_000;
+/** Rates are taken over at least this long: the sync's counters move in steps (its apply reports every 3 s, so a window holds 5 steps: within 20 %). */
+const RATE_WINDOW_MS = 15_000;
 
 interface Counters {
   atMs: number;
@@ -67,7 +69,7 @@ function sample(cursor: Cursor, status: MigrationStatus, rowsCopied: number, syn
   cursor.recent = [...cursor.recent.filter((c) => now - c.atMs < 2 * RATE_WINDOW_MS), { atMs: now, applied, arrived }];
   if (cursor.samples.length > MAX_SAMPLES) {
     cursor.samples = cursor.samples.filter((_, i) => i % 2 === 0);
-    cursor.everyMs *= 2;
+    cursor.everyMs = Math.min(MAX_EVERY_MS, cursor.everyMs * 2);
   }
 }
 

@@ -22,6 +22,7 @@ import { openChangeStream, type ChangeEvent, type ChangeReader } from '../../eng
 import { keyOfId, rowMapperFor } from '../../engines/mongodb/mapping/inverse';
 import { markerOf, targetDb } from '../../engines/mongodb/reverse-feed';
 import { ensureMarkerTable, recordPassedMarker } from '../../engines/postgres/capture/marker';
+import { DrillDeadLetters, DrillSink } from '../../engines/drill';
 
 export interface StreamApplyInput {
   spec: Spec;
@@ -30,6 +31,8 @@ export interface StreamApplyInput {
   migrationId: string;
   runForMs: number;
   totals: { eventsApplied: number };
+  /** A rehearsal's rollback drill: read and pass the markers, write nothing to the source. */
+  drill?: boolean;
 }
 
 export interface StreamApplyResult {
@@ -53,8 +56,9 @@ export async function applyStreamChanges(input: StreamApplyInput): Promise<Strea
   const saved = ctx.info.heartbeatDetails as Cursor | undefined;
   const cursor: Cursor = saved?.streams ? saved : { streams: input.streams.map((s) => ({ ...s })), eventsApplied: input.totals.eventsApplied };
   const back = reversedSpec(spec);
-  const sink = openSink(back);
-  const deadLetters = deadLetterStore(back);
+  // A rehearsal's drill writes nowhere: its reverse sync must never reach the production source.
+  const sink = input.drill ? new DrillSink() : openSink(back);
+  const deadLetters = input.drill ? new DrillDeadLetters() : deadLetterStore(back);
   const source = pgPool(spec.source.url);
   await ensureMarkerTable(source);
   const db = await targetDb(spec);

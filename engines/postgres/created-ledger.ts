@@ -328,16 +328,13 @@ export async function dropCreated(pool: Pool, migration: string): Promise<Droppe
     await db.query(`LOCK TABLE ${CREATED_TABLE} IN SHARE ROW EXCLUSIVE MODE`);
     const read = async (m: string) =>
       (await db.query<Row>(`SELECT kind, name, oid::text AS oid FROM ${CREATED_TABLE} WHERE migration = $1 ORDER BY created_at, name`, [m])).rows;
-    if (migration === SHARED) return { dropped, kept };
     const recorded = await read(migration);
-    // Nothing recorded for it (its objects dropped already, or it only wrote into Ferry's stores, as
-    // a reverse sync does on the source): only its rows there, and Ferry's stores once unused.
-    if (recorded.length) {
-      const own = await live(db, recorded);
-      await dropObjects(db, own.filter((r) => r.kind !== 'schema'), dropped, kept);
-      await dropSchemas(db, own.filter((r) => r.kind === 'schema'), dropped, kept);
-      await db.query(`DELETE FROM ${CREATED_TABLE} WHERE migration = $1`, [migration]);
-    }
+    // Nothing recorded for it (never prepared with its id, or dropped already): nothing to do.
+    if (recorded.length === 0 || migration === SHARED) return { dropped, kept };
+    const own = await live(db, recorded);
+    await dropObjects(db, own.filter((r) => r.kind !== 'schema'), dropped, kept);
+    await dropSchemas(db, own.filter((r) => r.kind === 'schema'), dropped, kept);
+    await db.query(`DELETE FROM ${CREATED_TABLE} WHERE migration = $1`, [migration]);
     await forgetMigrationRows(db, migration);
 
     const others = await db.query(`SELECT 1 FROM ${CREATED_TABLE} WHERE migration <> $1 LIMIT 1`, [SHARED]);

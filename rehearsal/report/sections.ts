@@ -272,7 +272,7 @@ function eta(r: RehearsalRecord): Section {
             e.catchUpSeconds === null ? { text: 'never', tone: 'fail' } : formatDuration(e.catchUpSeconds),
             e.catchUpSeconds === null
               ? `the apply (${formatRate(r.cdc.applyCapacityPerSecond, 'events')}) does not keep up with the changes arriving (${formatRate(r.cdc.incomingPerSecond, 'events')})`
-              : `changes arriving during backfill and verification at ${formatRate(r.cdc.incomingPerSecond, 'events')}, applied at ${formatRate(r.cdc.applyCapacityPerSecond, 'events')}`,
+              : `changes arriving during the backfill at ${formatRate(r.cdc.incomingPerSecond, 'events')}, applied at ${formatRate(r.cdc.applyCapacityPerSecond, 'events')}`,
           ],
           ['Freeze', formatDuration(e.freezeSeconds), 'the dry run, not scaled (bounded by the lag, not by size)'],
           ['Total, from measured rates', e.totalSeconds === null ? { text: 'never ends', tone: 'fail' } : formatDuration(e.totalSeconds), 'the parts above'],

@@ -44,6 +44,7 @@ export async function rehearseCommand(opts: RehearseOptions): Promise<number> {
   const shadowSeconds = opts.shadowSeconds === undefined ? undefined : Number(opts.shadowSeconds);
   if (shadowSeconds !== undefined && !(Number.isInteger(shadowSeconds) && shadowSeconds >= 0)) throw new CliError(`--shadow-seconds takes a whole number of seconds ≥ 0, not ${JSON.stringify(opts.shadowSeconds)}; nothing was started`, 2);
   const schedule = opts.schedule === undefined ? null : scheduleSpec(opts.schedule);
+  if (schedule && (opts.wait || opts.report)) throw new CliError('--schedule creates a schedule and returns: its runs are followed with ferry rehearse --list and reported with ferry report --id RUN_ID (drop --wait and --report)', 2);
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const idFor = (s: Spec) => opts.id ?? (schedule ? `ferry-rehearsal-${s.name}` : `ferry-rehearsal-${s.name}-${stamp}`);
@@ -104,11 +105,11 @@ async function follow(client: Client, id: string): Promise<RehearsalRecord> {
 
 /** A cron expression, or `@every 30s` / `@every 2h` (an interval). */
 function scheduleSpec(text: string): ScheduleSpec {
-  const every = /^@every\s+(\d+(?:ms|s|m|h|d))$/.exec(text.trim());
+  const every = /^@every\s+(\d+(?:s|m|h|d))$/.exec(text.trim());
   if (every) return { intervals: [{ every: every[1] as `${number}s` }] };
   const fields = text.trim().split(/\s+/);
-  if (!text.trim().startsWith('@') && (fields.length < 5 || fields.length > 7)) {
-    throw new CliError(`--schedule takes a cron expression ("0 2 * * 1": 02:00 every Monday) or an interval ("@every 6h"), not ${JSON.stringify(text)}; nothing was created`, 2);
+  if (text.trim().startsWith('@') || fields.length < 5 || fields.length > 7) {
+    throw new CliError(`--schedule takes a cron expression ("0 2 * * 1": 02:00 every Monday) or an interval ("@every 6h", "@every 30m", "@every 45s"), not ${JSON.stringify(text)}; nothing was created`, 2);
   }
   return { cronExpressions: [text.trim()] };
 }

@@ -1,5 +1,5 @@
 // A steady write load on a source table, as an application makes it: inserts, updates and
-// deletes at a fixed pace, with the table's expected key set kept in memory so a test can
+// deletes at a fixed pace, with the table's expected rows kept in memory so a test can
 // prove afterwards that nobody else (Ferry's reverse sync included) wrote to the source.
 import type { Pool } from 'pg';
 
@@ -8,13 +8,14 @@ export interface WriteLoad {
   stop(): Promise<void>;
   /** Writes made so far. */
   readonly writes: number;
-  /** The keys the table must hold now, by this writer's own account. */
-  expectedKeys(): number[];
+  /** The rows the table must hold now, by this writer's own account: [id, note, n] in key order. */
+  expectedRows(): Array<[number, string, number]>;
 }
 
-/** `table` (id int PRIMARY KEY, note text, n int) holding ids 1..initial: writes every `everyMs`. */
+/** `table` (id int PRIMARY KEY, note text, n int) holding ids 1..initial as (id, 'account ' || id, 0): writes every `everyMs`. */
 export function startWriteLoad(pool: Pool, table: string, initial: number, everyMs = 25): WriteLoad {
-  const keys = new Set<number>(Array.from({ length: initial }, (_, i) => i + 1));
+  // Every row as this writer left it: the test compares whole rows, so a write by anyone else shows.
+  const rows = new Map<number, { note: string; n: number }>(Array.from({ length: initial }, (_, i) => [i + 1, { note: `account ${i + 1}`, n: 0 }]));
   let next = initial + 1;
   let writes = 0;
   let stopped = false;
@@ -26,14 +27,17 @@ export function startWriteLoad(pool: Pool, table: string, initial: number, every
         if (kind === 0) {
           const id = next++;
           await pool.query(`INSERT INTO ${table} (id, note, n) VALUES ($1, $2, 0)`, [id, `new ${id}`]);
-          keys.add(id);
-        } else if (kind === 3 && keys.size > 10) {
-          const id = [...keys][(i * 7919) % keys.size];
+          rows.set(id, { note: `new ${id}`, n: 0 });
+        } else if (kind === 3 && rows.size > 10) {
+          const id = [...rows.keys()][(i * 7919) % rows.size];
           await pool.query(`DELETE FROM ${table} WHERE id = $1`, [id]);
-          keys.delete(id);
+          rows.delete(id);
         } else {
-          const id = [...keys][(i * 104729) % keys.size];
-          await pool.query(`UPDATE ${table} SET n = n + 1, note = $2 WHERE id = $1`, [id, `updated ${i}`]);
+          const id = [...rows.keys()][(i * 104729) % rows.size];
+          const note = `updated ${i}`;
+          await pool.query(`UPDATE ${table} SET n = n + 1, note = $2 WHERE id = $1`, [id, note]);
+          const row = rows.get(id)!;
+          rows.set(id, { note, n: row.n + 1 });
         }
         writes++;
       } catch {
@@ -50,6 +54,6 @@ export function startWriteLoad(pool: Pool, table: string, initial: number, every
     get writes() {
       return writes;
     },
-    expectedKeys: () => [...keys].sort((a, b) => a - b),
+    expectedRows: () => [...rows.entries()].sort(([a], [b]) => a - b).map(([id, r]) => [id, r.note, r.n]),
   };
 }

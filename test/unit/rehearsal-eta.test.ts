@@ -91,7 +91,7 @@ function measured(cdc: { incoming: number; capacity: number }, freeze: number | 
     ],
     cdc: { samples: [], lag: percentiles([]), eventsApplied: 0, incomingPerSecond: cdc.incoming, applyCapacityPerSecond: cdc.capacity },
     verification: { clean: true, seconds: 30, tables: [] },
-    dryRun: freeze === null ? null : { steps: [], eventsDrained: 0, freezeSeconds: freeze },
+    dryRun: freeze === null ? null : { steps: [{ name: 'final-check', state: 'done', startedAt: '', durationSeconds: 2, detail: null }], eventsDrained: 0, freezeSeconds: freeze },
   };
 }
 
@@ -114,13 +114,21 @@ describe('computeEta', () => {
     assert.equal(eta.totalSeconds, 1_200 + 300 + 0 + 5);
   });
 
-  it('applies what arrived during backfill and verification at the capacity left over', () => {
-    // 50 events/s over 1,500 s = 75,000 events, worked off at 200 − 50 = 150 events/s.
+  it('applies what arrived during the backfill at the capacity left over (catch-up comes before verification)', () => {
+    // 50 events/s over the 1,200 s backfill = 60,000 events, worked off at 200 − 50 = 150 events/s.
     const eta = computeEta(measured({ incoming: 50, capacity: 200 }), scale);
-    assert.equal(eta.catchUpSeconds, 500);
+    assert.equal(eta.catchUpSeconds, 400);
     assert.equal(eta.freezeSeconds, 5, 'the freeze is the dry run, not scaled');
-    assert.equal(eta.totalSeconds, 1_200 + 300 + 500 + 5);
-    assert.deepEqual(eta.planned, { low: 2_005 * 1.5, high: 2_005 * 2 });
+    assert.equal(eta.totalSeconds, 1_200 + 300 + 400 + 5);
+    assert.deepEqual(eta.planned, { low: 1_905 * 1.5, high: 1_905 * 2 });
+  });
+
+  it('scales a finalVerify: full check inside the freeze (a whole comparison grows with the rows)', () => {
+    const m = measured({ incoming: 0, capacity: 1 });
+    const check = m.dryRun!.steps.find((s) => s.name === 'final-check')!.durationSeconds!;
+    const eta = computeEta({ ...m, dryRun: { ...m.dryRun!, finalVerify: 'full' } }, scale);
+    assert.equal(check, 2);
+    assert.equal(eta.freezeSeconds, 5 + 2 * 9);
   });
 
   it('never catches up when the apply is not faster than the writes: no total, no window', () => {
@@ -133,10 +141,12 @@ describe('computeEta', () => {
     }
   });
 
-  it('leaves a missing freeze out of the total and says it is missing', () => {
+  it('gives no total and no window without a measured freeze', () => {
     const eta = computeEta(measured({ incoming: 0, capacity: 1 }, null), scale);
     assert.equal(eta.freezeSeconds, null);
-    assert.equal(eta.totalSeconds, 1_500);
+    assert.equal(eta.totalSeconds, null);
+    assert.equal(eta.planned, null);
+    assert.equal(eta.backfillSeconds, 1_200);
   });
 
   it('measures the rehearsal by its tables, else by the backfill phase', () => {

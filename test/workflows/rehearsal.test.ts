@@ -22,6 +22,7 @@ import { ferryAsync } from '../helpers/cli';
 import { startWriteLoad, type WriteLoad } from '../helpers/load';
 import { createDatabase, loadStackEnv, repoRoot, uniqueName } from '../helpers/stack';
 import { onlineSuite } from '../helpers/sync';
+import { waitForStatus } from '../helpers/temporal';
 
 const ROWS = 3_000;
 
@@ -228,6 +229,41 @@ describe('rehearsals: dry run, drill, cleanup and report (real stack, headless C
     await assertCleanedUp(runId!, 'postgres');
   });
 
+  it('refuses bad input with exit 2 and starts nothing', async () => {
+    const offline = join(dir, 'offline.json');
+    writeFileSync(offline, JSON.stringify({ ...JSON.parse(readFileSync(pgSpec, 'utf8')), mode: 'offline', sync: undefined }));
+    const cases: Array<[string[], RegExp]> = [
+      [['--spec', pgSpec, '--scale', 'lots'], /--scale takes a factor like 12x or a production row count like 50000000, not "lots"/],
+      [['--spec', pgSpec, '--shadow-seconds', '-5'], /--shadow-seconds takes a whole number of seconds/],
+      [['--spec', offline], /a rehearsal runs the migration online/],
+      [['--spec', pgSpec, '--schedule', '@every 6 hours'], /--schedule takes a cron expression/],
+      [['--spec', pgSpec, '--schedule', '@every 1h', '--wait'], /--schedule creates a schedule and returns/],
+      [[], /give the spec to rehearse/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await rehearse([...args, '--id', `${name}-bad`]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.all}`);
+      assert.match(r.err, message);
+    }
+    await assert.rejects(suite.harness.client.workflow.getHandle(`${name}-bad`).describe(), /not found/i, 'no rehearsal was started');
+    await assert.rejects(suite.harness.client.schedule.getHandle(`${name}-bad`).describe(), /not found/i, 'no schedule was created');
+  });
+
+  it('a rehearsal cancelled mid-way still cleans up and records a no-go with the reason', async () => {
+    const id = `${name}-cancel`;
+    const started = await rehearse(['--spec', pgSpec, '--id', id]);
+    assert.equal(started.code, 0, started.all);
+    await waitForStatus(suite.harness.client, rehearsalMigrationId(id), (s) => ['catch-up', 'verify', 'sync'].includes(s.phase), 'past the backfill', 5 * 60_000);
+    await suite.harness.client.workflow.getHandle(id).cancel();
+    const record = await recordOf(id);
+    assert.equal(record.outcome, 'failed');
+    assert.equal(record.verdict, 'no-go');
+    assert.match(record.error ?? '', /aborted: cancelled/);
+    const stored = await target.query('SELECT verdict FROM _ferry.rehearsals WHERE rehearsal = $1', [id]);
+    assert.equal(stored.rows[0]?.verdict, 'no-go', 'the record is stored');
+    await assertCleanedUp(id, 'postgres');
+  });
+
   it('MongoDB target: failing criteria (a freeze limit of 0 s) give no-go and exit 1, and it still cleans up', async () => {
     const spec = specFile('mongo.json', { url: '${FERRY_MONGO_URL}', database: mongoDatabase }, { freezeSeconds: 0 });
     const id = `${name}-mongo`;
@@ -249,11 +285,11 @@ describe('rehearsals: dry run, drill, cleanup and report (real stack, headless C
     await assertCleanedUp(id, 'mongodb');
   });
 
-  it('left the source as the application wrote it: every key the load wrote, nothing else', async () => {
+  it('left the source as the application wrote it: every row exactly as the load wrote it, nothing else', async () => {
     await load.stop();
     assert.ok(load.writes > 100, `the load wrote throughout (${load.writes} writes)`);
-    const { rows } = await source.query<{ id: number }>('SELECT id FROM public.accounts ORDER BY id');
-    assert.deepEqual(rows.map((r) => r.id), load.expectedKeys());
+    const { rows } = await source.query<{ id: number; note: string; n: number }>('SELECT id, note, n FROM public.accounts ORDER BY id');
+    assert.deepEqual(rows.map((r) => [r.id, r.note, r.n]), load.expectedRows());
     const regions = await source.query<{ n: number }>('SELECT count(*)::int AS n FROM public.regions');
     assert.equal(regions.rows[0].n, 40);
   });

@@ -222,6 +222,7 @@ function registerCutoverHandlers(ctx: MigrationContext): void {
       validator: (req: RouteRequest | undefined) => {
         const share = req?.readsPercent;
         if (typeof share !== 'number' || !Number.isInteger(share) || share < 0 || share > 100) throw new Error(`readsPercent must be an integer from 0 to 100, not ${JSON.stringify(share)}`);
+        if (ctx.input.rehearsal) throw new Error('this migration is a rehearsal: it routes no application (nothing reads from its target)');
         if (status.phase !== 'sync' || ctx.cutover.requested) throw new Error(`the migration is in phase ${status.phase}${ctx.cutover.requested ? ' with a cutover under way' : ''}: reads are shared only while syncing, before the write switch`);
         const mismatches = status.shadow?.mismatches ?? 0;
         const limit = spec.cutover.gates.maxShadowMismatches;

@@ -12,14 +12,15 @@ import { syncChanges } from '../sync';
 import { releaseReverseCapture } from './activities';
 import type { MigrationContext } from './context';
 
-export async function startReverseSync(ctx: MigrationContext): Promise<void> {
+/** `drill`: a rehearsal's (engines/drill.ts): the reverse sync reads and commits, and writes nothing to the source. */
+export async function startReverseSync(ctx: MigrationContext, opts: { drill?: boolean } = {}): Promise<void> {
   const { id, spec, status } = ctx;
   const rev = status.reverse!;
   // It outlives this run's continue-as-new; a terminated migration's sync notices and releases its capture.
   const options = { workflowId: reverseSyncWorkflowId(id), taskQueue: taskQueues.control, parentClosePolicy: ParentClosePolicy.ABANDON };
   const handle = rev.capture
-    ? await startChild(syncChanges, { ...options, args: [{ spec: reversedSpec(spec), plans: ctx.plans, capture: rev.capture, parentId: id, paused: status.paused, direction: 'reverse' }] })
-    : await startChild(syncStreams, { ...options, args: [{ spec, plans: ctx.plans, streams: rev.streams!, parentId: id, paused: status.paused }] });
+    ? await startChild(syncChanges, { ...options, args: [{ spec: reversedSpec(spec), plans: ctx.plans, capture: rev.capture, parentId: id, paused: status.paused, direction: 'reverse', ...(opts.drill ? { drill: true } : {}) }] })
+    : await startChild(syncStreams, { ...options, args: [{ spec, plans: ctx.plans, streams: rev.streams!, parentId: id, paused: status.paused, ...(opts.drill ? { drill: true } : {}) }] });
   rev.workflowId = handle.workflowId;
   ctx.children.add(handle.workflowId);
 }

@@ -25,6 +25,7 @@ import { syncProgress } from './progress';
 import { Reporter } from './report';
 import { RunState, type Halt } from './state';
 import type { EventPosition } from '../../../engines/rows';
+import { DrillDeadLetters, DrillSink } from '../../../engines/drill';
 
 export type { ApplyCursor } from './positions';
 
@@ -34,6 +35,8 @@ export interface ApplyInput {
   capture: CaptureInfo;
   migrationId: string;
   runForMs: number;
+  /** A rehearsal's rollback drill: everything read and committed, nothing written (engines/drill.ts). */
+  drill?: boolean;
   /** Dead-lettered positions to go past (the operator resumed after a halt). */
   skip: EventPosition[];
   /** Committed offsets the sync workflow carries from its last run (outlive the group's). */
@@ -60,8 +63,9 @@ export async function applyChanges(input: ApplyInput): Promise<ApplyResult> {
   const ctx = Context.current();
   const { spec, capture, migrationId } = input;
   const source = pgPool(spec.source.url);
-  const sink = openSink(spec);
-  const deadLetters = deadLetterStore(spec);
+  // A rehearsal's drill writes nowhere: its reverse sync must never reach the production source.
+  const sink = input.drill ? new DrillSink() : openSink(spec);
+  const deadLetters = input.drill ? new DrillDeadLetters() : deadLetterStore(spec);
   const lag = new LagTracker();
   const run = new RunState(Date.now(), input.totals);
   const topics = [...capture.topics.map((t) => t.topic), capture.markerTopic];
