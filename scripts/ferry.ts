@@ -147,6 +147,7 @@ program
   .description("remove what a migration's change capture left behind: connector and its offsets, replication slot, publication, marker rows")
   .requiredOption('--id <id>', 'migration workflow id (the names are derived from it)')
   .option('--spec <file>', "the migration's spec, when Temporal no longer has the workflow")
+  .option('--drop-target', 'also drop exactly what Ferry created on the target for this migration (its ledger says what; what existed before stays)')
   .action(async (opts) => finish(await (await import('./cli/cleanup')).cleanupCommand(opts)));
 
 program

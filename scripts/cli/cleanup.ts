@@ -19,7 +19,7 @@ import { closeAll } from '../../engines/connections';
 import { temporalNamespace } from '../../workers/temporal-env';
 import { CliError, connectClient, migrationSpec, readStatus } from './client';
 
-export async function cleanupCommand(opts: { id: string; spec?: string }): Promise<number> {
+export async function cleanupCommand(opts: { id: string; spec?: string; dropTarget?: boolean }): Promise<number> {
   const { spec, recordedName } = await specFor(opts);
   // The name the migration recorded when Temporal still has it; else the one its id gives,
   // and the one the code before per-id hashing gave (a migration started then).
@@ -59,6 +59,13 @@ export async function cleanupCommand(opts: { id: string; spec?: string }): Promi
     if (fence && fence.detail !== 'nothing was fenced') {
       console.log(`lifted the source fence: ${fence.detail}`);
       report.removed.push(`the source fence (${fence.detail})`);
+    }
+    // What Ferry created on the target (a rehearsal run with --keep, a migration abandoned): exactly its ledger's entries.
+    if (opts.dropTarget) {
+      const dropped = await targetEngine(spec).dropCreated(spec, opts.id);
+      for (const d of dropped.dropped) console.log(`dropped ${d} (target)`);
+      for (const k of dropped.kept) console.log(`kept ${k} (target)`);
+      report.removed.push(...dropped.dropped);
     }
     if (!report.removed.length && !report.left.length) console.log(`nothing left of migration ${opts.id} (capture name ${name})`);
     if (report.left.length) {

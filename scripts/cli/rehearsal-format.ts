@@ -14,7 +14,7 @@ export function renderVerdict(r: RehearsalRecord): string[] {
     lines.push(`  ETA for production (${e.basis}, ×${+e.scaleFactor.toFixed(2)}): backfill ${formatDuration(e.backfillSeconds)} + verify ${formatDuration(e.verifySeconds)} + catch-up ${e.catchUpSeconds === null ? 'never (the apply does not keep up with the writes)' : formatDuration(e.catchUpSeconds)} + freeze ${formatDuration(e.freezeSeconds)} = ${formatDuration(e.totalSeconds)}`);
     if (e.planned) lines.push(`  plan a window of ${formatDuration(e.planned.low)} – ${formatDuration(e.planned.high)} (1.5–2× the measured)`);
   }
-  if (r.cleanup.kept) lines.push(`  --keep: what the rehearsal made on the target is left for a look (capture was released); ferry cleanup --id ${r.migrationId} and a rollback --drop-target remove it`);
+  if (r.cleanup.kept) lines.push(`  --keep: what the rehearsal made on the target is left for a look (capture was released); ferry cleanup --id ${r.migrationId} --drop-target removes it`);
   for (const l of r.cleanup.left) lines.push(`  left: ${l}`);
   return lines;
 }

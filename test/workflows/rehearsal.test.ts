@@ -266,6 +266,24 @@ describe('rehearsals: dry run, drill, cleanup and report (real stack, headless C
     await assertCleanedUp(id, 'postgres');
   });
 
+  it('--keep leaves what it made on the target (capture released); ferry cleanup --drop-target removes it', async () => {
+    const id = `${name}-keep`;
+    const r = await rehearse(['--spec', pgSpec, '--id', id, '--wait', '--keep']);
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.out, /--keep: what the rehearsal made on the target is left/);
+    const record = await recordOf(id);
+    assert.equal(record.cleanup.kept, true);
+    const kept = await target.query<{ n: number }>('SELECT count(*)::int AS n FROM public.accounts');
+    assert.ok(kept.rows[0].n >= ROWS - 10, `the copied table is still on the target (${kept.rows[0].n} rows)`);
+    const mig = rehearsalMigrationId(id);
+    const slots = await source.query('SELECT slot_name FROM pg_replication_slots WHERE slot_name = ANY($1)', [[captureName(mig), reverseCaptureName(mig)]]);
+    assert.deepEqual(slots.rows, [], 'capture is released even with --keep');
+    const cleaned = await ferryAsync(['cleanup', '--id', mig, '--drop-target']);
+    assert.equal(cleaned.code, 0, cleaned.out + cleaned.err);
+    assert.match(cleaned.out, /dropped table public\.accounts \(target\)/);
+    await assertCleanedUp(id, 'postgres');
+  });
+
   it('MongoDB target: failing criteria (a freeze limit of 0 s) give no-go and exit 1, and it still cleans up', async () => {
     const spec = specFile('mongo.json', { url: '${FERRY_MONGO_URL}', database: mongoDatabase }, { freezeSeconds: 0 });
     const id = `${name}-mongo`;
