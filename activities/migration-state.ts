@@ -1,9 +1,12 @@
 // Whether a migration workflow still runs: its sync child asks between apply runs. The sync
 // outlives its parent's continue-as-new (it is abandoned on parent close), so when the
 // migration is terminated nobody would stop it or release the replication slot; the sync
-// itself is the owner left behind, and this is how it finds out.
+// itself is the owner left behind, and this is how it finds out. Also the status with its live
+// figures, as `ferry status` and a rehearsal's samples read it.
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { MigrationStatus } from '../contracts/migration';
+import { backfillProgressQuery, syncProgressQuery } from '../contracts/messages';
 
 /** The latest run's status by workflow id (a continued-as-new migration is RUNNING in its new run). */
 export async function migrationExecutionStatus(input: { migrationId: string }): Promise<string> {
@@ -57,4 +60,30 @@ export async function awaitWorkflowsClosed(input: { workflowIds: string[] }): Pr
       await ctx.sleep(1_000);
     }
   }
+}
+
+/**
+ * The parent hears of table progress only on state changes; live row and chunk counts are
+ * asked of each running table's backfill workflow (a query: no history cost).
+ */
+export async function withLiveProgress(client: Client, status: MigrationStatus): Promise<MigrationStatus> {
+  const live = status.tables.filter((t) => t.workflowId && (t.state === 'planning' || t.state === 'copying' || t.state === 'indexing' || t.state === 'pending'));
+  const answers = await Promise.all(
+    live.map((t) => client.workflow.getHandle(t.workflowId!).query(backfillProgressQuery).catch(() => undefined)),
+  );
+  const tables = status.tables.map((t) => {
+    const p = answers[live.indexOf(t)];
+    return p && p.table === t.table
+      ? { ...t, state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt }
+      : t;
+  });
+  // The sync's figures as of seconds ago, not as of its last report to the migration.
+  const sync = status.syncWorkflowId && status.phase !== 'completed' ? await client.workflow.getHandle(status.syncWorkflowId).query(syncProgressQuery).catch(() => undefined) : undefined;
+  return {
+    ...status,
+    ...(sync ? { sync, lag: { seconds: sync.lagSeconds, events: sync.lagEvents } } : {}),
+    tables,
+    rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
+    rowsEstimated: tables.reduce((n, t) => n + t.estimatedRows, 0),
+  };
 }

@@ -41,6 +41,10 @@ export interface RehearsalSteps {
   error: string | null;
 }
 
+export function emptyRehearsalSteps(): RehearsalSteps {
+  return { syncStartedAt: null, dryRun: [], drill: [], eventsDrained: null, error: null };
+}
+
 /** One sample of the CDC and copy figures, every few seconds through the rehearsal. */
 export interface RehearsalSample {
   at: string;

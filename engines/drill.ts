@@ -2,25 +2,19 @@
 // sync's whole machinery — capture on the target, the consumer, offsets committed, markers
 // passed — so its timing is real, but it must never write to the production source: a write a
 // tester made on the staging target, or one the forward sync made before it stopped, would
-// land on the application's rows. These stand in for the source's sink and dead-letter store
-// and count what they were given, in memory.
+// land on the application's rows. These stand in for the source's sink and dead-letter store:
+// the sink drops every change, the dead letters are kept in memory (the sync's figures count them).
 import type { DeadLetterStore } from './dead-letters';
 import type { ChangeSink } from './engine';
 import type { ChangeFailure, DeadLetter, RowChange } from './rows';
 import type { TablePlan } from '../contracts/tables';
 
 export class DrillSink implements ChangeSink {
-  /** Changes the reverse sync would have written to the source. */
-  discarded = 0;
-
-  async apply(_plan: TablePlan, changes: RowChange[]): Promise<ChangeFailure[]> {
-    this.discarded += changes.length;
+  async apply(_plan: TablePlan, _changes: RowChange[]): Promise<ChangeFailure[]> {
     return [];
   }
 
-  async truncate(): Promise<void> {
-    this.discarded += 1;
-  }
+  async truncate(): Promise<void> {}
 
   async addColumns(): Promise<void> {}
 }

@@ -6,6 +6,7 @@ import { chunkTimeQuantile } from '../contracts/backfill';
 import type { CutoverStep } from '../contracts/cutover';
 import type { MigrationStatus } from '../contracts/migration';
 import type { CdcFigures, DrillFigures, DryRunFigures, PhaseFigures, RehearsalRecord, RehearsalSample, ShadowFigures, TableFigures, VerificationFigures } from '../contracts/rehearsal';
+import { phaseSeconds } from './eta';
 import { percentiles } from './percentiles';
 
 /** A table's size as the source's statistics give it: heap bytes and the rows they hold. */
@@ -54,7 +55,7 @@ function tableFigures(t: MigrationStatus['tables'][number], size: TableSize | un
   };
 }
 
-/** Each phase entered, timed to the next one (the last to the migration's end); terminal phases have no time. */
+/** Each phase entered, timed to the next one (the last to the migration's end); terminal phases have no time. A continue-as-new records no phase, so each phase is one entry. */
 function phaseFigures(status: MigrationStatus | null, tables: TableFigures[]): PhaseFigures[] {
   const history = status?.phaseHistory ?? [];
   const end = status?.finishedAt ?? null;
@@ -69,20 +70,6 @@ function phaseFigures(status: MigrationStatus | null, tables: TableFigures[]): P
     // Rows a phase moved or read: the copy for backfill, the comparison for verify.
     const moved = h.phase === 'backfill' ? { rows, bytes } : h.phase === 'verify' ? { rows: verified, bytes: 0 } : { rows: 0, bytes: 0 };
     out.push({ phase: h.phase, startedAt: h.at, seconds: s, rows: moved.rows, bytes: moved.bytes, rowsPerSecond: rate(moved.rows, s), bytesPerSecond: rate(moved.bytes, s) });
-  }
-  return mergeRepeats(out);
-}
-
-/** A phase handed over to a new run (continue-as-new) appears once per run in the history: one row each phase. */
-function mergeRepeats(phases: PhaseFigures[]): PhaseFigures[] {
-  const out: PhaseFigures[] = [];
-  for (const p of phases) {
-    const last = out[out.length - 1];
-    if (last && last.phase === p.phase) {
-      last.seconds += p.seconds;
-      last.rowsPerSecond = rate(last.rows, last.seconds);
-      last.bytesPerSecond = rate(last.bytes, last.seconds);
-    } else out.push({ ...p });
   }
   return out;
 }
@@ -104,16 +91,12 @@ function cdcFigures(status: MigrationStatus | null, samples: RehearsalSample[]):
   };
 }
 
-function phaseSeconds(phases: PhaseFigures[], name: string): number {
-  return phases.filter((p) => p.phase === name).reduce((n, p) => n + p.seconds, 0);
-}
-
 function verificationFigures(status: MigrationStatus | null, phases: PhaseFigures[]): VerificationFigures | null {
   const v = status?.verification;
   if (!v) return null;
   return {
     clean: v.clean,
-    seconds: phaseSeconds(phases, 'verify'),
+    seconds: phaseSeconds({ phases }, 'verify'),
     tables: v.tables.map((t) => ({ table: t.table, sourceRows: t.sourceRows, targetRows: t.targetRows, differences: t.missing + t.extra + t.different })),
   };
 }
@@ -121,7 +104,7 @@ function verificationFigures(status: MigrationStatus | null, phases: PhaseFigure
 function shadowFigures(status: MigrationStatus | null, phases: PhaseFigures[]): ShadowFigures | null {
   const s = status?.shadow;
   if (!s) return null;
-  return { seconds: phaseSeconds(phases, 'sync'), rounds: s.rounds, keysCompared: s.keysCompared, mismatches: s.mismatches, source: s.source, target: s.target };
+  return { seconds: phaseSeconds({ phases }, 'sync'), rounds: s.rounds, keysCompared: s.keysCompared, mismatches: s.mismatches, source: s.source, target: s.target };
 }
 
 const stepSeconds = (steps: CutoverStep[], names: readonly string[]) => {

@@ -61,7 +61,8 @@ export async function rehearsal(input: RehearsalInput): Promise<RehearsalRecord>
       error = innermostMessage(err);
       status = statusOf(err);
     }
-    samples = await CancellationScope.nonCancellable(() => sampling).catch(() => samples);
+    // Ends once the migration has (or with its cancellation, when the rehearsal is cancelled: no samples then).
+    samples = await sampling.catch(() => samples);
   } catch (err) {
     error ??= innermostMessage(err);
   }

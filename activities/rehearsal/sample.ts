@@ -4,12 +4,11 @@
 // report can draw incoming against applied events and lag over time. The samples ride in the
 // heartbeat: a killed worker's successor goes on from them.
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { BackfillProgress } from '../../contracts/backfill';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { MigrationStatus } from '../../contracts/migration';
-import { backfillProgressQuery, statusQuery, syncProgressQuery } from '../../contracts/messages';
+import { statusQuery } from '../../contracts/messages';
 import type { RehearsalSample } from '../../contracts/rehearsal';
-import type { SyncProgress } from '../../contracts/sync';
+import { withLiveProgress } from '../migration-state';
 
 /** Beyond this many samples every other one is dropped and the interval doubles (bounds the heartbeat and the record)… */
 const MAX_SAMPLES = 600;
@@ -41,14 +40,16 @@ export async function sampleRehearsal(input: { migrationId: string; everySeconds
     const running = await handle.describe().then((d) => d.status.name === 'RUNNING', (err) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err)));
     if (!running) return cursor.samples;
     const status = await handle.query(statusQuery).catch(() => null);
-    if (status) sample(cursor, status, await liveRows(client, status), await liveSync(client, status));
+    // Live: the migration hears of its tables and its sync only now and then.
+    if (status) sample(cursor, await withLiveProgress(client, status));
     ctx.heartbeat(cursor);
     await ctx.sleep(cursor.everyMs);
   }
 }
 
-function sample(cursor: Cursor, status: MigrationStatus, rowsCopied: number, sync: SyncProgress | null): void {
+function sample(cursor: Cursor, status: MigrationStatus): void {
   const now = Date.now();
+  const sync = status.sync;
   const applied = sync?.eventsApplied ?? 0;
   // Events that have reached the topics: applied plus those waiting (the backlog).
   const arrived = applied + (sync?.lagEvents ?? 0);
@@ -59,7 +60,7 @@ function sample(cursor: Cursor, status: MigrationStatus, rowsCopied: number, syn
   cursor.samples.push({
     at: new Date(now).toISOString(),
     phase: status.phase,
-    rowsCopied,
+    rowsCopied: status.rowsCopied,
     // A sync that restarted counts from its carried figures: a drop is a restart, not negative traffic.
     incomingPerSecond: sync && last ? perSecond(arrived - last.arrived) : 0,
     appliedPerSecond: sync && last ? perSecond(applied - last.applied) : 0,
@@ -71,20 +72,4 @@ function sample(cursor: Cursor, status: MigrationStatus, rowsCopied: number, syn
     cursor.samples = cursor.samples.filter((_, i) => i % 2 === 0);
     cursor.everyMs = Math.min(MAX_EVERY_MS, cursor.everyMs * 2);
   }
-}
-
-/** Rows copied as each table's backfill says now (the migration hears of them only now and then). */
-async function liveRows(client: Client, status: MigrationStatus): Promise<number> {
-  let rows = 0;
-  for (const t of status.tables) {
-    const live = t.state === 'copying' && t.workflowId ? await client.workflow.getHandle(t.workflowId).query<BackfillProgress>(backfillProgressQuery).catch(() => null) : null;
-    rows += Math.max(t.rowsCopied, live?.rowsCopied ?? 0);
-  }
-  return rows;
-}
-
-/** The forward sync's live figures (null before it runs and after it stopped). */
-async function liveSync(client: Client, status: MigrationStatus): Promise<SyncProgress | null> {
-  if (!status.syncWorkflowId || !['catch-up', 'verify', 'sync', 'rehearsing'].includes(status.phase)) return null;
-  return (await client.workflow.getHandle(status.syncWorkflowId).query<SyncProgress>(syncProgressQuery).catch(() => null)) ?? status.sync ?? null;
 }

@@ -5,6 +5,7 @@
 // migration whose workflow is gone.
 import type { Pool, PoolClient } from 'pg';
 import { MARKER_SCHEMA } from './capture/marker';
+import { createIfMissing } from './create-if-missing';
 
 export const FENCE_TABLE = `${MARKER_SCHEMA}.fences`;
 
@@ -25,12 +26,7 @@ export async function ensureFenceTable(db: Pool | PoolClient): Promise<void> {
     CREATE TABLE IF NOT EXISTS ${FENCE_TABLE} (
       migration text NOT NULL, kind text NOT NULL, subject text NOT NULL, detail jsonb NOT NULL,
       fenced_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (migration, kind, subject))`;
-  try {
-    await db.query(ddl);
-  } catch (err) {
-    // Two sessions racing through IF NOT EXISTS collide on the catalog: the other one won.
-    if (!['23505', '42P06', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
-  }
+  await createIfMissing(db, ddl);
 }
 
 /** Records a fence unless one is recorded already (a retried fence keeps what was held before the first attempt). */

@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import type { RehearsalRecord } from '../../contracts/rehearsal';
 import type { RehearsalStore } from '../rehearsals';
 import { MARKER_SCHEMA } from './capture/marker';
+import { createIfMissing } from './create-if-missing';
 
 export const REHEARSALS_TABLE = `${MARKER_SCHEMA}.rehearsals`;
 
@@ -18,14 +19,9 @@ export class PgRehearsalStore implements RehearsalStore {
 
   async save(record: RehearsalRecord): Promise<void> {
     if (!(await this.exists())) {
-      try {
-        await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${MARKER_SCHEMA};
-          CREATE TABLE IF NOT EXISTS ${REHEARSALS_TABLE} (
-            rehearsal text PRIMARY KEY, spec text NOT NULL, started_at timestamptz NOT NULL, verdict text NOT NULL, record jsonb NOT NULL)`);
-      } catch (err) {
-        // Created by a concurrent save.
-        if (!['23505', '42P06', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
-      }
+      await createIfMissing(this.pool, `CREATE SCHEMA IF NOT EXISTS ${MARKER_SCHEMA};
+        CREATE TABLE IF NOT EXISTS ${REHEARSALS_TABLE} (
+          rehearsal text PRIMARY KEY, spec text NOT NULL, started_at timestamptz NOT NULL, verdict text NOT NULL, record jsonb NOT NULL)`);
     }
     await this.pool.query(
       `INSERT INTO ${REHEARSALS_TABLE} (rehearsal, spec, started_at, verdict, record) VALUES ($1, $2, $3, $4, $5)

@@ -7,6 +7,7 @@ import type { RoutingState } from '../../contracts/cutover';
 import { MARKER_SCHEMA } from './capture/marker';
 import type { RoutingStore } from '../routing';
 import { ensureFerryTable } from './created-ledger';
+import { createIfMissing } from './create-if-missing';
 
 export const ROUTING_TABLE = `${MARKER_SCHEMA}.routing`;
 
@@ -30,11 +31,7 @@ export class PgRoutingStore implements RoutingStore {
       CREATE TABLE IF NOT EXISTS ${ROUTING_TABLE} (
         migration text PRIMARY KEY, writes text NOT NULL, reads text NOT NULL, read_share integer NOT NULL,
         phase text NOT NULL, changed_at timestamptz NOT NULL)`;
-    try {
-      await this.pool.query(ddl);
-    } catch (err) {
-      if (!['23505', '42P06', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
-    }
+    await createIfMissing(this.pool, ddl);
   }
 
   /** Never backwards: a late retry of an older state (a route Update's) leaves a newer one alone. */

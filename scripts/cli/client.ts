@@ -4,7 +4,8 @@ import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError, type Wo
 import { ApplicationFailure } from '@temporalio/common';
 import type { MigrationInput, MigrationStatus } from '../../contracts/migration';
 import type { Spec } from '../../contracts/spec';
-import { backfillProgressQuery, statusQuery, syncProgressQuery } from '../../contracts/messages';
+import { statusQuery } from '../../contracts/messages';
+import { withLiveProgress } from '../../activities/migration-state';
 import { searchAttributes } from '../../contracts/search-attributes';
 import { workflowTypes } from '../../contracts/workflow-types';
 import { temporalAddress, temporalNamespace } from '../../workers/temporal-env';
@@ -74,32 +75,6 @@ export async function readStatus(client: Client, workflowId: string): Promise<St
     const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as MigrationStatus | undefined) : undefined;
     return { status: details ?? null, retrying: [], execution, failure: cause?.message ?? (err as Error).message };
   }
-}
-
-/**
- * The parent hears of table progress only on state changes; live row and chunk counts are
- * asked of each running table's backfill workflow (a query: no history cost).
- */
-async function withLiveProgress(client: Client, status: MigrationStatus): Promise<MigrationStatus> {
-  const live = status.tables.filter((t) => t.workflowId && (t.state === 'planning' || t.state === 'copying' || t.state === 'indexing' || t.state === 'pending'));
-  const answers = await Promise.all(
-    live.map((t) => client.workflow.getHandle(t.workflowId!).query(backfillProgressQuery).catch(() => undefined)),
-  );
-  const tables = status.tables.map((t) => {
-    const p = answers[live.indexOf(t)];
-    return p && p.table === t.table
-      ? { ...t, state: p.state, rowsCopied: p.rowsCopied, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, chunksResumed: p.chunksResumed, estimatedRows: p.rowsTotal, copyStartedAt: p.copyStartedAt }
-      : t;
-  });
-  // The sync's figures as of seconds ago, not as of its last report to the migration.
-  const sync = status.syncWorkflowId && status.phase !== 'completed' ? await client.workflow.getHandle(status.syncWorkflowId).query(syncProgressQuery).catch(() => undefined) : undefined;
-  return {
-    ...status,
-    ...(sync ? { sync, lag: { seconds: sync.lagSeconds, events: sync.lagEvents } } : {}),
-    tables,
-    rowsCopied: tables.reduce((n, t) => n + t.rowsCopied, 0),
-    rowsEstimated: tables.reduce((n, t) => n + t.estimatedRows, 0),
-  };
 }
 
 /** The spec a migration was started with, from its first history event (references unresolved). */

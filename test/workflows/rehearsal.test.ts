@@ -8,7 +8,7 @@
 // wrote; a second rehearsal of the spec shows the first in its trend; failing criteria give
 // no-go and exit 1; a Schedule's run produces a report; the HTML report renders in Chromium.
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -194,8 +194,6 @@ describe('rehearsals: dry run, drill, cleanup and report (real stack, headless C
     } finally {
       await page.close();
     }
-    // The README's sample report is this run's screenshot (docs/ keeps the last one committed).
-    copyFileSync(shot, join(repoRoot, 'test-artifacts', 'rehearsal-report-last.png'));
   });
 
   it('a Schedule created with --schedule fires, and its run produces a report', async () => {

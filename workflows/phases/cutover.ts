@@ -32,6 +32,7 @@ import {
 } from './activities';
 import type { MigrationContext } from './context';
 import { evaluateGates } from './gates';
+import { noReverseSyncReason } from './reverse-sync';
 import { nowIso, runStep, StepFailed } from './steps';
 import { emptyCutover } from './watchers';
 
@@ -105,8 +106,7 @@ export async function cutover(ctx: MigrationContext): Promise<'sync' | 'cut-over
         status.reverse.capture = made.kind === 'debezium' ? made.capture : null;
         status.reverse.streams = made.kind === 'change-stream' ? made.streams : null;
       } else {
-        const why = spec.cutover.reverse?.mode === 'off' ? 'cutover.reverse.mode is off' : status.reverse ? 'this migration began before the reverse sync existed' : `the ${status.targetKind ?? 'target'} mapping cannot be inverted exactly: ferry plan names where`;
-        const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: `no reverse sync (${why}): after the switch a rollback is refused, since going back would lose the writes made on the target` };
+        const reverse: CutoverStep = { name: 'reverse-capture', state: 'skipped', startedAt: nowIso(), durationSeconds: 0, detail: `no reverse sync (${noReverseSyncReason(ctx)}): after the switch a rollback is refused, since going back would lose the writes made on the target` };
         c.steps.push(reverse);
       }
       await CancellationScope.nonCancellable(() => step('repoint', () => prepareSwitch({ spec }), (r) => r.detail));

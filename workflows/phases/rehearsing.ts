@@ -15,7 +15,7 @@
 // abort or a cancellation ends it aborted, as in any phase.
 import { ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { CutoverStep, CutoverStepName } from '../../contracts/cutover';
-import type { RehearsalSteps } from '../../contracts/rehearsal';
+import { emptyRehearsalSteps, type RehearsalSteps } from '../../contracts/rehearsal';
 import { reversedSpec } from '../../contracts/reverse';
 import { syncWorkflowId } from '../../contracts/ids';
 import { describeDifferences } from '../../contracts/verify';
@@ -24,13 +24,13 @@ import { advanceTargetSequences, buildDeferredConstraints, compareChangedKeys, d
 import type { MigrationContext } from './context';
 import { CHANGED_MARGIN_MS } from './cutover';
 import { release } from './release';
-import { startReverseSync, stopReverseSync } from './reverse-sync';
+import { noReverseSyncReason, startReverseSync, stopReverseSync } from './reverse-sync';
 import { nowIso, runStep, StepFailed } from './steps';
 import { verifyWhileSyncing } from './verify';
 
 export async function rehearsing(ctx: MigrationContext): Promise<'completed'> {
   const { spec, status, id } = ctx;
-  const r: RehearsalSteps = (status.rehearsal ??= { syncStartedAt: null, dryRun: [], drill: [], eventsDrained: null, error: null });
+  const r: RehearsalSteps = (status.rehearsal ??= emptyRehearsalSteps());
   const timeout = spec.cutover.drainTimeoutSeconds;
   const deadline = () => new Date(Date.now() + timeout * 1000).toISOString();
   const dry = <T>(name: CutoverStepName, run: () => Promise<T>, describe?: (x: T) => string) => runStep(r.dryRun, name, run, describe);
@@ -54,8 +54,7 @@ export async function rehearsing(ctx: MigrationContext): Promise<'completed'> {
 
     const rev = status.reverse;
     if (!rev) {
-      const why = spec.cutover.reverse?.mode === 'off' ? 'cutover.reverse.mode is off' : `the ${status.targetKind ?? 'target'} mapping cannot be inverted exactly: ferry plan names where`;
-      r.drill.push(skipped('reverse-capture', `no rollback drill: this migration would run no reverse sync (${why}), so a rollback after the switch would be refused`));
+      r.drill.push(skipped('reverse-capture', `no rollback drill: this migration would run no reverse sync (${noReverseSyncReason(ctx)}), so a rollback after the switch would be refused`));
       return 'completed';
     }
     reverseStarted = true;

@@ -12,6 +12,14 @@ import { syncChanges } from '../sync';
 import { releaseReverseCapture } from './activities';
 import type { MigrationContext } from './context';
 
+/** Why this migration runs no reverse sync (the cutover's skipped reverse-capture step, a rehearsal's skipped drill). */
+export function noReverseSyncReason(ctx: MigrationContext): string {
+  const { spec, status } = ctx;
+  if (spec.cutover.reverse?.mode === 'off') return 'cutover.reverse.mode is off';
+  if (status.reverse) return 'this migration began before the reverse sync existed';
+  return `the ${status.targetKind ?? 'target'} mapping cannot be inverted exactly: ferry plan names where`;
+}
+
 /** `drill`: a rehearsal's (engines/drill.ts): the reverse sync reads and commits, and writes nothing to the source. */
 export async function startReverseSync(ctx: MigrationContext, opts: { drill?: boolean } = {}): Promise<void> {
   const { id, spec, status } = ctx;

@@ -5,6 +5,7 @@
 // abandoned, not cancelled, when a run closes) and reports to the new run, which adopts it.
 import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, patched } from '@temporalio/workflow';
 import { migrationExecutionStatus, writeRouting } from './activities';
+import { emptyRehearsalSteps } from '../../contracts/rehearsal';
 import type { MigrationContext } from './context';
 import { gateLoop, refreshGates, shadowLoop, verifyLoop } from './watchers';
 
@@ -50,14 +51,10 @@ async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cu
     for (;;) {
       // A hand-over waits for Update handlers to answer (a continue-as-new would drop them).
       const settled = () => sync.stopped || sync.failed || sync.ended || ctx.cutover.requested || (ctx.historyFull() && allHandlersFinished());
-      if (rehearsalDue !== null) {
-        if (await condition(settled, Math.max(1, Math.min(SYNC_LIVENESS_MS, rehearsalDue - Date.now())))) break;
-        if (Date.now() >= rehearsalDue) break;
-        if (!sync.run) await checkAdoptedSync(ctx);
-        continue;
-      }
+      const wait = rehearsalDue === null ? SYNC_LIVENESS_MS : Math.max(1, Math.min(SYNC_LIVENESS_MS, rehearsalDue - Date.now()));
+      if (await condition(settled, wait)) break;
+      if (rehearsalDue !== null && Date.now() >= rehearsalDue) break;
       // A run that adopted its sync hears of it only by report: check it still runs now and then.
-      if (await condition(settled, SYNC_LIVENESS_MS)) break;
       if (!sync.run) await checkAdoptedSync(ctx);
     }
   } finally {
@@ -77,7 +74,7 @@ async function follow(ctx: MigrationContext): Promise<'completed' | 'sync' | 'cu
 function rehearsalDueAt(ctx: MigrationContext): number | null {
   const mode = ctx.input.rehearsal;
   if (!mode) return null;
-  const r = (ctx.status.rehearsal ??= { syncStartedAt: null, dryRun: [], drill: [], eventsDrained: null, error: null });
+  const r = (ctx.status.rehearsal ??= emptyRehearsalSteps());
   r.syncStartedAt ??= new Date(Date.now()).toISOString();
   return Date.parse(r.syncStartedAt) + mode.shadowSeconds * 1000;
 }

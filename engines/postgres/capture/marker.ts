@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { inTransaction } from '../../connections';
+import { createIfMissing } from '../create-if-missing';
 
 export const MARKER_SCHEMA = '_ferry';
 export const MARKER_TABLE = 'cdc_marker';
@@ -23,13 +24,7 @@ export async function ensureMarkerTable(pool: Pool): Promise<void> {
     CREATE TABLE IF NOT EXISTS ${MARKER_SCHEMA}.${MARKER_TABLE} (
       migration text, kind text, seq bigint NOT NULL, token text, written_at timestamptz NOT NULL,
       PRIMARY KEY (migration, kind))`;
-  try {
-    await pool.query(ddl);
-  } catch (err) {
-    // Two sessions racing through IF NOT EXISTS can collide on the catalog: the other one won.
-    if (!['23505', '42P06', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
-    await pool.query(ddl);
-  }
+  await createIfMissing(pool, ddl);
 }
 
 /** The upsert every kind uses: seq counts writes, written_at is the source's clock at the write. */

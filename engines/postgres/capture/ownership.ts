@@ -7,6 +7,7 @@
 //   - in the connector's config, `ferry.migration.id` (Connect keeps unknown keys).
 import type { Pool } from 'pg';
 import { MARKER_SCHEMA } from './marker';
+import { createIfMissing } from '../create-if-missing';
 
 export const OWNER_TABLE = 'capture_owner';
 const ownerTable = `${MARKER_SCHEMA}.${OWNER_TABLE}`;
@@ -28,12 +29,7 @@ export async function recordedOwner(pool: Pool, name: string): Promise<string | 
 export async function claimName(pool: Pool, name: string, migrationId: string): Promise<string> {
   const ddl = `CREATE SCHEMA IF NOT EXISTS ${MARKER_SCHEMA};
     CREATE TABLE IF NOT EXISTS ${ownerTable} (name text PRIMARY KEY, migration text NOT NULL, claimed_at timestamptz NOT NULL DEFAULT now())`;
-  try {
-    await pool.query(ddl);
-  } catch (err) {
-    // Two sessions racing through IF NOT EXISTS can collide on the catalog: the other one won.
-    if (!['23505', '42P06', '42P07'].includes((err as { code?: string }).code ?? '')) throw err;
-  }
+  await createIfMissing(pool, ddl);
   await pool.query(`INSERT INTO ${ownerTable} (name, migration) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [name, migrationId]);
   return (await recordedOwner(pool, name)) ?? migrationId;
 }
